@@ -1,0 +1,150 @@
+//! JSON Lines files: one serde record per line, errors naming file and line.
+//!
+//! Every stage of the pipeline reads and writes its records this way (see `design.md`).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::error::DatasetError;
+
+/// Parses one line of `path` (used for error messages; `line` is 1-based).
+///
+/// An empty or blank line is an error: a JSON Lines file has exactly one record per line.
+pub fn parse_line<T: DeserializeOwned>(
+    path: &Path,
+    line: usize,
+    text: &str,
+) -> Result<T, DatasetError> {
+    let record_error = |message: String| DatasetError::Record {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    if text.trim().is_empty() {
+        return Err(record_error(
+            "empty line (expected one JSON record per line)".into(),
+        ));
+    }
+    serde_json::from_str(text).map_err(|e| record_error(e.to_string()))
+}
+
+/// Reads every record of a JSON Lines file, in order.
+///
+/// Fails on the first line that cannot be read or parsed, naming the file and the 1-based line;
+/// no line is ever skipped.
+pub fn read_jsonl<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, DatasetError> {
+    let io_error = |source| DatasetError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let reader = BufReader::new(File::open(path).map_err(io_error)?);
+    let mut records = Vec::new();
+    for (index, line) in reader.lines().enumerate() {
+        let text = line.map_err(|source| match source.kind() {
+            std::io::ErrorKind::InvalidData => DatasetError::Record {
+                path: path.to_path_buf(),
+                line: index + 1,
+                message: "not valid UTF-8".into(),
+            },
+            _ => DatasetError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+        })?;
+        records.push(parse_line(path, index + 1, &text)?);
+    }
+    Ok(records)
+}
+
+/// Writes records as JSON Lines (one compact JSON object per line, `\n` after each).
+pub fn write_jsonl<T: Serialize>(path: &Path, records: &[T]) -> Result<(), DatasetError> {
+    let io_error = |source| DatasetError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut out = BufWriter::new(File::create(path).map_err(io_error)?);
+    for record in records {
+        serde_json::to_writer(&mut out, record).map_err(|e| io_error(std::io::Error::other(e)))?;
+        out.write_all(b"\n").map_err(io_error)?;
+    }
+    out.flush().map_err(io_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Row {
+        a: u32,
+    }
+
+    fn file_with(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn round_trip() {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        let rows = vec![Row { a: 1 }, Row { a: 2 }];
+        write_jsonl(f.path(), &rows).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(f.path()).unwrap(),
+            "{\"a\":1}\n{\"a\":2}\n"
+        );
+        assert_eq!(read_jsonl::<Row>(f.path()).unwrap(), rows);
+    }
+
+    #[test]
+    fn malformed_line_names_file_and_line() {
+        let f = file_with("{\"a\":1}\n{\"a\":2}\n{\"a\": oops}\n");
+        let err = read_jsonl::<Row>(f.path()).unwrap_err();
+        assert_eq!(err.line(), Some(3));
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with(&format!("{}:3: ", f.path().display())),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn missing_field_names_file_and_line() {
+        let f = file_with("{\"a\":1}\n{\"b\":2}\n");
+        let err = read_jsonl::<Row>(f.path()).unwrap_err();
+        assert_eq!(err.line(), Some(2));
+        assert!(err.to_string().contains("missing field `a`"), "{err}");
+    }
+
+    #[test]
+    fn empty_line_is_an_error_not_skipped() {
+        let f = file_with("{\"a\":1}\n\n{\"a\":2}\n");
+        let err = read_jsonl::<Row>(f.path()).unwrap_err();
+        assert_eq!(err.line(), Some(2));
+        assert!(err.to_string().contains("empty line"), "{err}");
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_line() {
+        let f = file_with("{\"a\":1}\n");
+        std::fs::write(f.path(), b"{\"a\":1}\n{\"a\":\xff}\n").unwrap();
+        let err = read_jsonl::<Row>(f.path()).unwrap_err();
+        assert_eq!(err.line(), Some(2), "{err}");
+    }
+
+    #[test]
+    fn missing_file_is_an_io_error_naming_it() {
+        let err = read_jsonl::<Row>(Path::new("/nonexistent/halt/x.jsonl")).unwrap_err();
+        assert!(matches!(err, DatasetError::Io { .. }));
+        assert!(
+            err.to_string().contains("/nonexistent/halt/x.jsonl"),
+            "{err}"
+        );
+    }
+}
