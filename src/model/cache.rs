@@ -1,0 +1,150 @@
+//! Key/value cache for incremental decoding, and the host-side bookkeeping of which cached
+//! slots hold real tokens (left padding of a batch) so that masks and positions stay right.
+
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+
+/// Per-layer cached keys and values plus the validity of every cached slot.
+#[derive(Debug, Clone, Default)]
+pub struct KvCache {
+    /// One `(keys, values)` pair per layer, each `[batch, num_key_value_heads, cached_len, head_dim]`
+    /// (keys already rotated). `None` before the first forward.
+    pub(crate) layers: Vec<Option<(Tensor<4>, Tensor<4>)>>,
+    /// `valid[b][j]`: slot `j` of row `b` holds a real token (false: padding).
+    pub(crate) valid: Vec<Vec<bool>>,
+}
+
+impl KvCache {
+    /// An empty cache for a model with `num_layers` decoder layers.
+    pub fn new(num_layers: usize) -> Self {
+        Self {
+            layers: vec![None; num_layers],
+            valid: Vec::new(),
+        }
+    }
+
+    /// Number of cached positions (including padding slots).
+    pub fn len(&self) -> usize {
+        self.valid.first().map_or(0, Vec::len)
+    }
+
+    /// True before the first forward pass.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Keeps only the given batch rows (e.g. drop finished sequences).
+    pub fn retain_rows(&mut self, rows: &[usize]) {
+        if rows.is_empty() {
+            *self = Self::new(self.layers.len());
+            return;
+        }
+        let Some(device) = self.layers.iter().flatten().next().map(|(k, _)| k.device()) else {
+            return;
+        };
+        let idx = Tensor::<1, Int>::from_ints(
+            TensorData::new(rows.iter().map(|&r| r as i64).collect(), [rows.len()]),
+            &device,
+        );
+        for (k, v) in self.layers.iter_mut().flatten() {
+            *k = k.clone().select(0, idx.clone());
+            *v = v.clone().select(0, idx.clone());
+        }
+        self.valid = rows.iter().map(|&r| self.valid[r].clone()).collect();
+    }
+}
+
+/// Masks and positions for one forward call, built on the host.
+#[derive(Debug, Clone)]
+pub struct StepLayout {
+    /// Rotary positions of the new tokens, `[batch, seq_len]`: index among the row's real
+    /// tokens (padding slots get the position of the next real token; they are masked).
+    pub positions: Tensor<2, Int>,
+    /// `true` where attention is forbidden, `[batch, 1, seq_len, past_len + seq_len]`.
+    /// Query `i` (absolute slot `past + i`) may see key `j` iff `j ≤ past + i` and slot `j`
+    /// is a real token; a query always sees itself, so no row is fully masked.
+    pub mask: Tensor<4, Bool>,
+}
+
+impl StepLayout {
+    /// Builds the layout for `new_valid` (per row, one flag per new token) following the
+    /// `past_valid` slots already in the cache.
+    ///
+    /// # Panics
+    /// If rows have different lengths (a caller bug, not user input).
+    pub fn new(past_valid: &[Vec<bool>], new_valid: &[Vec<bool>], device: &Device) -> Self {
+        let batch = new_valid.len();
+        let seq = new_valid.first().map_or(0, Vec::len);
+        let past = past_valid.first().map_or(0, Vec::len);
+        let total = past + seq;
+        let mut positions = Vec::with_capacity(batch * seq);
+        let mut mask = Vec::with_capacity(batch * seq * total);
+        for b in 0..batch {
+            assert_eq!(new_valid[b].len(), seq, "ragged batch");
+            let all: Vec<bool> = past_valid
+                .get(b)
+                .into_iter()
+                .flatten()
+                .chain(new_valid[b].iter())
+                .copied()
+                .collect();
+            assert_eq!(all.len(), total, "cache rows of different lengths");
+            let mut count = all[..past].iter().filter(|&&v| v).count() as i64;
+            for i in 0..seq {
+                positions.push(count);
+                if all[past + i] {
+                    count += 1;
+                }
+                let q = past + i;
+                for (j, &valid) in all.iter().enumerate() {
+                    mask.push(!(j == q || (j < q && valid)));
+                }
+            }
+        }
+        Self {
+            positions: Tensor::from_data(TensorData::new(positions, [batch, seq]), device),
+            mask: Tensor::from_data(TensorData::new(mask, [batch, 1, seq, total]), device),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_with_left_padding_and_cache_offset() {
+        let dev = Device::flex();
+        // Row 0: one pad then two tokens; row 1: three tokens. Then one new token each.
+        let prefill = StepLayout::new(&[], &[vec![false, true, true], vec![true; 3]], &dev);
+        let pos = prefill
+            .positions
+            .into_data()
+            .convert::<i64>()
+            .try_to_vec::<i64>()
+            .unwrap();
+        assert_eq!(pos, vec![0, 0, 1, 0, 1, 2]);
+        let m = prefill.mask.into_data().try_to_vec::<bool>().unwrap();
+        // row 0, query 2 sees keys 1 and 2, not the pad (0).
+        assert_eq!(&m[6..9], &[true, false, false]);
+        // row 0, query 0 (pad) sees only itself.
+        assert_eq!(&m[0..3], &[false, true, true]);
+        // row 1, query 0 sees key 0 only (causal).
+        assert_eq!(&m[9..12], &[false, true, true]);
+
+        let past = vec![vec![false, true, true], vec![true; 3]];
+        let step = StepLayout::new(&past, &[vec![true], vec![true]], &dev);
+        assert_eq!(
+            step.positions
+                .into_data()
+                .convert::<i64>()
+                .try_to_vec::<i64>()
+                .unwrap(),
+            vec![2, 3]
+        );
+        let m = step.mask.into_data().try_to_vec::<bool>().unwrap();
+        assert_eq!(
+            m,
+            vec![true, false, false, false, false, false, false, false]
+        );
+    }
+}

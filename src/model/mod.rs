@@ -1,0 +1,15 @@
+//! Llama in burn: configuration, layers, the full model, its KV cache, and checkpoint
+//! loaders (GGUF and Hugging Face safetensors).
+
+pub mod attention;
+pub mod block;
+pub mod cache;
+pub mod config;
+pub mod llama;
+pub mod load;
+pub mod mlp;
+pub mod rope;
+
+pub use cache::KvCache;
+pub use config::LlamaConfig;
+pub use llama::Llama;
