@@ -69,10 +69,10 @@ impl Tokenizer {
             "<|end_of_turn|>",
             "<end_of_turn>",
         ] {
-            if let Some(id) = tok.token_to_id(t) {
-                if !stop_ids.contains(&id) {
-                    stop_ids.push(id);
-                }
+            if let Some(id) = tok.token_to_id(t)
+                && !stop_ids.contains(&id)
+            {
+                stop_ids.push(id);
             }
         }
         Self {
@@ -244,10 +244,10 @@ impl Tokenizer {
     }
 
     fn prepend_bos(&self, ids: &mut Vec<u32>) {
-        if let (true, Some(bos)) = (self.add_bos, self.bos_id) {
-            if ids.first() != Some(&bos) {
-                ids.insert(0, bos);
-            }
+        if let (true, Some(bos)) = (self.add_bos, self.bos_id)
+            && ids.first() != Some(&bos)
+        {
+            ids.insert(0, bos);
         }
     }
 

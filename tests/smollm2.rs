@@ -243,7 +243,7 @@ fn greedy_generation_answers_paris_and_batches_agree() {
     let g = generate(
         &loaded.model,
         t,
-        &[prompt.clone()],
+        std::slice::from_ref(&prompt),
         &cfg,
         |_, s| streamed.push_str(s),
         &dev,

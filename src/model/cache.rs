@@ -78,13 +78,13 @@ impl StepLayout {
         let total = past + seq;
         let mut positions = Vec::with_capacity(batch * seq);
         let mut mask = Vec::with_capacity(batch * seq * total);
-        for b in 0..batch {
-            assert_eq!(new_valid[b].len(), seq, "ragged batch");
+        for (b, new) in new_valid.iter().enumerate() {
+            assert_eq!(new.len(), seq, "ragged batch");
             let all: Vec<bool> = past_valid
                 .get(b)
                 .into_iter()
                 .flatten()
-                .chain(new_valid[b].iter())
+                .chain(new.iter())
                 .copied()
                 .collect();
             assert_eq!(all.len(), total, "cache rows of different lengths");

@@ -154,26 +154,26 @@ impl LlamaConfig {
         if self.num_attention_heads == 0 || self.num_kv_heads() == 0 {
             bail!("num_attention_heads and num_key_value_heads must be > 0");
         }
-        if self.num_attention_heads % self.num_kv_heads() != 0 {
+        if !self.num_attention_heads.is_multiple_of(self.num_kv_heads()) {
             bail!(
                 "num_attention_heads ({}) is not a multiple of num_key_value_heads ({})",
                 self.num_attention_heads,
                 self.num_kv_heads()
             );
         }
-        if self.head_dim() % 2 != 0 {
+        if !self.head_dim().is_multiple_of(2) {
             bail!(
                 "head_dim ({}) must be even for rotary embeddings",
                 self.head_dim()
             );
         }
-        if let Some(s) = &self.rope_scaling {
-            if !matches!(s.rope_type.as_str(), "llama3" | "default") {
-                bail!(
-                    "unsupported rope_scaling type `{}` (supported: llama3)",
-                    s.rope_type
-                );
-            }
+        if let Some(s) = &self.rope_scaling
+            && !matches!(s.rope_type.as_str(), "llama3" | "default")
+        {
+            bail!(
+                "unsupported rope_scaling type `{}` (supported: llama3)",
+                s.rope_type
+            );
         }
         Ok(())
     }

@@ -229,7 +229,7 @@ pub fn dequantize(ty: GGmlType, bytes: &[u8], n: usize) -> Result<Vec<f32>> {
 /// aligned for the block type first (file offsets need not be).
 fn blocks<B: QuantExt<f32, N>, const N: usize>(bytes: &[u8], n: usize) -> Result<Vec<f32>> {
     let size = std::mem::size_of::<B>();
-    if n % N != 0 || bytes.len() != n / N * size {
+    if !n.is_multiple_of(N) || bytes.len() != n / N * size {
         bail!(
             "{} values need {} bytes of {}-value blocks, found {}",
             n,

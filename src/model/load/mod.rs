@@ -133,9 +133,7 @@ pub(crate) fn assemble(
     } else {
         Some(linear("lm_head.weight", c.vocab_size, c.hidden_size)?)
     };
-    drop(linear);
     let embed = tensor2("model.embed_tokens.weight", [c.vocab_size, c.hidden_size])?;
-    drop(tensor2);
     let mut norm = |name: &str| -> Result<RmsNorm> {
         let data = fetch(name, &[c.hidden_size])?;
         Ok(RmsNorm {
