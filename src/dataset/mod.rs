@@ -9,7 +9,10 @@
 //!   ([`MathTruth`], [`BioTruth`], [`CodeTruth`], [`MedicineTruth`]);
 //! - [`load`] / [`load_examples`]: read a split; every malformed line, missing or unknown
 //!   field, unknown domain or duplicate id is a [`DatasetError`] naming the file and line;
-//! - [`read_jsonl`] / [`write_jsonl`]: the JSON Lines reader and writer the other stages share.
+//! - [`read_jsonl`] / [`write_jsonl`]: the JSON Lines reader and writer the other stages share;
+//! - the HALT stages on top: [`record`] (the `Sampled`, `Judged`, `Aligned` records),
+//!   [`fragment`] (claims / steps / lines splitters), [`judge`] (one judge per domain plus an
+//!   OpenAI-compatible LLM judge) and [`align`] (selection by α, HALT targets, baselines).
 //!
 //! ```no_run
 //! use halt_llm::dataset::{load, Domain, Split, DATASETS_DIR};
@@ -18,11 +21,15 @@
 //! # Ok::<(), halt_llm::dataset::DatasetError>(())
 //! ```
 
+pub mod align;
 pub mod domain;
 pub mod error;
 pub mod example;
+pub mod fragment;
 pub mod jsonl;
+pub mod judge;
 pub mod load;
+pub mod record;
 pub mod truth;
 
 pub use domain::{Domain, Split};

@@ -1,0 +1,359 @@
+//! Alignment (paper §"Select by threshold α" and §"Align the target"): pick one of the N judged
+//! responses by α and turn it into a finetuning target; plus the Add-On variant and the
+//! baselines Unchanged, IDK and RandomTrim.
+//!
+//! Joining rules (documented choices): a kept prefix is the response's own bytes up to the end of
+//! the last kept fragment; the marker follows on a new line if the text after that fragment
+//! started a new line, else after a space; a code fence left open by the prefix is closed first.
+//! Independent targets keep the original text between adjacent kept fragments; where fragments
+//! were deleted, the separator that preceded the next kept fragment is used, its first letter is
+//! capitalised, and the final full stop is restored if it was deleted.
+
+use rand::{Rng, SeedableRng, rngs::StdRng};
+
+use super::example::Example;
+use super::record::{
+    AlignMethod, Aligned, Fragment, FragmentKind, Judged, JudgedResponse, NullPolicy, Sampled,
+    UNSURE_MARKER,
+};
+
+/// What can go wrong aligning.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AlignError {
+    /// α must lie in [0, 1].
+    #[error("alpha {0} is not in [0, 1]")]
+    Alpha(f64),
+    /// There is nothing to select from.
+    #[error("`{0}`: no responses")]
+    NoResponses(String),
+    /// The records do not belong together.
+    #[error("records do not match: {0}")]
+    Mismatch(String),
+    /// A fragment does not describe its response (`text != response[start..end]`).
+    #[error("`{id}` response {response}: fragment {fragment} does not match the response text")]
+    BadFragment {
+        /// The example id.
+        id: String,
+        /// Response index.
+        response: usize,
+        /// Fragment index.
+        fragment: usize,
+    },
+}
+
+/// Options of `halt-llm align`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlignConfig {
+    /// The selection threshold α in [0, 1] (paper: 0.4, 0.6, 0.8).
+    pub alpha: f64,
+    /// The abstention marker (default [`UNSURE_MARKER`]).
+    pub marker: String,
+    /// Seed of [`AlignMethod::RandomTrim`] (combined with the example id).
+    pub seed: u64,
+}
+
+impl Default for AlignConfig {
+    fn default() -> Self {
+        AlignConfig {
+            alpha: 0.6,
+            marker: UNSURE_MARKER.into(),
+            seed: 0,
+        }
+    }
+}
+
+/// A target built from one response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// The target text.
+    pub text: String,
+    /// Fragments kept.
+    pub kept: usize,
+    /// Fragments left out (Add-On: marked uncertain).
+    pub dropped: usize,
+    /// Whether the target is only the marker.
+    pub abstained: bool,
+}
+
+/// The index (into `means`) chosen by α: sort ascending by mean correctness (ties by index) and
+/// take position ⌈α·N⌉, 0-based, clipped to N−1 (paper §4). `α·N` is taken with a 1e-9 slack so
+/// that 0.6·5 is 3, not 4 through rounding.
+pub fn select(means: &[f64], alpha: f64) -> Result<usize, AlignError> {
+    if !(0.0..=1.0).contains(&alpha) {
+        return Err(AlignError::Alpha(alpha));
+    }
+    if means.is_empty() {
+        return Err(AlignError::NoResponses(String::new()));
+    }
+    let mut order: Vec<usize> = (0..means.len()).collect();
+    order.sort_by(|&a, &b| means[a].total_cmp(&means[b]).then(a.cmp(&b)));
+    let pos = ((alpha * means.len() as f64 - 1e-9).ceil().max(0.0) as usize).min(means.len() - 1);
+    Ok(order[pos])
+}
+
+fn marker_only(marker: &str, n: usize) -> Target {
+    Target {
+        text: marker.to_string(),
+        kept: 0,
+        dropped: n,
+        abstained: true,
+    }
+}
+
+fn whole(response: &str, n: usize) -> Target {
+    Target {
+        text: response.trim().to_string(),
+        kept: n,
+        dropped: 0,
+        abstained: false,
+    }
+}
+
+/// The response up to the end of fragment `k - 1`, then the marker (`k == 0`: marker only).
+fn truncate(response: &str, f: &[Fragment], k: usize, marker: &str) -> Target {
+    if k == 0 {
+        return marker_only(marker, f.len());
+    }
+    let mut text = response[..f[k - 1].end].trim_start().to_string();
+    let fences: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("```") || l.starts_with("~~~"))
+        .map(|l| l[..3].to_string())
+        .collect();
+    if fences.len() % 2 == 1 {
+        text.push('\n');
+        text.push_str(&fences[0]);
+    }
+    let gap_end = f.get(k).map_or(response.len(), |n| n.start);
+    let sep = if response[f[k - 1].end..gap_end].contains('\n') || fences.len() % 2 == 1 {
+        "\n"
+    } else {
+        " "
+    };
+    text.push_str(sep);
+    text.push_str(marker);
+    Target {
+        text,
+        kept: k,
+        dropped: f.len() - k,
+        abstained: false,
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or_else(String::new, |first| first.to_uppercase().chain(c).collect())
+}
+
+/// The HALT target (paper §5): independent → wrong fragments deleted (none left → marker);
+/// dependent → fragments before the first wrong one + marker (first wrong → marker); nothing
+/// wrong → the response whole. "Wrong" follows `policy` for `null` verdicts; a response without
+/// fragments gives the marker.
+pub fn halt_target(
+    response: &str,
+    f: &[Fragment],
+    kind: FragmentKind,
+    policy: NullPolicy,
+    marker: &str,
+) -> Target {
+    let wrong: Vec<bool> = f.iter().map(|x| policy.is_wrong(x.correct)).collect();
+    if f.is_empty() {
+        return marker_only(marker, 0);
+    }
+    if !wrong.contains(&true) {
+        return whole(response, f.len());
+    }
+    if kind == FragmentKind::Dependent {
+        let k = wrong.iter().position(|w| *w).unwrap_or(f.len());
+        return truncate(response, f, k, marker);
+    }
+    let mut text = String::new();
+    let mut prev: Option<usize> = None; // index of the last kept fragment
+    for (i, frag) in f.iter().enumerate().filter(|(i, _)| !wrong[*i]) {
+        match prev {
+            Some(p) if p + 1 == i => text.push_str(&response[f[p].end..frag.start]),
+            Some(_) => {
+                text.push_str(&response[f[i - 1].end..frag.start]);
+                text.push_str(&capitalise(&frag.text));
+                prev = Some(i);
+                continue;
+            }
+            None if i > 0 => {
+                text.push_str(&capitalise(&frag.text));
+                prev = Some(i);
+                continue;
+            }
+            None => {}
+        }
+        text.push_str(&frag.text);
+        prev = Some(i);
+    }
+    let kept = wrong.iter().filter(|w| !**w).count();
+    if kept == 0 {
+        return marker_only(marker, f.len());
+    }
+    let last_end = f.last().map_or("", |l| l.text.as_str()).chars().last();
+    if let Some(p) = last_end.filter(|c| ".!?。！？".contains(*c))
+        && !text.ends_with(['.', '!', '?', '。', '！', '？'])
+    {
+        text.push(p);
+    }
+    Target {
+        text,
+        kept,
+        dropped: f.len() - kept,
+        abstained: false,
+    }
+}
+
+/// Add-On HALT: everything kept, the first wrong fragment and all after it marked uncertain:
+/// `{text before it}{sep}{marker}: {the rest}`; nothing wrong → the response whole.
+pub fn addon_target(response: &str, f: &[Fragment], policy: NullPolicy, marker: &str) -> Target {
+    let Some(k) = f.iter().position(|x| policy.is_wrong(x.correct)) else {
+        return whole(response, f.len());
+    };
+    let prefix = response[..f[k].start].trim();
+    let rest = response[f[k].start..].trim_end();
+    let sep = if prefix.is_empty() {
+        ""
+    } else if response[..f[k].start].ends_with('\n') {
+        "\n"
+    } else {
+        " "
+    };
+    Target {
+        text: format!("{prefix}{sep}{marker}: {rest}"),
+        kept: k,
+        dropped: f.len() - k,
+        abstained: false,
+    }
+}
+
+/// IDK baseline: the response whole if nothing in it is wrong, else only the marker.
+pub fn idk_target(response: &str, f: &[Fragment], policy: NullPolicy, marker: &str) -> Target {
+    if !f.is_empty() && !f.iter().any(|x| policy.is_wrong(x.correct)) {
+        whole(response, f.len())
+    } else {
+        marker_only(marker, f.len())
+    }
+}
+
+/// RandomTrim baseline: keep the first `t` fragments, `t` uniform in `0..=n` (seeded), then the
+/// marker; `t == n` keeps the response whole.
+pub fn random_trim_target(response: &str, f: &[Fragment], seed: u64, marker: &str) -> Target {
+    let t = StdRng::seed_from_u64(seed).random_range(0..=f.len());
+    if t == f.len() && t > 0 {
+        whole(response, t)
+    } else {
+        truncate(response, f, t, marker)
+    }
+}
+
+/// FNV-1a of the id: a stable per-example seed component.
+fn id_hash(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn check(example: &Example, sampled: &Sampled, judged: &Judged) -> Result<(), AlignError> {
+    if sampled.id != example.id || judged.id != example.id {
+        return Err(AlignError::Mismatch(format!(
+            "example `{}`, sampled `{}`, judged `{}`",
+            example.id, sampled.id, judged.id
+        )));
+    }
+    if judged.responses.len() != sampled.responses.len() {
+        return Err(AlignError::Mismatch(format!(
+            "`{}`: {} responses sampled but {} judged",
+            example.id,
+            sampled.responses.len(),
+            judged.responses.len()
+        )));
+    }
+    if judged.responses.is_empty() {
+        return Err(AlignError::NoResponses(example.id.clone()));
+    }
+    for (r, (text, j)) in sampled.responses.iter().zip(&judged.responses).enumerate() {
+        for (i, fr) in j.fragments.iter().enumerate() {
+            if text.get(fr.start..fr.end) != Some(fr.text.as_str()) {
+                return Err(AlignError::BadFragment {
+                    id: example.id.clone(),
+                    response: r,
+                    fragment: i,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The [`Aligned`] record of one example for `method` (for [`AlignMethod::Unchanged`] see
+/// [`unchanged`], which needs no samples).
+///
+/// Errors: α outside [0, 1], ids or response counts that disagree, or fragments whose offsets do
+/// not match their response.
+pub fn align(
+    example: &Example,
+    sampled: &Sampled,
+    judged: &Judged,
+    method: AlignMethod,
+    config: &AlignConfig,
+) -> Result<Aligned, AlignError> {
+    if method == AlignMethod::Unchanged {
+        return Ok(unchanged(example));
+    }
+    check(example, sampled, judged)?;
+    let means: Vec<f64> = judged
+        .responses
+        .iter()
+        .map(|r| r.mean_correctness)
+        .collect();
+    let selected = select(&means, config.alpha)?;
+    let response = &sampled.responses[selected];
+    let JudgedResponse {
+        fragments: f, kind, ..
+    } = &judged.responses[selected];
+    let (policy, marker) = (judged.null_policy, config.marker.as_str());
+    let t = match method {
+        AlignMethod::Halt => halt_target(response, f, *kind, policy, marker),
+        AlignMethod::Addon => addon_target(response, f, policy, marker),
+        AlignMethod::Idk => idk_target(response, f, policy, marker),
+        AlignMethod::RandomTrim => {
+            random_trim_target(response, f, config.seed ^ id_hash(&example.id), marker)
+        }
+        AlignMethod::Unchanged => return Ok(unchanged(example)),
+    };
+    Ok(Aligned {
+        id: example.id.clone(),
+        prompt: example.prompt.clone(),
+        target: t.text,
+        method,
+        alpha: Some(config.alpha),
+        selected: Some(selected),
+        kept: t.kept,
+        dropped: t.dropped,
+        abstained: t.abstained,
+    })
+}
+
+/// The Unchanged baseline: SFT on the ground-truth reference (no α, no sample).
+pub fn unchanged(example: &Example) -> Aligned {
+    Aligned {
+        id: example.id.clone(),
+        prompt: example.prompt.clone(),
+        target: example.reference.clone(),
+        method: AlignMethod::Unchanged,
+        alpha: None,
+        selected: None,
+        kept: 0,
+        dropped: 0,
+        abstained: false,
+    }
+}
+
+#[cfg(test)]
+#[path = "align_tests.rs"]
+mod tests;

@@ -1,0 +1,297 @@
+//! Tests of alignment; every expected target is written by hand.
+
+use super::*;
+use crate::dataset::fragment::{Splitter, claims, lines, steps};
+use crate::dataset::judge::test_data::{MATH_0001, example};
+use crate::dataset::record::{SamplingParams, Span};
+
+const M: &str = UNSURE_MARKER;
+const T: Option<bool> = Some(true);
+const F: Option<bool> = Some(false);
+
+fn judged(spans: Vec<Span>, verdicts: &[Option<bool>]) -> Vec<Fragment> {
+    assert_eq!(spans.len(), verdicts.len(), "test setup");
+    spans
+        .into_iter()
+        .zip(verdicts)
+        .map(|(s, v)| Fragment::new(s, *v))
+        .collect()
+}
+
+const STEPS: &str = "Step one is 1.\nStep two is 2.\nStep three is 3.\n";
+const BIO: &str = "He was born in Paris. He won the prize in 1903. He died in 1950.";
+
+fn dep(v: &[Option<bool>]) -> Target {
+    halt_target(
+        STEPS,
+        &judged(steps(STEPS), v),
+        FragmentKind::Dependent,
+        NullPolicy::Wrong,
+        M,
+    )
+}
+
+fn ind(v: &[Option<bool>]) -> Target {
+    halt_target(
+        BIO,
+        &judged(claims(BIO), v),
+        FragmentKind::Independent,
+        NullPolicy::Wrong,
+        M,
+    )
+}
+
+#[test]
+fn alpha_selection_for_five_responses() {
+    // ascending: 0.1 (#1), 0.3 (#3), 0.5 (#2), 0.7 (#4), 0.9 (#0)
+    let means = [0.9, 0.1, 0.5, 0.3, 0.7];
+    assert_eq!(select(&means, 0.4), Ok(2)); // position 2
+    assert_eq!(select(&means, 0.6), Ok(4)); // position 3
+    assert_eq!(select(&means, 0.8), Ok(0)); // position 4
+    assert_eq!(select(&means, 0.0), Ok(1)); // position 0
+    assert_eq!(select(&means, 0.5), Ok(4)); // ceil(2.5) = 3
+    assert_eq!(select(&means, 1.0), Ok(0)); // ceil(5) = 5, clipped to 4
+    // ties keep the original order
+    assert_eq!(select(&[0.5, 0.5, 0.5, 0.5, 0.5], 0.4), Ok(2));
+    assert_eq!(select(&means, 1.1), Err(AlignError::Alpha(1.1)));
+    assert!(select(&means, f64::NAN).is_err());
+    assert!(select(&[], 0.5).is_err());
+}
+
+#[test]
+fn dependent_halt_rules() {
+    let all = dep(&[T, T, T]);
+    assert_eq!(
+        (all.text.as_str(), all.kept, all.dropped, all.abstained),
+        (STEPS.trim(), 3, 0, false)
+    );
+    let second = dep(&[T, F, F]);
+    assert_eq!(second.text, format!("Step one is 1.\n{M}"));
+    assert_eq!(
+        (second.kept, second.dropped, second.abstained),
+        (1, 2, false)
+    );
+    let first = dep(&[F, F, F]);
+    assert_eq!(
+        (
+            first.text.as_str(),
+            first.kept,
+            first.dropped,
+            first.abstained
+        ),
+        (M, 0, 3, true)
+    );
+    assert_eq!(
+        dep(&[T, T, F]).text,
+        format!("Step one is 1.\nStep two is 2.\n{M}")
+    );
+}
+
+#[test]
+fn independent_halt_rules() {
+    assert_eq!(ind(&[T, T, T]).text, BIO);
+    let middle = ind(&[T, F, T]);
+    assert_eq!(middle.text, "He was born in Paris. He died in 1950.");
+    assert_eq!((middle.kept, middle.dropped), (2, 1));
+    assert_eq!(ind(&[F, T, F]).text, "He won the prize in 1903.");
+    let none = ind(&[F, F, F]);
+    assert_eq!(
+        (none.text.as_str(), none.abstained, none.dropped),
+        (M, true, 3)
+    );
+}
+
+#[test]
+fn deleting_part_of_a_compound_sentence_reads_well() {
+    let t = "He was born in Paris, and he studied in Lyon.";
+    let f = judged(claims(t), &[F, T]);
+    let out = halt_target(t, &f, FragmentKind::Independent, NullPolicy::Wrong, M);
+    assert_eq!(out.text, "He studied in Lyon.");
+    let f = judged(claims(t), &[T, F]);
+    let out = halt_target(t, &f, FragmentKind::Independent, NullPolicy::Wrong, M);
+    assert_eq!(out.text, "He was born in Paris.");
+}
+
+#[test]
+fn null_verdicts_follow_the_policy() {
+    let f = judged(steps(STEPS), &[T, None, T]);
+    let wrong = halt_target(STEPS, &f, FragmentKind::Dependent, NullPolicy::Wrong, M);
+    assert_eq!(wrong.text, format!("Step one is 1.\n{M}"));
+    let ignore = halt_target(STEPS, &f, FragmentKind::Dependent, NullPolicy::Ignore, M);
+    assert_eq!(ignore.text, STEPS.trim());
+    let correct = halt_target(STEPS, &f, FragmentKind::Dependent, NullPolicy::Correct, M);
+    assert_eq!(correct.text, STEPS.trim());
+}
+
+#[test]
+fn a_code_fence_is_closed_before_the_marker() {
+    let t = "Here:\n```python\ndef f():\n    return 1\n```\n";
+    let f = judged(lines(t), &[T, F]);
+    let out = halt_target(t, &f, FragmentKind::Dependent, NullPolicy::Wrong, M);
+    assert_eq!(out.text, format!("Here:\n```python\ndef f():\n```\n{M}"));
+}
+
+#[test]
+fn addon_marks_the_first_error_onward() {
+    let f = judged(steps(STEPS), &[T, F, F]);
+    let out = addon_target(STEPS, &f, NullPolicy::Wrong, M);
+    assert_eq!(
+        out.text,
+        format!("Step one is 1.\n{M}: Step two is 2.\nStep three is 3.")
+    );
+    assert_eq!((out.kept, out.dropped, out.abstained), (1, 2, false));
+    let f = judged(steps(STEPS), &[F, F, F]);
+    assert_eq!(
+        addon_target(STEPS, &f, NullPolicy::Wrong, M).text,
+        format!("{M}: {}", STEPS.trim())
+    );
+    let f = judged(steps(STEPS), &[T, T, T]);
+    assert_eq!(
+        addon_target(STEPS, &f, NullPolicy::Wrong, M).text,
+        STEPS.trim()
+    );
+}
+
+#[test]
+fn idk_is_whole_or_only_the_marker() {
+    let f = judged(steps(STEPS), &[T, T, T]);
+    assert_eq!(
+        idk_target(STEPS, &f, NullPolicy::Wrong, M).text,
+        STEPS.trim()
+    );
+    let f = judged(steps(STEPS), &[T, T, F]);
+    let out = idk_target(STEPS, &f, NullPolicy::Wrong, M);
+    assert_eq!((out.text.as_str(), out.abstained, out.kept), (M, true, 0));
+}
+
+#[test]
+fn random_trim_is_seeded_and_cuts_at_fragment_boundaries() {
+    let f = judged(steps(STEPS), &[T, T, T]);
+    let possible = [
+        M.to_string(),
+        format!("Step one is 1.\n{M}"),
+        format!("Step one is 1.\nStep two is 2.\n{M}"),
+        STEPS.trim().to_string(),
+    ];
+    let mut seen = [false; 4];
+    for seed in 0..64 {
+        let a = random_trim_target(STEPS, &f, seed, M);
+        assert_eq!(
+            a,
+            random_trim_target(STEPS, &f, seed, M),
+            "same seed, same cut"
+        );
+        let i = possible
+            .iter()
+            .position(|p| *p == a.text)
+            .unwrap_or_else(|| panic!("unexpected {:?}", a.text));
+        seen[i] = true;
+        assert_eq!(a.kept + a.dropped, 3);
+    }
+    assert_eq!(seen, [true; 4], "every cut occurs over 64 seeds");
+}
+
+fn records(responses: Vec<String>, verdicts: Vec<Vec<Option<bool>>>) -> (Example, Sampled, Judged) {
+    let ex = example(MATH_0001);
+    let judged_responses = responses
+        .iter()
+        .zip(verdicts)
+        .map(|(r, v)| {
+            let fragments = judged(Splitter::Steps.split(r), &v);
+            let mean = crate::dataset::record::mean_correctness(&fragments, NullPolicy::Wrong);
+            JudgedResponse {
+                fragments,
+                kind: FragmentKind::Dependent,
+                mean_correctness: mean,
+            }
+        })
+        .collect();
+    let sampling = SamplingParams {
+        temperature: 0.7,
+        top_p: 0.9,
+        seed: 1,
+        max_new_tokens: 64,
+    };
+    let s = Sampled {
+        id: ex.id.clone(),
+        responses,
+        model: "m".into(),
+        sampling,
+    };
+    let j = Judged {
+        id: ex.id.clone(),
+        responses: judged_responses,
+        null_policy: NullPolicy::Wrong,
+    };
+    (ex, s, j)
+}
+
+#[test]
+fn align_selects_by_alpha_and_builds_the_record() {
+    let good = "42/3 = 14.\n14 * 10 = 140.\n#### 140".to_string();
+    let half = "42/3 = 14.\n14 * 10 = 150.\n#### 150".to_string();
+    let bad = "42/3 = 15.\n15 * 10 = 150.\n#### 150".to_string();
+    let (ex, s, j) = records(
+        vec![bad.clone(), good.clone(), half, bad, good.clone()],
+        vec![
+            vec![F, F, F],
+            vec![T, T, T],
+            vec![T, F, F],
+            vec![F, F, F],
+            vec![T, T, T],
+        ],
+    );
+    // means 0, 1, 1/3, 0, 1 → ascending #0, #3, #2, #1, #4
+    let cfg = |alpha| AlignConfig {
+        alpha,
+        ..AlignConfig::default()
+    };
+    let a = align(&ex, &s, &j, AlignMethod::Halt, &cfg(0.4)).unwrap();
+    assert_eq!(
+        (a.selected, a.target.as_str()),
+        (Some(2), "42/3 = 14.\nUnsure from Here")
+    );
+    assert_eq!(
+        (a.kept, a.dropped, a.abstained, a.alpha),
+        (1, 2, false, Some(0.4))
+    );
+    let a = align(&ex, &s, &j, AlignMethod::Halt, &cfg(0.6)).unwrap();
+    assert_eq!((a.selected, a.target.as_str()), (Some(1), good.as_str()));
+    let a = align(&ex, &s, &j, AlignMethod::Halt, &cfg(0.2)).unwrap();
+    assert_eq!((a.selected, a.abstained), (Some(3), true));
+    let u = align(&ex, &s, &j, AlignMethod::Unchanged, &cfg(0.4)).unwrap();
+    assert_eq!(
+        (u.target.as_str(), u.selected, u.alpha),
+        (ex.reference.as_str(), None, None)
+    );
+    let json = serde_json::to_string(&a).unwrap();
+    assert!(
+        json.contains(r#""method":"halt","alpha":0.2,"selected":3"#),
+        "{json}"
+    );
+}
+
+#[test]
+fn mismatched_records_are_errors() {
+    let (ex, s, mut j) = records(vec!["1 + 1 = 2.".into()], vec![vec![T]]);
+    j.responses[0].fragments[0].end += 1;
+    let e = align(&ex, &s, &j, AlignMethod::Halt, &AlignConfig::default()).unwrap_err();
+    assert!(
+        matches!(e, AlignError::BadFragment { fragment: 0, .. }),
+        "{e}"
+    );
+    j.responses[0].fragments[0].end = 999;
+    assert!(align(&ex, &s, &j, AlignMethod::Halt, &AlignConfig::default()).is_err());
+    j.responses.clear();
+    let e = align(&ex, &s, &j, AlignMethod::Halt, &AlignConfig::default()).unwrap_err();
+    assert!(
+        e.to_string().contains("1 responses sampled but 0 judged"),
+        "{e}"
+    );
+    let mut s2 = s.clone();
+    s2.id = "other".into();
+    assert!(matches!(
+        align(&ex, &s2, &j, AlignMethod::Idk, &AlignConfig::default()),
+        Err(AlignError::Mismatch(_))
+    ));
+}

@@ -1,0 +1,104 @@
+//! Code lines of a code answer (dependent fragments).
+//!
+//! If the answer has a fenced block (```` ``` ```` or `~~~`), the fragments are the non-blank
+//! lines inside the *first* one (to its closing fence, or to the end of the text if it is not
+//! closed); the fence lines themselves never are fragments. Without a fence, every non-blank line
+//! is a fragment. Lines keep their indentation (it is Python syntax) but not trailing
+//! whitespace or `\r`.
+
+use std::ops::Range;
+
+use crate::dataset::record::Span;
+
+/// The byte range of the code in `text`: the inside of the first fenced block (from the line
+/// after the opening fence to the start of the closing fence line), or all of `text`.
+pub fn code_region(text: &str) -> Range<usize> {
+    let mut offset = 0;
+    let mut open: Option<(usize, &str)> = None;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        match open {
+            None => {
+                if let Some(fence) = ["```", "~~~"].into_iter().find(|f| t.starts_with(f)) {
+                    open = Some((offset + line.len(), fence));
+                }
+            }
+            Some((start, fence)) => {
+                if t.starts_with(fence) && t.trim_start_matches(fence).trim().is_empty() {
+                    return start..offset;
+                }
+            }
+        }
+        offset += line.len();
+    }
+    match open {
+        Some((start, _)) => start..text.len(),
+        None => 0..text.len(),
+    }
+}
+
+/// Line spans of the code in `text` (see the module docs).
+pub fn lines(text: &str) -> Vec<Span> {
+    let region = code_region(text);
+    let mut out = Vec::new();
+    let mut offset = region.start;
+    for line in text[region.clone()].split_inclusive('\n') {
+        let body = line.trim_end();
+        if !body.trim().is_empty() {
+            out.push(Span {
+                text: body.to_string(),
+                start: offset,
+                end: offset + body.len(),
+            });
+        }
+        offset += line.len();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(spans: &[Span]) -> Vec<&str> {
+        spans.iter().map(|s| s.text.as_str()).collect()
+    }
+
+    #[test]
+    fn fenced_block_lines_without_fences_or_blanks() {
+        let t = "Here is the code:\n```python\ndef f(x):\n\n    return x + 1\n```\nDone.";
+        let s = lines(t);
+        assert_eq!(texts(&s), ["def f(x):", "    return x + 1"]);
+        assert_eq!((s[0].start, s[0].end), (28, 37));
+        for f in &s {
+            assert_eq!(&t[f.start..f.end], f.text);
+        }
+    }
+
+    #[test]
+    fn unclosed_fence_runs_to_the_end_and_crlf_is_trimmed() {
+        let t = "~~~\r\n    a = 1\r\n    return a\r\n";
+        assert_eq!(texts(&lines(t)), ["    a = 1", "    return a"]);
+    }
+
+    #[test]
+    fn no_fence_means_every_non_blank_line() {
+        // datasets/code/train.jsonl, code-humaneval-003 (reference, abridged)
+        let t = "    balance = 0\n\n    for op in operations:\n        balance += op\n";
+        assert_eq!(
+            texts(&lines(t)),
+            [
+                "    balance = 0",
+                "    for op in operations:",
+                "        balance += op"
+            ]
+        );
+        assert!(lines("\n\n").is_empty());
+    }
+
+    #[test]
+    fn only_the_first_block_counts() {
+        let t = "```\nx = 1\n```\ntext\n```\ny = 2\n```";
+        assert_eq!(texts(&lines(t)), ["x = 1"]);
+    }
+}

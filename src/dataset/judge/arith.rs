@@ -1,0 +1,354 @@
+//! The equation checker of the maths judge: finds `a = b (= c ...)` chains in a step and
+//! evaluates both sides.
+//!
+//! Rules (documented for the book):
+//! - units after a number are dropped (`6 inches/remora * 2 remoras = 12 inches` is `6*2=12`;
+//!   one word after a number, plus `/word` or `per word` parts);
+//! - `x`/`times`/`×`/`·`/`\times` multiply, `÷`/`\div` divide, `equals` is `=`, `$` is dropped,
+//!   `\frac{a}{b}` is `(a)/(b)`, `N%` is N/100 (and, if that fails, N: "1/10 * 100 = 10%");
+//! - any other word or punctuation ends an expression; a side that is not a complete arithmetic
+//!   expression makes that equation undecidable, and it is skipped (never judged wrong);
+//! - an equation directly after a word that carries arithmetic (`half of 20 = 10`,
+//!   `twice 4 = 8`) is skipped too;
+//! - sides are equal up to floating-point noise, or up to rounding when a side is a single
+//!   number written with decimals (`10/3 = 3.33`); `10/3 = 3` is false.
+
+use super::numbers::{matches_rounded, same};
+
+/// Words that change the arithmetic of the expression after them (the equation is skipped).
+const ARITH_WORDS: &[&str] = &[
+    "of",
+    "half",
+    "twice",
+    "double",
+    "doubled",
+    "triple",
+    "tripled",
+    "thrice",
+    "quarter",
+    "third",
+    "fourth",
+    "fifth",
+    "percent",
+    "by",
+    "over",
+    "divided",
+    "multiplied",
+    "squared",
+    "cubed",
+    "sqrt",
+    "less",
+    "more",
+    "average",
+    "per",
+    "product",
+    "difference",
+    "quotient",
+];
+
+/// Words that are never units (they join clauses), so they end an expression.
+const NOT_UNITS: &[&str] = &[
+    "and", "or", "so", "then", "which", "is", "are", "was", "were", "to", "for", "in", "on", "at",
+    "the", "a", "an", "if", "but", "because", "since", "that", "this", "we", "he", "she", "they",
+];
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Num {
+        value: f64,
+        decimals: u32,
+        percent: bool,
+    },
+    Op(char),
+    Open,
+    Close,
+    Eq,
+    Word(String),
+    Other,
+}
+
+/// One checked equation `left = right` of a step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Equation {
+    /// Value of the left side.
+    pub left: f64,
+    /// Value of the right side.
+    pub right: f64,
+    /// Whether the two sides are equal (see the module rules).
+    pub holds: bool,
+    /// Number literals written on the right side (values computed by this equation).
+    pub right_literals: Vec<f64>,
+}
+
+/// Every decidable equation of `step`, in order.
+pub fn equations(step: &str) -> Vec<Equation> {
+    let toks = drop_units(tokenize(&normalise_latex(step)));
+    let mut out = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    let mut run: Vec<Tok> = Vec::new();
+    for t in toks.into_iter().chain([Tok::Other]) {
+        match t {
+            Tok::Word(w) => {
+                check_run(&run, &words, &mut out);
+                run.clear();
+                words.push(w.to_lowercase());
+            }
+            Tok::Other => {
+                check_run(&run, &words, &mut out);
+                run.clear();
+                words.push(String::new());
+            }
+            t => run.push(t),
+        }
+    }
+    out
+}
+
+fn check_run(run: &[Tok], words_before: &[String], out: &mut Vec<Equation>) {
+    let sides: Vec<&[Tok]> = run.split(|t| *t == Tok::Eq).collect();
+    if sides.len() < 2 {
+        return;
+    }
+    // up to 3 words before the run, within the same clause (punctuation stops the look-back)
+    let arith_before = words_before
+        .iter()
+        .rev()
+        .take(3)
+        .take_while(|w| !w.is_empty())
+        .any(|w| ARITH_WORDS.contains(&w.as_str()));
+    for (i, pair) in sides.windows(2).enumerate() {
+        if i == 0 && arith_before {
+            continue;
+        }
+        let (l, r) = (pair[0], pair[1]);
+        let (Some(lp), Some(rp)) = (eval(l, true), eval(r, true)) else {
+            continue;
+        };
+        let (lr, rr) = (eval(l, false), eval(r, false));
+        let holds =
+            equal(lp, rp, l, r) || matches!((lr, rr), (Some(a), Some(b)) if equal(a, b, l, r));
+        let right_literals = r
+            .iter()
+            .filter_map(|t| match t {
+                Tok::Num { value, .. } => Some(*value),
+                _ => None,
+            })
+            .collect();
+        out.push(Equation {
+            left: lp,
+            right: rp,
+            holds,
+            right_literals,
+        });
+    }
+}
+
+fn equal(a: f64, b: f64, left: &[Tok], right: &[Tok]) -> bool {
+    let decimals = |side: &[Tok]| match side {
+        [Tok::Num { decimals, .. }] => *decimals,
+        _ => 0,
+    };
+    same(a, b) || matches_rounded(a, b, decimals(right)) || matches_rounded(b, a, decimals(left))
+}
+
+fn normalise_latex(s: &str) -> String {
+    let mut s = s
+        .replace("\\times", "*")
+        .replace("\\cdot", "*")
+        .replace("\\div", "/")
+        .replace("\\left", "")
+        .replace("\\right", "")
+        .replace("\\$", "$")
+        .replace("\\%", "%");
+    while let Some(at) = s.find("\\frac{").or_else(|| s.find("\\dfrac{")) {
+        let open = at + s[at..].find('{').unwrap_or(0);
+        s.replace_range(at..open, "");
+        let rewritten = s[at..]
+            .replacen('{', "(", 1)
+            .replacen("}{", ")/(", 1)
+            .replacen('}', ")", 1);
+        s.replace_range(at.., &rewritten);
+    }
+    s.replace(['{', '}'], " ")
+}
+
+fn tokenize(s: &str) -> Vec<Tok> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
+        {
+            let mut text = String::new();
+            while i < chars.len() {
+                let d = chars[i];
+                let group = d == ','
+                    && (1..=3).all(|k| chars.get(i + k).is_some_and(|x| x.is_ascii_digit()))
+                    && !chars.get(i + 4).is_some_and(|x| x.is_ascii_digit());
+                let point = d == '.' && chars.get(i + 1).is_some_and(|x| x.is_ascii_digit());
+                if d.is_ascii_digit() || point {
+                    text.push(d);
+                } else if !group {
+                    break;
+                }
+                i += 1;
+            }
+            let mut j = i;
+            while chars.get(j) == Some(&' ') {
+                j += 1;
+            }
+            let percent = chars.get(j) == Some(&'%');
+            if percent {
+                i = j + 1;
+            }
+            let decimals = text.split('.').nth(1).map_or(0, |d| d.len() as u32);
+            match text.parse() {
+                Ok(value) => out.push(Tok::Num {
+                    value,
+                    decimals,
+                    percent,
+                }),
+                Err(_) => out.push(Tok::Other),
+            }
+            continue;
+        }
+        if c.is_alphabetic() {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphabetic() || chars[i] == '\'') {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect::<String>().to_lowercase();
+            let mut j = i;
+            while chars.get(j) == Some(&' ') {
+                j += 1;
+            }
+            let operand_follows = chars
+                .get(j)
+                .is_some_and(|d| d.is_ascii_digit() || *d == '(' || *d == '$');
+            out.push(match word.as_str() {
+                "x" | "times" if operand_follows => Tok::Op('*'),
+                "plus" => Tok::Op('+'),
+                "minus" => Tok::Op('-'),
+                "equals" => Tok::Eq,
+                _ => Tok::Word(word),
+            });
+            continue;
+        }
+        out.push(match c {
+            '+' => Tok::Op('+'),
+            '-' | '−' => Tok::Op('-'),
+            '*' | '×' | '·' | '∗' => Tok::Op('*'),
+            '/' | '÷' => Tok::Op('/'),
+            '(' => Tok::Open,
+            ')' => Tok::Close,
+            '=' => Tok::Eq,
+            '$' | '€' | '£' => {
+                i += 1;
+                continue;
+            }
+            c if c.is_whitespace() => {
+                i += 1;
+                continue;
+            }
+            _ => Tok::Other,
+        });
+        i += 1;
+    }
+    out
+}
+
+/// Drops unit words after numbers (and their `/word`, `per word` parts).
+fn drop_units(toks: Vec<Tok>) -> Vec<Tok> {
+    let mut out: Vec<Tok> = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        let after_value = matches!(out.last(), Some(Tok::Num { .. } | Tok::Close));
+        if let Tok::Word(w) = &toks[i]
+            && after_value
+            && !ARITH_WORDS.contains(&w.as_str())
+            && !NOT_UNITS.contains(&w.as_str())
+        {
+            i += 1;
+            loop {
+                match (toks.get(i), toks.get(i + 1)) {
+                    (Some(Tok::Op('/')), Some(Tok::Word(_))) => i += 2,
+                    (Some(Tok::Word(p)), Some(Tok::Word(_))) if p == "per" => i += 2,
+                    _ => break,
+                }
+            }
+            continue;
+        }
+        out.push(toks[i].clone());
+        i += 1;
+    }
+    out
+}
+
+/// Evaluates a complete expression (`None` if it is not one, or divides by zero).
+fn eval(toks: &[Tok], percent_scales: bool) -> Option<f64> {
+    let mut p = Parser {
+        toks,
+        at: 0,
+        percent_scales,
+    };
+    let v = p.expr()?;
+    (p.at == toks.len() && v.is_finite()).then_some(v)
+}
+
+struct Parser<'a> {
+    toks: &'a [Tok],
+    at: usize,
+    percent_scales: bool,
+}
+
+impl Parser<'_> {
+    fn expr(&mut self) -> Option<f64> {
+        let mut v = self.term()?;
+        while let Some(Tok::Op(op @ ('+' | '-'))) = self.toks.get(self.at) {
+            self.at += 1;
+            let r = self.term()?;
+            v = if *op == '+' { v + r } else { v - r };
+        }
+        Some(v)
+    }
+
+    fn term(&mut self) -> Option<f64> {
+        let mut v = self.factor()?;
+        while let Some(Tok::Op(op @ ('*' | '/'))) = self.toks.get(self.at) {
+            self.at += 1;
+            let r = self.factor()?;
+            if *op == '/' && r == 0.0 {
+                return None;
+            }
+            v = if *op == '*' { v * r } else { v / r };
+        }
+        Some(v)
+    }
+
+    fn factor(&mut self) -> Option<f64> {
+        let t = self.toks.get(self.at)?;
+        self.at += 1;
+        match t {
+            Tok::Op('-') => self.factor().map(|v| -v),
+            Tok::Op('+') => self.factor(),
+            Tok::Num { value, percent, .. } => Some(if *percent && self.percent_scales {
+                value / 100.0
+            } else {
+                *value
+            }),
+            Tok::Open => {
+                let v = self.expr()?;
+                (self.toks.get(self.at) == Some(&Tok::Close)).then(|| {
+                    self.at += 1;
+                    v
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "arith_tests.rs"]
+mod tests;

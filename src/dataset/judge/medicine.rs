@@ -1,0 +1,156 @@
+//! The medicine judge (multiple choice with explanation; `design.md` "Judges"; the paper leaves
+//! the fragmenting of medicine *open*).
+//!
+//! Fragments are [`claims`] (independent). The chosen option is found by, in order:
+//! `answer is B` / `answer: (B)` / `Answer - B`; an answer that starts with `B.`, `B)`, `(B)`;
+//! the first option text (lower case, at least 3 characters) that occurs in the answer. The claim
+//! containing it is the *answer claim*: correct iff the option is the key.
+//!
+//! Explanation claims (all others): with an LLM judge, each is judged against the question,
+//! options, key and the source's explanation where there is one. Without one, the documented
+//! rule is that they *inherit the answer's verdict* (an explanation that leads to the keyed
+//! option is taken as right, one that leads elsewhere as wrong); if no option can be found,
+//! every claim is undecided (`null`).
+
+use std::sync::{Arc, LazyLock};
+
+use regex::Regex;
+
+use super::llm::LlmJudge;
+use super::{Judge, JudgeError, expect_domain};
+use crate::dataset::domain::Domain;
+use crate::dataset::example::Example;
+use crate::dataset::fragment::claims;
+use crate::dataset::record::{Fragment, FragmentKind};
+use crate::dataset::truth::MedicineTruth;
+
+static STATED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\banswer\s*(?:is|:|-|=)?\s*(?:option\s*)?[(\[]?\s*(?-i:([A-D]))\b").unwrap()
+});
+static LEADING: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*[(\[]?([A-D])[.):\]]").unwrap());
+
+/// The option the answer chooses (0 = A ... 3 = D) and the byte offset where it is stated.
+pub fn chosen_option(truth: &MedicineTruth, response: &str) -> Option<(usize, usize)> {
+    let letter = |c: &regex::Captures<'_>| {
+        let m = c.get(1)?;
+        let i = m.as_str().chars().next()?.to_ascii_uppercase() as usize - 'A' as usize;
+        Some((i, m.start()))
+    };
+    if let Some(found) = STATED.captures(response).as_ref().and_then(letter) {
+        return Some(found);
+    }
+    if let Some(found) = LEADING.captures(response).as_ref().and_then(letter) {
+        return Some(found);
+    }
+    let lower = response.to_lowercase();
+    truth
+        .options
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.trim().len() >= 3)
+        .filter_map(|(i, o)| lower.find(&o.trim().to_lowercase()).map(|at| (i, at)))
+        .min_by_key(|&(_, at)| at)
+}
+
+/// The medicine judge; see the module docs.
+#[derive(Debug, Clone, Default)]
+pub struct MedicineJudge {
+    /// Judges explanation claims, if configured.
+    pub llm: Option<Arc<LlmJudge>>,
+}
+
+impl Judge for MedicineJudge {
+    fn domain(&self) -> Domain {
+        Domain::Medicine
+    }
+
+    fn kind(&self) -> FragmentKind {
+        FragmentKind::Independent
+    }
+
+    fn judge(&self, example: &Example, response: &str) -> Result<Vec<Fragment>, JudgeError> {
+        expect_domain(example, Domain::Medicine)?;
+        let truth = example.medicine().ok_or_else(|| JudgeError::BadTruth {
+            id: example.id.clone(),
+            message: "no medicine ground truth".into(),
+        })?;
+        let spans = claims(response);
+        let chosen = chosen_option(truth, response);
+        let answer_ok = chosen.map(|(i, _)| i == truth.answer.index());
+        let answer_claim =
+            chosen.and_then(|(_, at)| spans.iter().position(|s| s.start <= at && at < s.end));
+        let ground_truth = format!(
+            "Correct answer: {}. {}\nExplanation: {}",
+            truth.answer.letter(),
+            truth.answer_text,
+            truth.explanation.as_deref().unwrap_or("(none given)")
+        );
+        spans
+            .into_iter()
+            .enumerate()
+            .map(|(i, span)| {
+                let verdict = if Some(i) == answer_claim {
+                    answer_ok
+                } else if let Some(llm) = &self.llm {
+                    llm.judge_claim(&example.prompt, &span.text, &ground_truth)?
+                } else {
+                    answer_ok
+                };
+                Ok(Fragment::new(span, verdict))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::judge::test_data::{MED_DIARRHEA, example};
+
+    fn verdicts(response: &str) -> Vec<Option<bool>> {
+        let ex = example(MED_DIARRHEA);
+        MedicineJudge::default()
+            .judge(&ex, response)
+            .unwrap()
+            .iter()
+            .map(|f| f.correct)
+            .collect()
+    }
+
+    #[test]
+    fn the_reference_is_correct() {
+        let ex = example(MED_DIARRHEA);
+        assert_eq!(verdicts(&ex.reference), [Some(true)]);
+    }
+
+    #[test]
+    fn the_chosen_option_in_its_usual_forms() {
+        let truth = example(MED_DIARRHEA).medicine().unwrap().clone();
+        assert_eq!(
+            chosen_option(&truth, "The answer is (B).").map(|c| c.0),
+            Some(1)
+        );
+        assert_eq!(chosen_option(&truth, "Answer: C").map(|c| c.0), Some(2));
+        assert_eq!(
+            chosen_option(&truth, "B) Diarrheal diseases").map(|c| c.0),
+            Some(1)
+        );
+        assert_eq!(
+            chosen_option(&truth, "Most deaths: malaria, then tuberculosis.").map(|c| c.0),
+            Some(2)
+        );
+        assert_eq!(chosen_option(&truth, "I do not know."), None);
+        assert_eq!(chosen_option(&truth, "The answer is a bit unclear."), None);
+    }
+
+    #[test]
+    fn explanations_inherit_the_answer_without_an_llm() {
+        let right =
+            "Diarrhea is a leading killer of children. The answer is B: Diarrheal diseases.";
+        assert_eq!(verdicts(right), [Some(true), Some(true)]);
+        let wrong = "Malaria kills millions each year. The answer is C.";
+        assert_eq!(verdicts(wrong), [Some(false), Some(false)]);
+        assert_eq!(verdicts("Deaths have many causes."), [None]);
+    }
+}
