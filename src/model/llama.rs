@@ -116,12 +116,11 @@ impl Llama {
             Some(head) => head.forward(hidden),
             None => {
                 let [b, s, h] = hidden.dims();
-                let w = self.embed_tokens.weight.val(); // [vocab, hidden]
-                hidden.reshape([b * s, h]).matmul(w.transpose()).reshape([
-                    b,
-                    s,
-                    self.config.vocab_size,
-                ])
+                let w = self.embed_tokens.weight.val(); // [vocab, hidden], contiguous
+                // (W · hᵀ)ᵀ keeps the large matrix contiguous; only the small one is transposed.
+                w.matmul(hidden.reshape([b * s, h]).transpose())
+                    .transpose()
+                    .reshape([b, s, self.config.vocab_size])
             }
         }
     }

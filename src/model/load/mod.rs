@@ -75,15 +75,18 @@ pub(crate) fn assemble(
     config.validate()?;
     let c = config;
     let (hd, nh, nkv) = (c.head_dim(), c.num_attention_heads, c.num_kv_heads());
-    let mut tensor2 = |name: &str, shape: [usize; 2]| -> Result<Tensor<2>> {
-        let data = fetch(name, &shape)?;
-        Ok(Tensor::from_data(TensorData::new(data, shape), device))
-    };
-    // Torch `[out, in]` → burn Linear `[in, out]`.
+    // Torch `[out, in]` → burn Linear `[in, out]`, transposed on the host so the weight is
+    // contiguous (a strided view makes flex's matrix-vector products copy it every call).
     let mut linear = |name: &str, out: usize, inp: usize| -> Result<Linear> {
-        let w = tensor2(name, [out, inp])?;
+        let data = fetch(name, &[out, inp])?;
+        let mut t = vec![0f32; data.len()];
+        for (r, row) in data.chunks_exact(inp).enumerate() {
+            for (c, &v) in row.iter().enumerate() {
+                t[c * out + r] = v;
+            }
+        }
         Ok(Linear {
-            weight: Param::from_tensor(w.transpose()),
+            weight: Param::from_tensor(Tensor::from_data(TensorData::new(t, [inp, out]), device)),
             bias: None,
         })
     };
@@ -133,7 +136,11 @@ pub(crate) fn assemble(
     } else {
         Some(linear("lm_head.weight", c.vocab_size, c.hidden_size)?)
     };
-    let embed = tensor2("model.embed_tokens.weight", [c.vocab_size, c.hidden_size])?;
+    let shape = [c.vocab_size, c.hidden_size];
+    let embed = Tensor::<2>::from_data(
+        TensorData::new(fetch("model.embed_tokens.weight", &shape)?, shape),
+        device,
+    );
     let mut norm = |name: &str| -> Result<RmsNorm> {
         let data = fetch(name, &[c.hidden_size])?;
         Ok(RmsNorm {
