@@ -115,6 +115,11 @@ pub struct LlamaConfig {
     /// HF model type; must be `llama` (or a Llama-compatible type such as `mistral`).
     #[serde(default)]
     pub model_type: Option<String>,
+    /// Per-frequency divisors from a GGUF `rope_freqs.weight` tensor (how llama.cpp stores
+    /// Llama-3.1 scaling): `inv_freq[i] / rope_freq_factors[i]`. Not an HF field; HF configs
+    /// express the same through `rope_scaling`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rope_freq_factors: Option<Vec<f32>>,
 }
 
 impl LlamaConfig {
@@ -197,6 +202,7 @@ impl LlamaConfig {
             eos_token_id: None,
             architectures: Some(vec!["LlamaForCausalLM".into()]),
             model_type: Some("llama".into()),
+            rope_freq_factors: None,
         }
     }
 }

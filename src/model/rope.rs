@@ -52,11 +52,16 @@ pub struct RopeAngles {
 impl RopeAngles {
     /// Angles for `positions` (`[batch, seq_len]`, token index within its own sequence).
     pub fn new(config: &LlamaConfig, positions: Tensor<2, Int>) -> Self {
-        let freqs = inv_freq(
+        let mut freqs = inv_freq(
             config.head_dim(),
             config.rope_theta,
             config.rope_scaling.as_ref(),
         );
+        if let Some(factors) = &config.rope_freq_factors {
+            for (f, d) in freqs.iter_mut().zip(factors) {
+                *f /= d;
+            }
+        }
         Self::from_inv_freq(&freqs, positions)
     }
 
@@ -121,6 +126,22 @@ mod tests {
         }
         // Position 0 is the identity.
         assert_eq!(&y[..4], &[1.0, 2.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn gguf_frequency_factors_divide_the_frequencies() {
+        // head_dim 4, theta 100: inv_freq = [1, 0.1]; factors [1, 4] → [1, 0.025].
+        // Position 2 then rotates the second pair by 0.05 rad instead of 0.2.
+        let mut c = LlamaConfig::tiny(8);
+        c.hidden_size = 4;
+        c.num_attention_heads = 1;
+        c.num_key_value_heads = Some(1);
+        c.rope_theta = 100.0;
+        c.rope_freq_factors = Some(vec![1.0, 4.0]);
+        let dev = Device::flex();
+        let rope = RopeAngles::new(&c, Tensor::<2, Int>::from_ints([[2]], &dev));
+        let sin = rope.sin.into_data().try_to_vec::<f32>().unwrap();
+        assert!((sin[0] - 2f32.sin()).abs() < 1e-6 && (sin[1] - 0.05f32.sin()).abs() < 1e-6);
     }
 
     #[test]

@@ -103,9 +103,11 @@ pub fn config_from_gguf(g: &GGuf) -> Result<LlamaConfig> {
         .get_usize("llama.attention.key_length")
         .unwrap_or(hidden_size / num_attention_heads.max(1));
     let has_output = g.tensors.contains_key("output.weight");
-    if g.tensors.contains_key("rope_freqs.weight") {
-        bail!("rope_freqs.weight (Llama-3.1 frequency factors in GGUF) is not supported yet");
-    }
+    let rope_freq_factors = if g.tensors.contains_key("rope_freqs.weight") {
+        Some(tensor_f32(g, "rope_freqs.weight", &[head_dim / 2])?)
+    } else {
+        None
+    };
     Ok(LlamaConfig {
         vocab_size,
         hidden_size,
@@ -135,6 +137,7 @@ pub fn config_from_gguf(g: &GGuf) -> Result<LlamaConfig> {
             .map(|v| TokenIds::One(v as u32)),
         architectures: Some(vec!["LlamaForCausalLM".into()]),
         model_type: Some("llama".into()),
+        rope_freq_factors,
     })
 }
 
