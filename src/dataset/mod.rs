@@ -12,7 +12,10 @@
 //! - [`read_jsonl`] / [`write_jsonl`]: the JSON Lines reader and writer the other stages share;
 //! - the HALT stages on top: [`record`] (the `Sampled`, `Judged`, `Aligned` records),
 //!   [`fragment`] (claims / steps / lines splitters), [`judge`] (one judge per domain plus an
-//!   OpenAI-compatible LLM judge) and [`align`] (selection by α, HALT targets, baselines).
+//!   OpenAI-compatible LLM judge) and [`align`] (selection by α, HALT targets, baselines);
+//! - the stage runners behind the CLI: [`sample`] (few-shot prompts from [`fewshot`], batched
+//!   generation), [`judge_stage`], [`align_stage`], all on [`stage`] (atomic, resumable JSON
+//!   Lines output with [`progress`] reporting) and [`join`] (records matched by id).
 //!
 //! ```no_run
 //! use halt_llm::dataset::{load, Domain, Split, DATASETS_DIR};
@@ -22,14 +25,21 @@
 //! ```
 
 pub mod align;
+pub mod align_stage;
 pub mod domain;
 pub mod error;
 pub mod example;
+pub mod fewshot;
 pub mod fragment;
+pub mod join;
 pub mod jsonl;
 pub mod judge;
+pub mod judge_stage;
 pub mod load;
+pub mod progress;
 pub mod record;
+pub mod sample;
+pub mod stage;
 pub mod truth;
 
 pub use domain::{Domain, Split};

@@ -1,0 +1,256 @@
+//! The sample stage (paper §"Sample"): for each training example, N responses of the
+//! pretrained model to the example's prompt behind a few-shot context, as [`Sampled`] records.
+//!
+//! Generation is batched: `batch_prompts` examples × N responses per call of
+//! [`generate`]. Response `k` of the example at index `j` of the split is sampled with seed
+//! `seed + j·N + k` ([`response_seed`]), so the responses do not depend on batching, on `--limit`
+//! or on where a resumed run picked up.
+//!
+//! When the few-shot prompt plus `max_new_tokens` does not fit the model's context, the last
+//! shots are left out until it fits (a note says so); a prompt that does not fit even without
+//! shots is an error.
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
+
+use super::example::Example;
+use super::fewshot::{PromptFormat, SHOTS, chat_messages, plain_text, shots_for};
+use super::progress::Progress;
+use super::record::{Sampled, SamplingParams};
+use super::stage::{StageOptions, StageReport, run_stage};
+use crate::generate::{SamplingConfig, generate};
+use crate::model::load::LoadedModel;
+use crate::tokenizer::Tokenizer;
+
+/// Options of `halt-llm sample`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleConfig {
+    /// Responses per example (N; 5 in the paper).
+    pub n: usize,
+    /// Softmax temperature.
+    pub temperature: f32,
+    /// Nucleus-sampling mass.
+    pub top_p: f32,
+    /// Most tokens per response.
+    pub max_new_tokens: usize,
+    /// Base seed of the sampler and of the few-shot choice.
+    pub seed: u64,
+    /// Only the first `limit` examples of the split (`None`: all).
+    pub limit: Option<usize>,
+    /// Few-shot pairs before each prompt (4 in the paper).
+    pub shots: usize,
+    /// Chat template (instruct models) or plain `Q:/A:` text (base models).
+    pub format: PromptFormat,
+    /// Examples per generation batch (each contributes N sequences); one output chunk.
+    pub batch_prompts: usize,
+    /// The model name written into the records.
+    pub model_name: String,
+    /// Print no progress.
+    pub quiet: bool,
+}
+
+impl Default for SampleConfig {
+    fn default() -> Self {
+        SampleConfig {
+            n: 5,
+            temperature: 0.7,
+            top_p: 0.95,
+            max_new_tokens: 256,
+            seed: 0,
+            limit: None,
+            shots: SHOTS,
+            format: PromptFormat::Chat,
+            batch_prompts: 4,
+            model_name: "unknown".into(),
+            quiet: false,
+        }
+    }
+}
+
+impl SampleConfig {
+    /// The sampling settings recorded in each [`Sampled`] record.
+    pub fn params(&self) -> SamplingParams {
+        SamplingParams {
+            temperature: self.temperature,
+            top_p: self.top_p,
+            seed: self.seed,
+            max_new_tokens: self.max_new_tokens,
+        }
+    }
+}
+
+/// Seed of response `k` of the example at index `index` of the split: `seed + index·n + k`.
+pub fn response_seed(seed: u64, n: usize, index: usize, k: usize) -> u64 {
+    seed.wrapping_add((index * n + k) as u64)
+}
+
+/// The token ids of the few-shot prompt of `pool[index]`, with as many of `cfg.shots` shots as
+/// fit in `max_prompt_tokens`; returns the ids and the number of shots used.
+///
+/// Errors: the prompt does not fit even without shots; tokenizer or template failures.
+pub fn few_shot_prompt(
+    tokenizer: &Tokenizer,
+    pool: &[Example],
+    index: usize,
+    cfg: &SampleConfig,
+    max_prompt_tokens: usize,
+) -> Result<(Vec<u32>, usize)> {
+    let example = &pool[index];
+    let shots = shots_for(pool, index, cfg.shots, cfg.seed);
+    for used in (0..=shots.len()).rev() {
+        let ids = match cfg.format {
+            PromptFormat::Chat => {
+                tokenizer.encode_chat(&chat_messages(&shots[..used], &example.prompt), true)?
+            }
+            PromptFormat::Plain => {
+                tokenizer.encode(&plain_text(&shots[..used], &example.prompt))?
+            }
+        };
+        if ids.len() <= max_prompt_tokens {
+            return Ok((ids, used));
+        }
+    }
+    bail!(
+        "example `{}`: its prompt alone does not fit in {max_prompt_tokens} tokens \
+         (the context minus max_new_tokens); lower --max-new-tokens",
+        example.id
+    )
+}
+
+/// Samples `cfg.n` responses for each of the first `cfg.limit` examples of `pool` (the whole
+/// split, which is also the few-shot pool) and writes [`Sampled`] records to `out`, resuming a
+/// previous run (see [`run_stage`]).
+pub fn sample_stage(
+    loaded: &LoadedModel,
+    device: &Device,
+    pool: &[Example],
+    cfg: &SampleConfig,
+    out: &std::path::Path,
+) -> Result<StageReport> {
+    if cfg.n == 0 {
+        bail!("--n must be at least 1");
+    }
+    let ctx = loaded.model.config.max_position_embeddings;
+    let Some(max_prompt) = ctx.checked_sub(cfg.max_new_tokens).filter(|m| *m > 0) else {
+        bail!(
+            "max_new_tokens {} leaves no room for a prompt in the context of {ctx} tokens",
+            cfg.max_new_tokens
+        );
+    };
+    let count = cfg.limit.map_or(pool.len(), |l| l.min(pool.len()));
+    let items: Vec<(usize, &Example)> = pool[..count].iter().enumerate().collect();
+    let options = StageOptions {
+        label: "sample".into(),
+        chunk: cfg.batch_prompts.max(1),
+        quiet: cfg.quiet,
+    };
+    run_stage(
+        out,
+        &items,
+        |(_, e)| e.id.as_str(),
+        &options,
+        |chunk, progress| {
+            let mut records = Vec::with_capacity(chunk.len());
+            let indices: Vec<usize> = chunk.iter().map(|(i, _)| *i).collect();
+            for run in contiguous_runs(&indices) {
+                records.extend(sample_run(
+                    loaded, device, pool, &run, cfg, max_prompt, progress,
+                )?);
+            }
+            Ok(records)
+        },
+    )
+}
+
+/// Splits indices (ascending) into runs of consecutive values.
+fn contiguous_runs(indices: &[usize]) -> Vec<Vec<usize>> {
+    let mut runs: Vec<Vec<usize>> = Vec::new();
+    for &i in indices {
+        match runs.last_mut() {
+            Some(run) if run.last().is_some_and(|&l| l + 1 == i) => run.push(i),
+            _ => runs.push(vec![i]),
+        }
+    }
+    runs
+}
+
+/// One generation batch: the examples `run` (consecutive indices) × N responses.
+fn sample_run(
+    loaded: &LoadedModel,
+    device: &Device,
+    pool: &[Example],
+    run: &[usize],
+    cfg: &SampleConfig,
+    max_prompt: usize,
+    progress: &Progress,
+) -> Result<Vec<Sampled>> {
+    let mut prompts = Vec::with_capacity(run.len() * cfg.n);
+    for &i in run {
+        let (ids, used) = few_shot_prompt(&loaded.tokenizer, pool, i, cfg, max_prompt)?;
+        let wanted = cfg.shots.min(pool.len().saturating_sub(1));
+        if used < wanted {
+            progress.note(&format!(
+                "sample: `{}`: {used} of {wanted} shots fit in the context",
+                pool[i].id
+            ));
+        }
+        prompts.extend(std::iter::repeat_n(ids, cfg.n));
+    }
+    let sampling = SamplingConfig {
+        max_new_tokens: cfg.max_new_tokens,
+        temperature: cfg.temperature,
+        top_p: cfg.top_p,
+        // sequence s = (i - run[0])·n + k gets seed + run[0]·n + s = response_seed(i, k)
+        seed: response_seed(cfg.seed, cfg.n, run[0], 0),
+        stop_strings: cfg.format.stop_strings(),
+    };
+    let gens = generate(
+        &loaded.model,
+        &loaded.tokenizer,
+        &prompts,
+        &sampling,
+        |_, _| {},
+        device,
+    )
+    .with_context(|| format!("sampling `{}`…", pool[run[0]].id))?;
+    let mut gens = gens.into_iter();
+    Ok(run
+        .iter()
+        .map(|&i| Sampled {
+            id: pool[i].id.clone(),
+            responses: gens
+                .by_ref()
+                .take(cfg.n)
+                .map(|g| match cfg.format {
+                    PromptFormat::Chat => g.text,
+                    PromptFormat::Plain => g.text.trim().to_string(),
+                })
+                .collect(),
+            model: cfg.model_name.clone(),
+            sampling: cfg.params(),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_by_hand() {
+        // N = 5: example 0 uses 10..14, example 3 uses 10 + 15 .. 10 + 19
+        assert_eq!(response_seed(10, 5, 0, 0), 10);
+        assert_eq!(response_seed(10, 5, 0, 4), 14);
+        assert_eq!(response_seed(10, 5, 3, 0), 25);
+        assert_eq!(response_seed(10, 5, 3, 4), 29);
+    }
+
+    #[test]
+    fn runs_of_consecutive_indices() {
+        assert_eq!(
+            contiguous_runs(&[0, 1, 2, 5, 6, 9]),
+            vec![vec![0, 1, 2], vec![5, 6], vec![9]]
+        );
+        assert!(contiguous_runs(&[]).is_empty());
+    }
+}
