@@ -3,12 +3,15 @@
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
+mod cli;
+
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use halt_llm::backend::{self, DeviceChoice};
+use cli::model::{ModelArgs, load};
+use halt_llm::backend;
 use halt_llm::chat::Message;
 use halt_llm::generate::{SamplingConfig, generate};
-use halt_llm::model::load::{LoadedModel, load_model};
+use halt_llm::model::load::LoadedModel;
 use halt_llm::{bench, fetch};
 
 /// HALT (High Accuracy, Less Talk): capability-aligned finetuning of Llama models on burn.
@@ -33,17 +36,14 @@ enum Command {
     Info(ModelArgs),
     /// List the devices this build can use.
     Devices,
-}
-
-#[derive(Args, Clone)]
-struct ModelArgs {
-    /// `default` (SmolLM2-135M-Instruct, fetched on first use), a GGUF file, or a Hugging
-    /// Face folder (config.json + *.safetensors + tokenizer.json).
-    #[arg(long, default_value = "default")]
-    model: String,
-    /// Compute device: cpu, wgpu (any GPU vendor) or cuda (builds with those features).
-    #[arg(long, default_value = "cpu", env = "HALT_DEVICE")]
-    device: DeviceChoice,
+    /// HALT stage 1: N few-shot responses of the pretrained model per training example.
+    Sample(cli::dataset::SampleArgs),
+    /// Split text from stdin into fragments (claims, steps or lines), printed as JSON.
+    Fragment(cli::dataset::FragmentArgs),
+    /// HALT stage 2: fragment and judge every sampled response against the ground truth.
+    Judge(cli::dataset::JudgeArgs),
+    /// HALT stage 3: select a response by α and build the finetuning target.
+    Align(cli::dataset::AlignArgs),
 }
 
 #[derive(Args, Clone)]
@@ -126,14 +126,6 @@ struct BenchArgs {
     /// Repetitions (best is reported).
     #[arg(long, default_value_t = 2)]
     repeats: usize,
-}
-
-fn load(args: &ModelArgs) -> Result<(LoadedModel, burn::tensor::Device)> {
-    let device = backend::device(args.device)?;
-    let path = fetch::resolve_model(Some(&args.model))?;
-    let loaded =
-        load_model(&path, &device).with_context(|| format!("loading model {}", path.display()))?;
-    Ok((loaded, device))
 }
 
 fn encode(loaded: &LoadedModel, system: Option<&str>, text: &str, raw: bool) -> Result<Vec<u32>> {
@@ -222,6 +214,10 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Chat(a) => chat(a),
         Command::Generate(a) => generate_cmd(a),
+        Command::Sample(a) => cli::dataset::sample(a),
+        Command::Fragment(a) => cli::dataset::fragment(a),
+        Command::Judge(a) => cli::dataset::judge(a),
+        Command::Align(a) => cli::dataset::align(a),
         Command::Bench(a) => {
             let (loaded, device) = load(&a.model)?;
             let cfg = bench::BenchConfig {

@@ -1,0 +1,253 @@
+//! The HALT data subcommands: `sample`, `fragment`, `judge`, `align`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use halt_llm::dataset::align::AlignConfig;
+use halt_llm::dataset::align_stage::{AlignInputs, align_stage, method_name};
+use halt_llm::dataset::fewshot::{PromptFormat, SHOTS};
+use halt_llm::dataset::fragment::{Splitter, fragments_json};
+use halt_llm::dataset::judge::{JudgeConfig, LlmConfig, LlmJudge, judge_for};
+use halt_llm::dataset::judge_stage::judge_stage;
+use halt_llm::dataset::record::{AlignMethod, NullPolicy, UNSURE_MARKER};
+use halt_llm::dataset::sample::{SampleConfig, sample_stage};
+use halt_llm::dataset::stage::StageReport;
+use halt_llm::dataset::{DATASETS_DIR, Domain, Example, Split, dataset_path, load_examples};
+use serde::de::DeserializeOwned;
+
+use super::model::{ModelArgs, load};
+
+/// Parses a serde enum from its JSON name (`wrong`, `random_trim`, ...).
+fn serde_name<T: DeserializeOwned>(s: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|e| e.to_string())
+}
+
+/// Which examples: domain, split and the datasets folder.
+#[derive(Args, Clone)]
+pub struct DataArgs {
+    /// math, bio, code or medicine.
+    #[arg(long)]
+    domain: Domain,
+    /// train or test.
+    #[arg(long, default_value = "train")]
+    split: Split,
+    /// Folder with `<domain>/<split>.jsonl`.
+    #[arg(long, default_value = DATASETS_DIR)]
+    datasets: PathBuf,
+}
+
+impl DataArgs {
+    fn load(&self) -> Result<(Vec<Example>, PathBuf)> {
+        let path = dataset_path(&self.datasets, self.domain, self.split);
+        Ok((load_examples(&path)?, path))
+    }
+}
+
+/// `halt-llm sample`.
+#[derive(Args)]
+pub struct SampleArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Responses per example.
+    #[arg(long, default_value_t = 5)]
+    n: usize,
+    /// Only the first K examples of the split (the few-shot pool is still the whole split).
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Softmax temperature.
+    #[arg(long, default_value_t = 0.7)]
+    temperature: f32,
+    /// Nucleus sampling mass.
+    #[arg(long, default_value_t = 0.95)]
+    top_p: f32,
+    /// Maximum new tokens per response.
+    #[arg(long, default_value_t = 256)]
+    max_new_tokens: usize,
+    /// Seed of the sampler and the few-shot choice.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Few-shot pairs before each prompt.
+    #[arg(long, default_value_t = SHOTS)]
+    shots: usize,
+    /// `chat` (the model's chat template) or `plain` (`Q: … A: …` text, for base models).
+    #[arg(long, default_value = "chat")]
+    format: PromptFormat,
+    /// Examples per generation batch (each gives N sequences).
+    #[arg(long, default_value_t = 4)]
+    batch_prompts: usize,
+    /// Output JSON Lines file (resumed if it or its `.partial` exists).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// `halt-llm sample`: few-shot responses of the pretrained model.
+pub fn sample(args: SampleArgs) -> Result<()> {
+    let (examples, _) = args.data.load()?;
+    let (loaded, device) = load(&args.model)?;
+    let model_name = loaded
+        .source
+        .file_name()
+        .map_or_else(|| args.model.model.clone(), |n| n.to_string_lossy().into());
+    let cfg = SampleConfig {
+        n: args.n,
+        temperature: args.temperature,
+        top_p: args.top_p,
+        max_new_tokens: args.max_new_tokens,
+        seed: args.seed,
+        limit: args.limit,
+        shots: args.shots,
+        format: args.format,
+        batch_prompts: args.batch_prompts,
+        model_name,
+        quiet: false,
+    };
+    let start = Instant::now();
+    let r = sample_stage(&loaded, &device, &examples, &cfg, &args.out)?;
+    let secs = start.elapsed().as_secs_f64();
+    let responses = r.written * cfg.n;
+    eprintln!(
+        "sample: {} examples ({} already done), wrote {} records = {responses} responses in {secs:.1} s \
+         ({:.1} responses/min) to {}",
+        r.total,
+        r.skipped,
+        r.written,
+        responses as f64 * 60.0 / secs.max(1e-9),
+        r.path.display()
+    );
+    Ok(())
+}
+
+/// `halt-llm fragment`.
+#[derive(Args)]
+pub struct FragmentArgs {
+    /// claims (independent), steps or lines (dependent).
+    #[arg(long)]
+    kind: Splitter,
+}
+
+/// `halt-llm fragment`: fragments of the text on stdin, as JSON.
+pub fn fragment(args: FragmentArgs) -> Result<()> {
+    let text = std::io::read_to_string(std::io::stdin()).context("reading stdin")?;
+    println!("{}", fragments_json(&text, args.kind));
+    Ok(())
+}
+
+/// `halt-llm judge`.
+#[derive(Args)]
+pub struct JudgeArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// The sample stage's output.
+    #[arg(long)]
+    sampled: PathBuf,
+    /// Output JSON Lines file (resumed if it or its `.partial` exists).
+    #[arg(long)]
+    out: PathBuf,
+    /// How an undecided (`null`) verdict counts: wrong, correct or ignore.
+    #[arg(long, default_value = "wrong", value_parser = serde_name::<NullPolicy>)]
+    null_policy: NullPolicy,
+    /// OpenAI-compatible chat-completions endpoint of an LLM judge (optional).
+    #[arg(long, requires = "llm_model")]
+    llm_url: Option<String>,
+    /// Model name sent to the LLM judge.
+    #[arg(long, requires = "llm_url")]
+    llm_model: Option<String>,
+    /// Environment variable that holds the LLM judge's API key.
+    #[arg(long, requires = "llm_url")]
+    llm_api_key_env: Option<String>,
+    /// Folder for the LLM judge's verdict cache.
+    #[arg(long, requires = "llm_url")]
+    llm_cache: Option<PathBuf>,
+}
+
+/// `halt-llm judge`: fragments and verdicts for every sampled response.
+pub fn judge(args: JudgeArgs) -> Result<()> {
+    let (examples, examples_path) = args.data.load()?;
+    let mut config = JudgeConfig::default();
+    if let (Some(url), Some(model)) = (&args.llm_url, &args.llm_model) {
+        let mut llm = LlmConfig::new(url.clone(), model.clone());
+        llm.api_key_env = args.llm_api_key_env.clone();
+        llm.cache_dir = args.llm_cache.clone();
+        config.llm = Some(Arc::new(LlmJudge::new(llm)?));
+    }
+    let judge = judge_for(args.data.domain, &config);
+    let r = judge_stage(
+        judge.as_ref(),
+        &examples,
+        &examples_path,
+        &args.sampled,
+        args.null_policy,
+        &args.out,
+        false,
+    )?;
+    report("judge", &r);
+    Ok(())
+}
+
+/// `halt-llm align`.
+#[derive(Args)]
+pub struct AlignArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// The sample stage's output (not needed for `--method unchanged`).
+    #[arg(long)]
+    sampled: Option<PathBuf>,
+    /// The judge stage's output (not needed for `--method unchanged`).
+    #[arg(long)]
+    judged: Option<PathBuf>,
+    /// Selection threshold α in [0, 1] (paper: 0.4, 0.6, 0.8).
+    #[arg(long, default_value_t = 0.6)]
+    alpha: f64,
+    /// halt, addon, unchanged, idk or random_trim.
+    #[arg(long, default_value = "halt", value_parser = serde_name::<AlignMethod>)]
+    method: AlignMethod,
+    /// The abstention marker.
+    #[arg(long, default_value = UNSURE_MARKER)]
+    marker: String,
+    /// Seed of random_trim.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output JSON Lines file (resumed if it or its `.partial` exists).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// `halt-llm align`: finetuning targets by α and method.
+pub fn align(args: AlignArgs) -> Result<()> {
+    if args.method != AlignMethod::Unchanged && (args.sampled.is_none() || args.judged.is_none()) {
+        bail!(
+            "align --method {} needs --sampled FILE and --judged FILE",
+            method_name(args.method)
+        );
+    }
+    let (examples, examples_path) = args.data.load()?;
+    let config = AlignConfig {
+        alpha: args.alpha,
+        marker: args.marker.clone(),
+        seed: args.seed,
+    };
+    let inputs = AlignInputs {
+        examples: &examples,
+        examples_path: &examples_path,
+        sampled: args.sampled.as_deref(),
+        judged: args.judged.as_deref(),
+    };
+    let r = align_stage(inputs, args.method, &config, &args.out, false)?;
+    report("align", &r);
+    Ok(())
+}
+
+fn report(stage: &str, r: &StageReport) {
+    eprintln!(
+        "{stage}: {} records ({} already done), wrote {} to {}",
+        r.total,
+        r.skipped,
+        r.written,
+        r.path.display()
+    );
+}
