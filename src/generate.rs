@@ -151,19 +151,39 @@ pub fn generate(
     let mut out: Vec<Option<Generation>> = vec![None; n];
     let mut ids_out: Vec<Vec<u32>> = vec![Vec::new(); n];
 
-    // Prefill with left padding.
-    let mut flat = Vec::with_capacity(n * max_len);
-    let mut valid = Vec::with_capacity(n);
-    for p in prompts {
+    // Prefill each distinct prompt once (left-padded), then repeat its cache rows for every
+    // sequence that shares it: N samples of one prompt cost one prefill.
+    let mut unique: Vec<usize> = Vec::new();
+    let mut row_of = Vec::with_capacity(n);
+    let mut seen = std::collections::HashMap::new();
+    for (i, p) in prompts.iter().enumerate() {
+        let u = *seen.entry(p).or_insert_with(|| {
+            unique.push(i);
+            unique.len() - 1
+        });
+        row_of.push(u);
+    }
+    let mut flat = Vec::with_capacity(unique.len() * max_len);
+    let mut valid = Vec::with_capacity(unique.len());
+    for &i in &unique {
+        let p = &prompts[i];
         let pad = max_len - p.len();
         flat.extend(std::iter::repeat_n(0i64, pad));
         flat.extend(p.iter().map(|&t| t as i64));
         valid.push((0..max_len).map(|j| j >= pad).collect::<Vec<bool>>());
     }
     let mut cache = KvCache::new(model.layers.len());
-    let input = Tensor::<2, Int>::from_data(TensorData::new(flat, [n, max_len]), device);
+    let input = Tensor::<2, Int>::from_data(TensorData::new(flat, [unique.len(), max_len]), device);
     let hidden = model.forward_cached(input, &valid, &mut cache);
     let mut logits = last_logits(model, hidden)?;
+    if unique.len() < n {
+        cache.select_rows(&row_of);
+        let vocab = logits.len() / unique.len();
+        logits = row_of
+            .iter()
+            .flat_map(|&u| logits[u * vocab..(u + 1) * vocab].to_vec())
+            .collect();
+    }
     let mut active: Vec<usize> = (0..n).collect();
 
     for step in 0..cfg.max_new_tokens {
@@ -213,7 +233,7 @@ pub fn generate(
             break;
         }
         if still.len() != active.len() {
-            cache.retain_rows(&still);
+            cache.select_rows(&still);
             active = still.iter().map(|&r| active[r]).collect();
         }
         let b = active.len();

@@ -215,3 +215,41 @@ fn loader_errors_name_the_problem() {
     let e = format!("{:#}", load_model(&junk, &dev).err().unwrap());
     assert!(e.contains("neither a GGUF file"), "{e}");
 }
+
+#[test]
+fn shared_prompts_are_prefilled_once_and_sample_like_alone() {
+    let r = reference();
+    let dev = Device::flex();
+    let m = load_model(&dir().join("tiny.gguf"), &dev).unwrap();
+    let mut tok = m.tokenizer.clone();
+    tok.stop_ids.clear();
+    let a = ids_of(&r["ids"]);
+    let b = ids_of(&r["batch"][0]["ids"]);
+    let prompts = vec![a.clone(), a.clone(), b, a];
+    let cfg = SamplingConfig {
+        max_new_tokens: 8,
+        temperature: 1.0,
+        top_p: 0.9,
+        seed: 5,
+        ..Default::default()
+    };
+    let together = generate(&m.model, &tok, &prompts, &cfg, |_, _| {}, &dev).unwrap();
+    for (i, p) in prompts.iter().enumerate() {
+        let alone_cfg = SamplingConfig {
+            seed: 5 + i as u64,
+            ..cfg.clone()
+        };
+        let alone = generate(
+            &m.model,
+            &tok,
+            std::slice::from_ref(p),
+            &alone_cfg,
+            |_, _| {},
+            &dev,
+        )
+        .unwrap();
+        assert_eq!(together[i], alone[0], "sequence {i}");
+    }
+    // Different seeds on one prompt give different samples (else the test proves nothing).
+    assert_ne!(together[0].ids, together[1].ids);
+}

@@ -32,8 +32,9 @@ impl KvCache {
         self.len() == 0
     }
 
-    /// Keeps only the given batch rows (e.g. drop finished sequences).
-    pub fn retain_rows(&mut self, rows: &[usize]) {
+    /// Rebuilds the batch from the given rows, in order: dropping rows (finished sequences)
+    /// or repeating them (several samples from one prefilled prompt).
+    pub fn select_rows(&mut self, rows: &[usize]) {
         if rows.is_empty() {
             *self = Self::new(self.layers.len());
             return;
