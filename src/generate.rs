@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 use crate::model::{KvCache, Llama};
 use crate::tokenizer::Tokenizer;
 
+/// Prompt positions run through the model at once during prefill.
+const PREFILL_CHUNK: usize = 256;
+
 /// How to pick each next token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SamplingConfig {
@@ -172,10 +175,21 @@ pub fn generate(
         flat.extend(p.iter().map(|&t| t as i64));
         valid.push((0..max_len).map(|j| j >= pad).collect::<Vec<bool>>());
     }
+    // Chunks of PREFILL_CHUNK positions bound the attention scores to
+    // `[rows, heads, PREFILL_CHUNK, prompt_len]` however long the prompt is.
     let mut cache = KvCache::new(model.layers.len());
-    let input = Tensor::<2, Int>::from_data(TensorData::new(flat, [unique.len(), max_len]), device);
-    let hidden = model.forward_cached(input, &valid, &mut cache);
-    let mut logits = last_logits(model, hidden)?;
+    let rows = unique.len();
+    let mut hidden = None;
+    for start in (0..max_len).step_by(PREFILL_CHUNK) {
+        let end = (start + PREFILL_CHUNK).min(max_len);
+        let ids: Vec<i64> = (0..rows)
+            .flat_map(|r| flat[r * max_len + start..r * max_len + end].iter().copied())
+            .collect();
+        let chunk_valid: Vec<Vec<bool>> = valid.iter().map(|v| v[start..end].to_vec()).collect();
+        let input = Tensor::<2, Int>::from_data(TensorData::new(ids, [rows, end - start]), device);
+        hidden = Some(model.forward_cached(input, &chunk_valid, &mut cache));
+    }
+    let mut logits = last_logits(model, hidden.expect("prompts are not empty"))?;
     if unique.len() < n {
         cache.select_rows(&row_of);
         let vocab = logits.len() / unique.len();

@@ -297,3 +297,27 @@ fn greedy_generation_answers_paris_and_batches_agree() {
     assert_eq!(g[0].text, "The capital of France");
     assert_eq!(g[0].finish, FinishReason::StopString);
 }
+
+#[test]
+fn chunked_prefill_of_a_long_prompt_matches_the_full_forward() {
+    let (loaded, dev) = load();
+    let t = &loaded.tokenizer;
+    let text = "The quick brown fox jumps over the lazy dog. ".repeat(60);
+    let ids = t.encode_chat(&[Message::user(text)], true).unwrap();
+    assert!(ids.len() > 600, "{}", ids.len()); // several prefill chunks
+    let full = logits_of(&loaded.model, &ids, &dev);
+    let last = full.last().unwrap();
+    let argmax = (0..last.len())
+        .max_by(|&a, &b| last[a].total_cmp(&last[b]))
+        .unwrap();
+    let cfg = SamplingConfig {
+        max_new_tokens: 1,
+        ..Default::default()
+    };
+    let g = generate(&loaded.model, t, &[ids], &cfg, |_, _| {}, &dev).unwrap();
+    if g[0].finish == FinishReason::Eos {
+        assert!(t.stop_ids.contains(&(argmax as u32)));
+    } else {
+        assert_eq!(g[0].ids, vec![argmax as u32]);
+    }
+}
