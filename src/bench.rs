@@ -45,6 +45,17 @@ pub struct BenchReport {
 /// # Errors
 /// Reading results back from the device.
 pub fn run(model: &Llama, cfg: &BenchConfig, device: &Device) -> Result<BenchReport> {
+    if cfg.batch == 0 || cfg.prompt_len == 0 {
+        anyhow::bail!("--batch and --prompt-len must be at least 1");
+    }
+    let ctx = model.config.max_position_embeddings;
+    if cfg.prompt_len + cfg.new_tokens > ctx {
+        anyhow::bail!(
+            "prompt_len ({}) + new_tokens ({}) exceeds the context length {ctx}",
+            cfg.prompt_len,
+            cfg.new_tokens
+        );
+    }
     let vocab = model.config.vocab_size as i64;
     let ids: Vec<i64> = (0..cfg.batch * cfg.prompt_len)
         .map(|i| (i as i64 * 7919 + 13) % vocab)

@@ -26,6 +26,7 @@ static FETCH_LOCK: Mutex<()> = Mutex::new(());
 /// tree this binary was built from.
 pub fn cache_dir() -> PathBuf {
     std::env::var_os("HALT_MODEL_DIR")
+        .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("models/cache"))
 }

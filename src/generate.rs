@@ -70,6 +70,25 @@ pub struct Generation {
     pub finish: FinishReason,
 }
 
+impl SamplingConfig {
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// A negative or non-finite temperature, or `top_p` outside `(0, 1]`.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.temperature.is_finite() && self.temperature >= 0.0) {
+            bail!(
+                "temperature must be a finite number >= 0 (0 = greedy), got {}",
+                self.temperature
+            );
+        }
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            bail!("top_p must be in (0, 1], got {}", self.top_p);
+        }
+        Ok(())
+    }
+}
+
 /// Picks a token from `logits` (`[vocab_size]`).
 pub fn sample_token(logits: &[f32], cfg: &SamplingConfig, rng: &mut StdRng) -> u32 {
     if cfg.temperature <= 0.0 {
@@ -131,6 +150,7 @@ pub fn generate(
     mut on_text: impl FnMut(usize, &str),
     device: &Device,
 ) -> Result<Vec<Generation>> {
+    cfg.validate()?;
     if prompts.is_empty() {
         return Ok(Vec::new());
     }

@@ -210,8 +210,29 @@ fn generate_cmd(args: GenerateArgs) -> Result<()> {
     Ok(())
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
+/// `println!` that returns an error instead of panicking when stdout is closed.
+macro_rules! outln {
+    ($($t:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($t)*)?
+    };
+}
+
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        // A closed pipe (`halt-llm info | head`) is not an error worth reporting.
+        let broken_pipe = e
+            .chain()
+            .filter_map(|c| c.downcast_ref::<std::io::Error>())
+            .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe);
+        if !broken_pipe {
+            eprintln!("error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
         Command::Chat(a) => chat(a),
         Command::Generate(a) => generate_cmd(a),
         Command::Sample(a) => cli::dataset::sample(a),
@@ -227,7 +248,7 @@ fn main() -> Result<()> {
                 repeats: a.repeats,
             };
             let r = bench::run(&loaded.model, &cfg, &device)?;
-            println!(
+            outln!(
                 "model {} on {}: batch {}, prompt {} tokens: prefill {:.1} tokens/s; decode {} tokens: {:.1} tokens/s; peak RSS {}",
                 loaded.source.display(),
                 a.model.device,
@@ -239,19 +260,19 @@ fn main() -> Result<()> {
                 r.peak_rss_mib
                     .map_or("n/a".into(), |m| format!("{m:.0} MiB"))
             );
-            println!("{}", serde_json::to_string(&r)?);
+            outln!("{}", serde_json::to_string(&r)?);
             Ok(())
         }
         Command::FetchModel => {
             let p = fetch::default_model()?;
-            println!("{}", p.display());
+            outln!("{}", p.display());
             Ok(())
         }
         Command::Info(a) => {
             let (loaded, _) = load(&a)?;
-            println!("source: {}", loaded.source.display());
-            println!("{}", serde_json::to_string_pretty(&loaded.model.config)?);
-            println!("tokenizer: {:?}", loaded.tokenizer);
+            outln!("source: {}", loaded.source.display());
+            outln!("{}", serde_json::to_string_pretty(&loaded.model.config)?);
+            outln!("tokenizer: {:?}", loaded.tokenizer);
             Ok(())
         }
         Command::Devices => {
@@ -263,7 +284,7 @@ fn main() -> Result<()> {
                         e.to_string().lines().next().unwrap_or("")
                     ),
                 };
-                println!("{d}: {status}");
+                outln!("{d}: {status}");
             }
             Ok(())
         }

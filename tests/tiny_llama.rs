@@ -209,6 +209,20 @@ fn loader_errors_name_the_problem() {
     std::fs::write(hf.join("config.json"), cfg.to_string()).unwrap();
     let e = format!("{:#}", load_model(&hf, &dev).err().unwrap());
     assert!(e.contains("layers.2.self_attn.q_proj.weight"), "{e}");
+    // A metadata value type byte that GGUF does not define (ggus would read it unchecked).
+    let mut bad = bytes.clone();
+    let key_len = u64::from_le_bytes(bad[24..32].try_into().unwrap()) as usize;
+    bad[32 + key_len..36 + key_len].copy_from_slice(&99u32.to_le_bytes());
+    let vt = tmp.path().join("valtype.gguf");
+    std::fs::write(&vt, &bad).unwrap();
+    let e = format!("{:#}", load_model(&vt, &dev).err().unwrap());
+    assert!(e.contains("unknown value type 99"), "{e}");
+    // A Hugging Face config that is not plain Llama is refused, not run as Llama.
+    cfg["num_hidden_layers"] = 2.into();
+    cfg["hidden_act"] = "gelu".into();
+    std::fs::write(hf.join("config.json"), cfg.to_string()).unwrap();
+    let e = format!("{:#}", load_model(&hf, &dev).err().unwrap());
+    assert!(e.contains("hidden_act `gelu`"), "{e}");
     // Not a model at all.
     let junk = tmp.path().join("junk.bin");
     std::fs::write(&junk, b"hello").unwrap();

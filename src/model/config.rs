@@ -115,6 +115,15 @@ pub struct LlamaConfig {
     /// HF model type; must be `llama` (or a Llama-compatible type such as `mistral`).
     #[serde(default)]
     pub model_type: Option<String>,
+    /// MLP activation; only `silu` (SwiGLU) is supported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_act: Option<String>,
+    /// Biases on the attention projections (not supported: Llama has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attention_bias: Option<bool>,
+    /// Biases on the MLP projections (not supported: Llama has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mlp_bias: Option<bool>,
     /// Per-frequency divisors from a GGUF `rope_freqs.weight` tensor (how llama.cpp stores
     /// Llama-3.1 scaling): `inv_freq[i] / rope_freq_factors[i]`. Not an HF field; HF configs
     /// express the same through `rope_scaling`.
@@ -166,6 +175,31 @@ impl LlamaConfig {
                 self.num_kv_heads()
             );
         }
+        if let Some(t) = &self.model_type
+            && !matches!(t.as_str(), "llama" | "mistral")
+        {
+            bail!("model_type `{t}` is not a Llama architecture (supported: llama, mistral)");
+        }
+        if let Some(act) = &self.hidden_act
+            && act != "silu"
+        {
+            bail!("hidden_act `{act}` is not supported (Llama uses silu)");
+        }
+        if self.attention_bias == Some(true) || self.mlp_bias == Some(true) {
+            bail!("attention_bias / mlp_bias are not supported (Llama has no biases)");
+        }
+        if !(self.rope_theta.is_finite() && self.rope_theta > 0.0) {
+            bail!(
+                "rope_theta must be a positive number, got {}",
+                self.rope_theta
+            );
+        }
+        if !(self.rms_norm_eps.is_finite() && self.rms_norm_eps >= 0.0) {
+            bail!(
+                "rms_norm_eps must be a non-negative number, got {}",
+                self.rms_norm_eps
+            );
+        }
         if !self.head_dim().is_multiple_of(2) {
             bail!(
                 "head_dim ({}) must be even for rotary embeddings",
@@ -203,6 +237,9 @@ impl LlamaConfig {
             architectures: Some(vec!["LlamaForCausalLM".into()]),
             model_type: Some("llama".into()),
             rope_freq_factors: None,
+            hidden_act: None,
+            attention_bias: None,
+            mlp_bias: None,
         }
     }
 }

@@ -27,6 +27,7 @@ use crate::tokenizer::Tokenizer;
 /// Not GGUF v3, truncated, or a tensor type unknown to the parser. ggus panics on some exotic tensor types
 /// while computing sizes; that panic is caught and reported as an error.
 pub fn parse<'a>(bytes: &'a [u8], path: &Path) -> Result<GGuf<'a>> {
+    super::gguf_check::check(bytes).with_context(|| format!("GGUF {}", path.display()))?;
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let r = std::panic::catch_unwind(|| GGuf::new(bytes));
@@ -138,6 +139,9 @@ pub fn config_from_gguf(g: &GGuf) -> Result<LlamaConfig> {
         architectures: Some(vec!["LlamaForCausalLM".into()]),
         model_type: Some("llama".into()),
         rope_freq_factors,
+        hidden_act: None,
+        attention_bias: None,
+        mlp_bias: None,
     })
 }
 

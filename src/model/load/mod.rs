@@ -6,6 +6,7 @@
 //! [`load_model`] picks the loader from the path.
 
 pub mod gguf;
+pub mod gguf_check;
 pub mod hf;
 
 use std::path::{Path, PathBuf};
