@@ -207,10 +207,15 @@ fn sample_judge_align_end_to_end_with_resume() {
     // "2+3 = 5" holds, but the final answer 6 is not 5
     assert_eq!(v(1), [Some(true), Some(false)]);
     assert_eq!(j[0].responses[1].mean_correctness, 0.5);
-    // the tiny model writes no digits: no step claims a number, so every step counts correct
+    // the hand-written responses state a final answer; the tiny model writes no digits and no
+    // final answer: nothing is checkable, so every step is undecidable (null) and, under the
+    // default policy (null counts wrong), its mean correctness is 0
+    assert!(j[0].responses.iter().all(|r| r.complete));
     for r in &j[1..] {
         for resp in &r.responses {
-            assert!(resp.fragments.iter().all(|f| f.correct == Some(true)));
+            assert!(!resp.complete);
+            assert!(resp.fragments.iter().all(|f| f.correct.is_none()));
+            assert_eq!(resp.mean_correctness, 0.0);
         }
     }
 

@@ -125,8 +125,14 @@ fn truncate(response: &str, f: &[Fragment], k: usize, marker: &str) -> Target {
         text.push('\n');
         text.push_str(&fences[0]);
     }
-    let gap_end = f.get(k).map_or(response.len(), |n| n.start);
-    let sep = if response[f[k - 1].end..gap_end].contains('\n') || fences.len() % 2 == 1 {
+    // The marker takes the place of the next fragment, so it follows the same separator; at
+    // the end of the response, the one between the last two fragments.
+    let gap = match f.get(k) {
+        Some(next) => &response[f[k - 1].end..next.start],
+        None if k >= 2 => &response[f[k - 2].end..f[k - 1].start],
+        None => "",
+    };
+    let sep = if gap.contains('\n') || fences.len() % 2 == 1 {
         "\n"
     } else {
         " "
@@ -314,10 +320,19 @@ pub fn align(
     let selected = select(&means, config.alpha)?;
     let response = &sampled.responses[selected];
     let JudgedResponse {
-        fragments: f, kind, ..
+        fragments: f,
+        kind,
+        complete,
+        ..
     } = &judged.responses[selected];
     let (policy, marker) = (judged.null_policy, config.marker.as_str());
+    let wrong = |x: &Fragment| policy.is_wrong(x.correct);
+    // An incomplete response with nothing wrong stopped early: HALT keeps it and appends the
+    // marker; IDK abstains (it is not a fully correct answer).
+    let stopped_early = !*complete && !f.iter().any(wrong);
     let t = match method {
+        AlignMethod::Halt if stopped_early => truncate(response, f, f.len(), marker),
+        AlignMethod::Idk if stopped_early => marker_only(marker, f.len()),
         AlignMethod::Halt => halt_target(response, f, *kind, policy, marker),
         AlignMethod::Addon => addon_target(response, f, policy, marker),
         AlignMethod::Idk => idk_target(response, f, policy, marker),

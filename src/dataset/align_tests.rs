@@ -203,6 +203,7 @@ fn records(responses: Vec<String>, verdicts: Vec<Vec<Option<bool>>>) -> (Example
                 fragments,
                 kind: FragmentKind::Dependent,
                 mean_correctness: mean,
+                complete: true,
             }
         })
         .collect();
@@ -294,4 +295,21 @@ fn mismatched_records_are_errors() {
         align(&ex, &s2, &j, AlignMethod::Idk, &AlignConfig::default()),
         Err(AlignError::Mismatch(_))
     ));
+}
+
+#[test]
+fn an_incomplete_answer_with_nothing_wrong_still_ends_with_the_marker() {
+    // One response whose two steps are right but which stops before its final answer.
+    let resp = "42/3 = 14.\n14 * 10 = 140.".to_string();
+    let (ex, s, mut j) = records(vec![resp], vec![vec![Some(true), Some(true)]]);
+    j.responses[0].complete = false;
+    let a = align(&ex, &s, &j, AlignMethod::Halt, &AlignConfig::default()).unwrap();
+    assert_eq!(a.target, "42/3 = 14.\n14 * 10 = 140.\nUnsure from Here");
+    assert_eq!((a.kept, a.dropped, a.abstained), (2, 0, false));
+    let a = align(&ex, &s, &j, AlignMethod::Idk, &AlignConfig::default()).unwrap();
+    assert_eq!(a.target, "Unsure from Here");
+    // The same response, complete, is kept whole.
+    j.responses[0].complete = true;
+    let a = align(&ex, &s, &j, AlignMethod::Halt, &AlignConfig::default()).unwrap();
+    assert_eq!(a.target, "42/3 = 14.\n14 * 10 = 140.");
 }

@@ -140,6 +140,15 @@ pub struct JudgedResponse {
     pub kind: FragmentKind,
     /// [`mean_correctness`] of `fragments` under the record's `null_policy`.
     pub mean_correctness: f64,
+    /// Whether the response got to its end (math: it states a final answer). An incomplete
+    /// response stopped early (e.g. at `max_new_tokens`): aligned with HALT it still ends with
+    /// the marker even when every fragment is correct. Absent in older files: `true`.
+    #[serde(default = "complete_default")]
+    pub complete: bool,
+}
+
+fn complete_default() -> bool {
+    true
 }
 
 /// Output of `halt-llm judge`: every response of a [`Sampled`] record, fragmented and judged.
@@ -217,13 +226,14 @@ mod tests {
                 fragments: vec![frag(Some(true)), frag(None)],
                 kind: FragmentKind::Dependent,
                 mean_correctness: 0.5,
+                complete: true,
             }],
             null_policy: NullPolicy::Wrong,
         };
         let json = serde_json::to_string(&j).unwrap();
         assert_eq!(
             json,
-            r#"{"id":"math-0001-00","responses":[{"fragments":[{"text":"x","start":0,"end":1,"correct":true},{"text":"x","start":0,"end":1,"correct":null}],"kind":"dependent","mean_correctness":0.5}],"null_policy":"wrong"}"#
+            r#"{"id":"math-0001-00","responses":[{"fragments":[{"text":"x","start":0,"end":1,"correct":true},{"text":"x","start":0,"end":1,"correct":null}],"kind":"dependent","mean_correctness":0.5,"complete":true}],"null_policy":"wrong"}"#
         );
         assert_eq!(serde_json::from_str::<Judged>(&json).unwrap(), j);
     }

@@ -14,7 +14,10 @@
 //!    such step) and that is not the ground-truth answer.
 //!
 //! Everything after the first wrong step is wrong. Steps without numbers are correct (they
-//! claim nothing checkable). An answer without a final-answer marker is judged by its steps only.
+//! claim nothing checkable). An answer without a final-answer marker is judged by its steps and
+//! reported incomplete ([`Judge::is_complete`]), so HALT appends the marker even when every step
+//! is right; if it also holds no number at all, nothing in it is checkable and every step is
+//! undecidable (`null`, counted by the run's null policy; default: wrong).
 
 use std::sync::LazyLock;
 
@@ -171,12 +174,20 @@ impl Judge for MathJudge {
     fn judge(&self, example: &Example, response: &str) -> Result<Vec<Fragment>, JudgeError> {
         let spans = steps(response);
         let texts: Vec<&str> = spans.iter().map(|s| s.text.as_str()).collect();
-        let verdicts = self.judge_steps(example, &texts)?;
+        let mut verdicts = self.judge_steps(example, &texts)?;
+        // Nothing checkable at all (no number, no final answer): undecidable, not correct.
+        if !self.is_complete(response) && !response.chars().any(|c| c.is_ascii_digit()) {
+            verdicts.iter_mut().for_each(|v| *v = None);
+        }
         Ok(spans
             .into_iter()
             .zip(verdicts)
             .map(|(s, v)| Fragment::new(s, v))
             .collect())
+    }
+
+    fn is_complete(&self, response: &str) -> bool {
+        final_answer(response).is_some()
     }
 }
 
@@ -230,6 +241,17 @@ mod tests {
             verdicts("There are 14 intervals.\n14 * 10 = 140.\n#### 140"),
             [T, T, T]
         );
+    }
+
+    #[test]
+    fn completeness_and_uncheckable_answers() {
+        let j = MathJudge::default();
+        assert!(!j.is_complete("42/3 = 14.\n14 * 10 = 140."));
+        assert!(j.is_complete("42/3 = 14.\n#### 140"));
+        // Steps are still judged when the answer is cut short …
+        assert_eq!(verdicts("42/3 = 14.\n14 * 10 = 140."), [T, T]);
+        // … but text with no number and no final answer decides nothing.
+        assert_eq!(verdicts("Let me think.\nThe dog is happy."), [None, None]);
     }
 
     #[test]

@@ -82,6 +82,12 @@ pub trait Judge {
     /// Errors: [`JudgeError::WrongDomain`] for an example of another domain, others as the
     /// judge documents; never panics on any response text.
     fn judge(&self, example: &Example, response: &str) -> Result<Vec<Fragment>, JudgeError>;
+
+    /// Whether `response` reached its end (default: always). The math judge requires a
+    /// stated final answer.
+    fn is_complete(&self, _response: &str) -> bool {
+        true
+    }
 }
 
 /// Judges every response of `sampled` and builds the [`Judged`] record, with
@@ -107,6 +113,7 @@ pub fn judge_sampled(
                 mean_correctness: mean_correctness(&fragments, policy),
                 fragments,
                 kind: judge.kind(),
+                complete: judge.is_complete(r),
             })
         })
         .collect::<Result<_, JudgeError>>()?;
