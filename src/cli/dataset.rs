@@ -41,7 +41,14 @@ pub struct DataArgs {
 
 impl DataArgs {
     fn load(&self) -> Result<(Vec<Example>, PathBuf)> {
-        let path = dataset_path(&self.datasets, self.domain, self.split);
+        // The default folder is found from the working directory, else in the source tree this
+        // binary was built from (so the commands work from anywhere after `cargo build`).
+        let root = if self.datasets.as_os_str() == DATASETS_DIR && !self.datasets.exists() {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(DATASETS_DIR)
+        } else {
+            self.datasets.clone()
+        };
+        let path = dataset_path(&root, self.domain, self.split);
         Ok((load_examples(&path)?, path))
     }
 }
