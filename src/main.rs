@@ -44,6 +44,9 @@ enum Command {
     Judge(cli::dataset::JudgeArgs),
     /// HALT stage 3: select a response by α and build the finetuning target.
     Align(cli::dataset::AlignArgs),
+    /// HALT stage 4: finetune on aligned records (completion-only loss, AdamW, checkpoints,
+    /// optional LoRA); writes a Hugging Face folder.
+    Train(cli::train::TrainArgs),
 }
 
 #[derive(Args, Clone)]
@@ -239,6 +242,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Fragment(a) => cli::dataset::fragment(a),
         Command::Judge(a) => cli::dataset::judge(a),
         Command::Align(a) => cli::dataset::align(a),
+        Command::Train(a) => cli::train::run(a),
         Command::Bench(a) => {
             let (loaded, device) = load(&a.model)?;
             let cfg = bench::BenchConfig {

@@ -262,6 +262,20 @@ impl Tokenizer {
         messages: &[Message],
         add_generation_prompt: bool,
     ) -> Result<Vec<u32>> {
+        Ok(self.encode_chat_spans(messages, add_generation_prompt)?.0)
+    }
+
+    /// Like [`Tokenizer::encode_chat`], and also returns, per message, the token range its
+    /// content occupies in the ids (contents are tokenized on their own, so no token
+    /// straddles a content boundary).
+    ///
+    /// # Errors
+    /// See [`Tokenizer::encode_chat`].
+    pub fn encode_chat_spans(
+        &self,
+        messages: &[Message],
+        add_generation_prompt: bool,
+    ) -> Result<(Vec<u32>, Vec<std::ops::Range<usize>>)> {
         let marker = |i: usize| format!("\u{E000}{i}\u{E001}");
         let masked: Vec<Message> = messages
             .iter()
@@ -270,6 +284,7 @@ impl Tokenizer {
             .collect();
         let rendered = self.chat_template.render(&masked, add_generation_prompt)?;
         let mut ids = Vec::new();
+        let mut spans = Vec::with_capacity(messages.len());
         let mut rest = rendered.as_str();
         for (i, m) in messages.iter().enumerate() {
             let mk = marker(i);
@@ -277,12 +292,20 @@ impl Tokenizer {
                 bail!("the chat template dropped or altered message {i}; cannot tokenize safely");
             };
             ids.extend(self.encode_template_text(&rest[..at])?);
+            let start = ids.len();
             ids.extend(self.encode_plain(&m.content)?);
+            spans.push(start..ids.len());
             rest = &rest[at + mk.len()..];
         }
         ids.extend(self.encode_template_text(rest)?);
+        let before = ids.len();
         self.prepend_bos(&mut ids);
-        Ok(ids)
+        if ids.len() > before {
+            for s in &mut spans {
+                *s = s.start + 1..s.end + 1;
+            }
+        }
+        Ok((ids, spans))
     }
 
     /// The rendered chat text (for display and debugging).

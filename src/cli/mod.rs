@@ -3,3 +3,4 @@
 
 pub mod dataset;
 pub mod model;
+pub mod train;

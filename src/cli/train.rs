@@ -1,0 +1,152 @@
+//! `halt-llm train`: finetune on aligned records (flags, or a TOML file with the same
+//! field names; flags override the file).
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::Args;
+use halt_llm::backend::DeviceChoice;
+use halt_llm::train::{LoraSettings, TrainConfig, TrainOptions, train};
+
+/// Arguments of `halt-llm train`. Every setting left out comes from `--config`, or else
+/// from the defaults shown by `--print-config`.
+#[derive(Args, Clone)]
+pub struct TrainArgs {
+    /// TOML file with the training settings (field names as in `--print-config`).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Aligned JSONL file(s) from `halt-llm align`; several train one multi-domain model.
+    #[arg(long, num_args = 1..)]
+    data: Vec<PathBuf>,
+    /// Model to finetune: `default`, a GGUF file or a Hugging Face folder.
+    #[arg(long)]
+    model: Option<String>,
+    /// Output folder (checkpoints, logs, `model/`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// LoRA rank; without it, all weights are finetuned.
+    #[arg(long)]
+    lora_rank: Option<usize>,
+    /// LoRA α (default 2 × rank).
+    #[arg(long)]
+    lora_alpha: Option<f64>,
+    /// Comma-separated LoRA target modules (default: all projections).
+    #[arg(long, value_delimiter = ',')]
+    lora_targets: Option<Vec<String>>,
+    /// Passes over the training data.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Peak learning rate.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Examples per micro-batch.
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Micro-batches per optimiser step.
+    #[arg(long)]
+    grad_accum: Option<usize>,
+    /// Longest sequence in tokens.
+    #[arg(long)]
+    max_seq_len: Option<usize>,
+    /// Optimiser steps between checkpoints.
+    #[arg(long)]
+    checkpoint_every: Option<usize>,
+    /// Random seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Compute device: cpu, wgpu or cuda.
+    #[arg(long, env = "HALT_DEVICE")]
+    device: Option<DeviceChoice>,
+    /// Continue the run in `--out` from its last checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// Plain log lines even on a terminal.
+    #[arg(long)]
+    plain: bool,
+    /// Print the resulting settings as TOML and exit.
+    #[arg(long)]
+    print_config: bool,
+}
+
+impl TrainArgs {
+    /// The settings: the file, then the flags over it.
+    fn config(&self) -> Result<TrainConfig> {
+        let mut c = match &self.config {
+            Some(p) => TrainConfig::from_toml_file(p)?,
+            None => TrainConfig::default(),
+        };
+        if !self.data.is_empty() {
+            c.data = self.data.clone();
+        }
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
+        }
+        set!(
+            model,
+            epochs,
+            lr,
+            batch_size,
+            grad_accum,
+            max_seq_len,
+            checkpoint_every,
+            seed,
+            device
+        );
+        if let Some(rank) = self.lora_rank {
+            let mut l = c
+                .lora
+                .take()
+                .unwrap_or_else(|| LoraSettings::with_rank(rank));
+            if l.rank != rank {
+                l.alpha = 2.0 * rank as f64;
+            }
+            l.rank = rank;
+            c.lora = Some(l);
+        }
+        if let Some(l) = c.lora.as_mut() {
+            if let Some(a) = self.lora_alpha {
+                l.alpha = a;
+            }
+            if let Some(t) = &self.lora_targets {
+                l.target_modules = t.clone();
+            }
+        } else if self.lora_alpha.is_some() || self.lora_targets.is_some() {
+            bail!("--lora-alpha/--lora-targets need --lora-rank (or a [lora] table in --config)");
+        }
+        Ok(c)
+    }
+}
+
+/// Runs `halt-llm train`.
+pub fn run(args: TrainArgs) -> Result<()> {
+    let config = args.config()?;
+    if args.print_config {
+        print!("{}", config.to_toml());
+        return Ok(());
+    }
+    let Some(out) = args.out.clone() else {
+        bail!("--out DIR is required (where checkpoints and the finetuned model go)");
+    };
+    let opts = TrainOptions {
+        resume: args.resume,
+        stop_after_segments: None,
+        plain_log: args.plain,
+    };
+    let summary = train(&config, &out, &opts)?.expect("runs to the end");
+    eprintln!(
+        "[train] done: {} steps on {} examples ({} label tokens per pass), {:.0} s; \
+         validation loss {} → {}",
+        summary.steps,
+        summary.train_examples,
+        summary.train_label_tokens,
+        summary.seconds,
+        summary
+            .valid_loss_before
+            .map_or("n/a".into(), |l| format!("{l:.4}")),
+        summary
+            .valid_loss_after
+            .map_or("n/a".into(), |l| format!("{l:.4}")),
+    );
+    println!("{}", summary.model_dir.display());
+    Ok(())
+}

@@ -1,0 +1,286 @@
+//! Training settings: one struct for the command line and the TOML config file
+//! (`halt-llm train --config train.toml`), with the same field names in both.
+//!
+//! Defaults follow common SFT practice for small instruction models (AdamW, β = (0.9, 0.999),
+//! weight decay 0.01, linear warm-up over 5% of the optimiser steps then cosine decay to 10%
+//! of the peak rate, gradient-norm clipping at 1.0).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::backend::DeviceChoice;
+
+/// LoRA settings (Hu et al. 2021): a frozen base plus trainable `W + (α/r)·A·B` on the target
+/// projections.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoraSettings {
+    /// Rank `r` of the low-rank update.
+    pub rank: usize,
+    /// Scaling numerator `α`; the update is scaled by `α / r`.
+    pub alpha: f64,
+    /// Module names to adapt (HF names: `q_proj`, `k_proj`, `v_proj`, `o_proj`, `gate_proj`,
+    /// `up_proj`, `down_proj`).
+    pub target_modules: Vec<String>,
+}
+
+impl LoraSettings {
+    /// Every linear projection of the decoder layers.
+    pub const ALL_PROJECTIONS: [&'static str; 7] = [
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "o_proj",
+        "gate_proj",
+        "up_proj",
+        "down_proj",
+    ];
+
+    /// Rank `r`, `α = 2r`, all projections.
+    pub fn with_rank(rank: usize) -> Self {
+        Self {
+            rank,
+            alpha: 2.0 * rank as f64,
+            target_modules: Self::ALL_PROJECTIONS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        }
+    }
+}
+
+/// Everything that defines a finetuning run. Serialized into the output folder
+/// (`train_config.toml`); `--resume` refuses a folder whose recorded settings differ.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// `Aligned` JSONL files (from `halt-llm align`); several files train one multi-domain
+    /// model on their union.
+    pub data: Vec<PathBuf>,
+    /// The model to finetune: `default` (SmolLM2-135M-Instruct), a GGUF file or an HF folder.
+    pub model: String,
+    /// Passes over the training examples.
+    pub epochs: usize,
+    /// Peak learning rate (reached after warm-up).
+    pub lr: f64,
+    /// Final learning rate as a fraction of `lr` (end of the cosine decay).
+    pub min_lr_ratio: f64,
+    /// Fraction of the optimiser steps spent in linear warm-up from 0.
+    pub warmup_ratio: f64,
+    /// AdamW decoupled weight decay.
+    pub weight_decay: f32,
+    /// AdamW β₁.
+    pub beta1: f32,
+    /// AdamW β₂.
+    pub beta2: f32,
+    /// AdamW ε.
+    pub epsilon: f32,
+    /// Gradient clipping: largest L2 norm of each parameter's gradient (burn clips per
+    /// parameter tensor, not the global norm); `None` disables clipping.
+    pub max_grad_norm: Option<f32>,
+    /// Examples per micro-batch (one forward/backward pass).
+    pub batch_size: usize,
+    /// Micro-batches per optimiser step (gradient accumulation).
+    pub grad_accum: usize,
+    /// Longest training sequence in tokens (prompt + target + end token); longer examples
+    /// lose tokens from the start of the prompt.
+    pub max_seq_len: usize,
+    /// Fraction of the examples held out for the validation loss (at least one example when
+    /// there are two or more).
+    pub valid_fraction: f64,
+    /// Optimiser steps between checkpoints (and validation passes).
+    pub checkpoint_every: usize,
+    /// Seed for the validation split, the shuffling and the LoRA initialisation.
+    pub seed: u64,
+    /// LoRA instead of full finetuning.
+    pub lora: Option<LoraSettings>,
+    /// Compute device.
+    #[serde(with = "device_serde")]
+    pub device: DeviceChoice,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            data: Vec::new(),
+            model: "default".into(),
+            epochs: 3,
+            lr: 5e-5,
+            min_lr_ratio: 0.1,
+            warmup_ratio: 0.05,
+            weight_decay: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+            max_grad_norm: Some(1.0),
+            batch_size: 4,
+            grad_accum: 1,
+            max_seq_len: 512,
+            valid_fraction: 0.05,
+            checkpoint_every: 50,
+            seed: 0,
+            lora: None,
+            device: DeviceChoice::Cpu,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Reads a TOML config file.
+    ///
+    /// # Errors
+    /// Unreadable file, invalid TOML or an unknown field (named with its line).
+    pub fn from_toml_file(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// The config as TOML text.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("TrainConfig serializes to TOML")
+    }
+
+    /// Checks every setting; the message names the field.
+    ///
+    /// # Errors
+    /// A value out of range.
+    pub fn validate(&self) -> Result<()> {
+        if self.data.is_empty() {
+            bail!("no training data: pass at least one aligned JSONL file (`data`)");
+        }
+        let positive = [
+            ("epochs", self.epochs),
+            ("batch_size", self.batch_size),
+            ("grad_accum", self.grad_accum),
+            ("checkpoint_every", self.checkpoint_every),
+        ];
+        for (name, v) in positive {
+            if v == 0 {
+                bail!("{name} must be at least 1");
+            }
+        }
+        if self.max_seq_len < 8 {
+            bail!("max_seq_len must be at least 8 tokens");
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            bail!("lr must be a positive number, got {}", self.lr);
+        }
+        for (name, v) in [
+            ("min_lr_ratio", self.min_lr_ratio),
+            ("warmup_ratio", self.warmup_ratio),
+            ("valid_fraction", self.valid_fraction),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                bail!("{name} must be in [0, 1], got {v}");
+            }
+        }
+        for (name, v) in [("beta1", self.beta1), ("beta2", self.beta2)] {
+            if !(0.0..1.0).contains(&v) {
+                bail!("{name} must be in [0, 1), got {v}");
+            }
+        }
+        if !(self.weight_decay >= 0.0 && self.epsilon > 0.0) {
+            bail!("weight_decay must be >= 0 and epsilon > 0");
+        }
+        if let Some(n) = self.max_grad_norm
+            && !(n.is_finite() && n > 0.0)
+        {
+            bail!("max_grad_norm must be positive, got {n}");
+        }
+        if let Some(l) = &self.lora {
+            if l.rank == 0 {
+                bail!("lora.rank must be at least 1");
+            }
+            if !(l.alpha.is_finite() && l.alpha > 0.0) {
+                bail!("lora.alpha must be positive");
+            }
+            if l.target_modules.is_empty() {
+                bail!("lora.target_modules is empty");
+            }
+            for m in &l.target_modules {
+                if !LoraSettings::ALL_PROJECTIONS.contains(&m.as_str()) {
+                    bail!(
+                        "unknown LoRA target module `{m}`: expected some of {}",
+                        LoraSettings::ALL_PROJECTIONS.join(", ")
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The settings that change the result (everything but the device), for `--resume`.
+    pub fn identity(&self) -> Self {
+        Self {
+            device: DeviceChoice::Cpu,
+            ..self.clone()
+        }
+    }
+}
+
+mod device_serde {
+    use super::DeviceChoice;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &DeviceChoice, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&d.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DeviceChoice, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_round_trip_and_unknown_fields() {
+        let mut c = TrainConfig {
+            data: vec!["a.jsonl".into(), "b.jsonl".into()],
+            lora: Some(LoraSettings::with_rank(8)),
+            ..TrainConfig::default()
+        };
+        c.device = DeviceChoice::Wgpu;
+        let text = c.to_toml();
+        let back: TrainConfig = toml::from_str(&text).unwrap();
+        assert_eq!(back, c);
+        let partial: TrainConfig = toml::from_str("data = [\"x.jsonl\"]\nepochs = 7\n").unwrap();
+        assert_eq!(partial.epochs, 7);
+        assert_eq!(partial.batch_size, TrainConfig::default().batch_size);
+        let err = toml::from_str::<TrainConfig>("data = []\nepochz = 1\n").unwrap_err();
+        assert!(err.to_string().contains("epochz"), "{err}");
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let ok = TrainConfig {
+            data: vec!["a".into()],
+            ..TrainConfig::default()
+        };
+        ok.validate().unwrap();
+        let bad = TrainConfig {
+            grad_accum: 0,
+            ..ok.clone()
+        };
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("grad_accum")
+        );
+        let bad = TrainConfig {
+            lora: Some(LoraSettings {
+                target_modules: vec!["qproj".into()],
+                ..LoraSettings::with_rank(4)
+            }),
+            ..ok
+        };
+        assert!(bad.validate().unwrap_err().to_string().contains("qproj"));
+    }
+}

@@ -1,0 +1,100 @@
+//! Export a model as a Hugging Face folder: `model.safetensors` (PyTorch names and
+//! `[out, in]` layout, f32), `config.json`, `tokenizer.json`, `tokenizer_config.json` (chat
+//! template, BOS/EOS) and `generation_config.json`. This project's loader reads it back
+//! ([`crate::model::load::load_model`]), and so does `transformers`
+//! (`AutoModelForCausalLM.from_pretrained(dir)`).
+
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow};
+use burn::module::Module;
+use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, SafetensorsStore};
+use serde_json::json;
+
+use crate::model::config::{LlamaConfig, TokenIds};
+use crate::model::llama::Llama;
+use crate::tokenizer::Tokenizer;
+
+/// Writes `model` (LoRA adapters merged in) and `tokenizer` to the folder `dir`, atomically:
+/// everything goes to `dir.tmp` first, which is renamed to `dir` when complete (an existing
+/// `dir` is replaced).
+///
+/// # Errors
+/// I/O errors (naming the file), serialization errors.
+pub fn export_hf(model: &Llama, tokenizer: &Tokenizer, dir: &Path) -> Result<()> {
+    let tmp = dir.with_extension("tmp");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).with_context(|| format!("removing {}", tmp.display()))?;
+    }
+    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+
+    // Merge LoRA factors into dense weights; a plain model is unchanged.
+    let model = model.clone().materialize();
+    let weights = tmp.join("model.safetensors");
+    let mut store = SafetensorsStore::from_file(&weights)
+        .with_to_adapter(BurnToPyTorchAdapter)
+        .with_key_remapping(r"^(embed_tokens|layers|norm)\.", "model.$1.")
+        .metadata("format", "pt");
+    model
+        .save_into(&mut store)
+        .map_err(|e| anyhow!("writing {}: {e:?}", weights.display()))?;
+
+    let tok_name = |id: Option<u32>| id.and_then(|i| tokenizer.inner().id_to_token(i));
+    let bos = tok_name(tokenizer.bos_id);
+    let eos = tok_name(tokenizer.stop_ids.first().copied());
+    let config = hf_config(&model.config, tokenizer);
+    write_json(&tmp.join("config.json"), &serde_json::to_value(&config)?)?;
+    tokenizer
+        .inner()
+        .save(tmp.join("tokenizer.json"), false)
+        .map_err(|e| anyhow!("writing {}: {e}", tmp.join("tokenizer.json").display()))?;
+    write_json(
+        &tmp.join("tokenizer_config.json"),
+        &json!({
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "bos_token": bos,
+            "eos_token": eos,
+            "pad_token": eos,
+            "add_bos_token": tokenizer.add_bos,
+            "add_eos_token": false,
+            "clean_up_tokenization_spaces": false,
+            "model_max_length": model.config.max_position_embeddings,
+            "chat_template": tokenizer.chat_template.source,
+        }),
+    )?;
+    write_json(
+        &tmp.join("generation_config.json"),
+        &json!({
+            "bos_token_id": tokenizer.bos_id,
+            "eos_token_id": tokenizer.stop_ids,
+        }),
+    )?;
+
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("replacing {}", dir.display()))?;
+    }
+    std::fs::rename(&tmp, dir)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), dir.display()))
+}
+
+/// The HF `config.json` of `config`, with the tokenizer's BOS/EOS ids.
+fn hf_config(config: &LlamaConfig, tokenizer: &Tokenizer) -> LlamaConfig {
+    let mut c = config.clone();
+    c.architectures = Some(vec!["LlamaForCausalLM".into()]);
+    c.model_type = Some("llama".into());
+    c.hidden_act.get_or_insert_with(|| "silu".into());
+    c.num_key_value_heads = Some(config.num_kv_heads());
+    c.head_dim = Some(config.head_dim());
+    if c.bos_token_id.is_none() {
+        c.bos_token_id = tokenizer.bos_id;
+    }
+    if c.eos_token_id.is_none() {
+        c.eos_token_id = tokenizer.stop_ids.first().map(|&i| TokenIds::One(i));
+    }
+    c
+}
+
+fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+}

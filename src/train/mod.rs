@@ -1,0 +1,27 @@
+//! Supervised finetuning on HALT-aligned targets with burn-train (paper step 6: "ordinary
+//! SFT, loss on the target tokens only").
+//!
+//! - [`example`]: (prompt, target) → token ids + label mask, via the chat template;
+//! - [`batch`]: the burn `Batcher` (padding, the one shift to next-token targets);
+//! - [`step`]: completion-only cross-entropy normalised per optimiser step; `TrainStep`;
+//! - [`plan`]: shuffling, micro-batches, accumulation groups and checkpoint segments;
+//! - [`schedule`]: linear warm-up + cosine decay;
+//! - [`checkpoint`]: atomic checkpoint files and finding the last complete one;
+//! - [`config`]: the settings (CLI and TOML);
+//! - [`run`]: the learner, LoRA, resume, export;
+//! - [`export`]: Hugging Face folder output;
+//! - [`log`]: plain log lines for non-terminals.
+
+pub mod batch;
+pub mod checkpoint;
+pub mod config;
+pub mod example;
+pub mod export;
+pub mod log;
+pub mod plan;
+pub mod run;
+pub mod schedule;
+pub mod step;
+
+pub use config::{LoraSettings, TrainConfig};
+pub use run::{TrainOptions, TrainSummary, train};

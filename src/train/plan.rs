@@ -1,0 +1,242 @@
+//! The training plan: which examples go into which micro-batch and optimiser step, for the
+//! whole run, fixed before training starts.
+//!
+//! Each pass (epoch) shuffles the training examples with its own seed and cuts them into
+//! micro-batches of `batch_size`; consecutive runs of `grad_accum` micro-batches form one
+//! optimiser step (the last step of the run may be shorter). Every micro-batch knows the
+//! label tokens of its whole step (the loss normaliser, see [`super::step`]).
+//!
+//! burn-train checkpoints at the end of each of its "epochs", so the plan is cut into
+//! *segments* of `checkpoint_every` optimiser steps and each segment is one burn-train epoch.
+//! [`SegmentLoader`] hands burn-train the next segment at every epoch; a resumed run starts
+//! at the segment after the checkpoint and sees exactly the batches the uninterrupted run
+//! would have seen.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
+use burn::data::dataset::DatasetError;
+use burn::tensor::Device;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+
+use super::batch::{LmBatch, make_batch};
+use super::example::TrainExample;
+
+/// One micro-batch: indices into the training examples.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MicroBatch {
+    /// Example indices.
+    pub examples: Vec<usize>,
+    /// Label tokens of the optimiser step this micro-batch belongs to.
+    pub step_targets: usize,
+}
+
+/// The optimiser steps of a whole run.
+#[derive(Debug, Clone)]
+pub struct TrainPlan {
+    /// `steps[s]` = the micro-batches of optimiser step `s`.
+    pub steps: Vec<Vec<MicroBatch>>,
+    /// Optimiser steps per segment (checkpoint interval).
+    pub checkpoint_every: usize,
+}
+
+impl TrainPlan {
+    /// Plans `epochs` passes over `examples`.
+    pub fn new(
+        examples: &[TrainExample],
+        epochs: usize,
+        batch_size: usize,
+        grad_accum: usize,
+        checkpoint_every: usize,
+        seed: u64,
+    ) -> Self {
+        let mut micro: Vec<Vec<usize>> = Vec::new();
+        for epoch in 0..epochs {
+            let mut order: Vec<usize> = (0..examples.len()).collect();
+            let mut rng = StdRng::seed_from_u64(
+                seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(epoch as u64 + 1)),
+            );
+            order.shuffle(&mut rng);
+            micro.extend(order.chunks(batch_size).map(<[usize]>::to_vec));
+        }
+        let steps = micro
+            .chunks(grad_accum)
+            .map(|group| {
+                let tokens: usize = group
+                    .iter()
+                    .flatten()
+                    .map(|&i| examples[i].num_labels())
+                    .sum();
+                group
+                    .iter()
+                    .map(|ex| MicroBatch {
+                        examples: ex.clone(),
+                        step_targets: tokens,
+                    })
+                    .collect()
+            })
+            .collect();
+        Self {
+            steps,
+            checkpoint_every,
+        }
+    }
+
+    /// Number of optimiser steps.
+    pub fn num_steps(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Number of segments (burn-train epochs).
+    pub fn num_segments(&self) -> usize {
+        self.steps.len().div_ceil(self.checkpoint_every)
+    }
+
+    /// The micro-batches of segment `s` (0-based), in order.
+    pub fn segment(&self, s: usize) -> Vec<MicroBatch> {
+        let start = (s * self.checkpoint_every).min(self.steps.len());
+        let end = ((s + 1) * self.checkpoint_every).min(self.steps.len());
+        self.steps[start..end].iter().flatten().cloned().collect()
+    }
+}
+
+/// A burn [`DataLoader`] that yields the plan's segments, one per call to `iter`.
+#[derive(Clone)]
+pub struct SegmentLoader {
+    examples: Arc<Vec<TrainExample>>,
+    plan: Arc<TrainPlan>,
+    next_segment: Arc<AtomicUsize>,
+    device: Device,
+    range: Option<(usize, usize)>,
+}
+
+impl SegmentLoader {
+    /// A loader whose first `iter` yields segment `first_segment` (0-based).
+    pub fn new(
+        examples: Arc<Vec<TrainExample>>,
+        plan: Arc<TrainPlan>,
+        first_segment: usize,
+        device: Device,
+    ) -> Self {
+        Self {
+            examples,
+            plan,
+            next_segment: Arc::new(AtomicUsize::new(first_segment)),
+            device,
+            range: None,
+        }
+    }
+}
+
+struct SegmentIter<'a> {
+    loader: &'a SegmentLoader,
+    batches: Vec<MicroBatch>,
+    next: usize,
+}
+
+impl Iterator for SegmentIter<'_> {
+    type Item = Result<LmBatch, DatasetError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mb = self.batches.get(self.next)?;
+        self.next += 1;
+        let items: Vec<TrainExample> = mb
+            .examples
+            .iter()
+            .map(|&i| self.loader.examples[i].clone())
+            .collect();
+        let mut batch = make_batch(&items, &self.loader.device);
+        batch.step_targets = mb.step_targets;
+        Some(Ok(batch))
+    }
+}
+
+impl DataLoaderIterator<LmBatch> for SegmentIter<'_> {
+    fn progress(&self) -> Progress {
+        Progress {
+            items_processed: self.next,
+            items_total: self.batches.len(),
+            unit: Some("micro-batches".into()),
+        }
+    }
+}
+
+impl DataLoader<LmBatch> for SegmentLoader {
+    fn iter<'a>(&'a self) -> Box<dyn DataLoaderIterator<LmBatch> + 'a> {
+        let s = self.next_segment.fetch_add(1, Ordering::SeqCst);
+        let mut batches = self.plan.segment(s);
+        if let Some((a, b)) = self.range {
+            batches = batches[a.min(batches.len())..b.min(batches.len())].to_vec();
+        }
+        Box::new(SegmentIter {
+            loader: self,
+            batches,
+            next: 0,
+        })
+    }
+
+    fn num_items(&self) -> usize {
+        let s = self.next_segment.load(Ordering::SeqCst);
+        self.plan.segment(s).len()
+    }
+
+    fn to_device(&self, device: &Device) -> Arc<dyn DataLoader<LmBatch>> {
+        Arc::new(Self {
+            device: device.clone(),
+            ..self.clone()
+        })
+    }
+
+    fn slice(&self, start: usize, end: usize) -> Arc<dyn DataLoader<LmBatch>> {
+        Arc::new(Self {
+            range: Some((start, end)),
+            ..self.clone()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ex(labels: usize) -> TrainExample {
+        TrainExample {
+            id: String::new(),
+            input_ids: vec![1; labels + 1],
+            label_mask: (0..=labels).map(|i| i > 0).collect(),
+            prompt_tokens_cut: 0,
+            target_tokens_cut: 0,
+        }
+    }
+
+    #[test]
+    fn steps_group_micro_batches_and_count_their_tokens() {
+        // 5 examples with 1..=5 labels, batch 2, accumulation 2, 2 epochs:
+        // per epoch 3 micro-batches (2+2+1 examples); 6 micro-batches → 3 steps of 2.
+        let examples: Vec<_> = (1..=5).map(ex).collect();
+        let plan = TrainPlan::new(&examples, 2, 2, 2, 2, 7);
+        assert_eq!(plan.num_steps(), 3);
+        assert_eq!(plan.num_segments(), 2);
+        for step in &plan.steps {
+            let tokens: usize = step.iter().flat_map(|m| &m.examples).map(|&i| i + 1).sum();
+            assert!(step.iter().all(|m| m.step_targets == tokens));
+        }
+        // Each epoch sees every example once.
+        let all: Vec<usize> = plan
+            .steps
+            .iter()
+            .flatten()
+            .flat_map(|m| m.examples.clone())
+            .collect();
+        let mut first: Vec<usize> = all[..5].to_vec();
+        first.sort();
+        assert_eq!(first, vec![0, 1, 2, 3, 4]);
+        assert_eq!(plan.segment(0).len(), 4);
+        assert_eq!(plan.segment(1).len(), 2);
+        // Same seed, same plan.
+        assert_eq!(TrainPlan::new(&examples, 2, 2, 2, 2, 7).steps, plan.steps);
+    }
+}

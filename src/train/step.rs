@@ -1,0 +1,101 @@
+//! The completion-only loss and burn-train's `TrainStep` / `InferenceStep` for [`Llama`].
+//!
+//! Normalisation, spelled out: an optimiser step covers K micro-batches with T₁…T_K label
+//! tokens. Each micro-batch contributes `Σ_its tokens CE / (T₁+…+T_K)`; burn-train sums the
+//! K gradients before the step, so the update is the gradient of the mean cross-entropy over
+//! all the step's label tokens. (Averaging per micro-batch and then over micro-batches would
+//! weight a 10-token micro-batch like a 100-token one.)
+
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Int, Tensor};
+use burn::train::metric::{Adaptor, ItemLazy, LossInput};
+use burn::train::{InferenceStep, TrainOutput, TrainStep};
+
+use super::batch::LmBatch;
+use crate::model::llama::Llama;
+
+/// Sum of the token cross-entropies `-log p(target)` over the label positions.
+///
+/// # Shapes
+/// - `logits`: `[batch, seq_len, vocab_size]`
+/// - `targets`: `[batch, seq_len]`; `target_mask`: `[batch, seq_len]` (1.0 = label)
+/// - output: `[1]` (nats)
+pub fn masked_nll_sum(
+    logits: Tensor<3>,
+    targets: Tensor<2, Int>,
+    target_mask: Tensor<2>,
+) -> Tensor<1> {
+    let log_probs = log_softmax(logits, 2);
+    let picked: Tensor<2> = log_probs.gather(2, targets.unsqueeze_dim(2)).squeeze_dim(2);
+    picked.mul(target_mask).sum().neg()
+}
+
+/// What a training or validation step reports to the metrics.
+pub struct LmOutput {
+    /// Mean cross-entropy per label token of this micro-batch, repeated once per label token
+    /// `[num_targets]`, so that burn's loss metric (a mean weighted by the first dimension)
+    /// averages over tokens, not over batches.
+    pub loss: Tensor<1>,
+}
+
+impl ItemLazy for LmOutput {
+    fn sync(self) -> Result<Self, burn::tensor::ExecutionError> {
+        self.loss.device().flush()?;
+        Ok(Self {
+            loss: self.loss.without_autodiff(),
+        })
+    }
+}
+
+impl Adaptor<LossInput> for LmOutput {
+    fn adapt(&self) -> LossInput {
+        LossInput::new(self.loss.clone())
+    }
+}
+
+impl Llama {
+    /// `(Σ token cross-entropy [1], label tokens)` of a batch.
+    pub fn batch_nll(&self, batch: &LmBatch) -> (Tensor<1>, usize) {
+        let logits = self.forward(batch.input_ids.clone(), &batch.attention_mask);
+        let sum = masked_nll_sum(logits, batch.targets.clone(), batch.target_mask.clone());
+        (sum, batch.num_targets)
+    }
+
+    /// The loss a micro-batch contributes to its optimiser step: its summed token
+    /// cross-entropy divided by the label tokens of the whole step (see the module docs).
+    ///
+    /// # Shapes
+    /// output `[1]`
+    pub fn step_loss(&self, batch: &LmBatch) -> (Tensor<1>, LmOutput) {
+        let (sum, n) = self.batch_nll(batch);
+        let loss = sum.clone().div_scalar(batch.step_targets.max(1) as f64);
+        (loss, report(sum, n))
+    }
+}
+
+fn report(sum: Tensor<1>, n: usize) -> LmOutput {
+    let mean = sum.detach().div_scalar(n.max(1) as f64);
+    LmOutput {
+        loss: mean.repeat_dim(0, n.max(1)),
+    }
+}
+
+impl TrainStep for Llama {
+    type Input = LmBatch;
+    type Output = LmOutput;
+
+    fn step(&self, batch: LmBatch) -> TrainOutput<LmOutput> {
+        let (loss, out) = self.step_loss(&batch);
+        TrainOutput::new(self, loss.backward(), out)
+    }
+}
+
+impl InferenceStep for Llama {
+    type Input = LmBatch;
+    type Output = LmOutput;
+
+    fn step(&self, batch: LmBatch) -> LmOutput {
+        let (sum, n) = self.batch_nll(&batch);
+        report(sum, n)
+    }
+}

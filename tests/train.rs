@@ -1,0 +1,465 @@
+//! Finetuning (issue 5) on the tiny fixture model `tests/fixtures/tiny-llama/hf` (random
+//! weights, 64-token letter vocabulary, ChatML template). Expected token ids below are worked
+//! out by hand from its `tokenizer.json` (vocabulary a..z = 0..25, A..Z = 26..51, `Ġ` 52,
+//! `Ċ` 53, `he` 58; merges `h e`, `Ġ t`, `Ġt he`, `l l`; `<|im_start|>` 62, `<|im_end|>` 63).
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::optim::GradientsAccumulator;
+use burn::store::ModuleSnapshot;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::train::TrainStep;
+use halt_llm::chat::ChatTemplate;
+use halt_llm::dataset::record::{AlignMethod, Aligned};
+use halt_llm::generate::{SamplingConfig, generate};
+use halt_llm::model::llama::Llama;
+use halt_llm::model::load::{LoadedModel, load_model};
+use halt_llm::train::batch::make_batch;
+use halt_llm::train::example::tokenize_pair;
+use halt_llm::train::export::export_hf;
+use halt_llm::train::step::masked_nll_sum;
+use halt_llm::train::{LoraSettings, TrainConfig, TrainOptions, train};
+
+fn tiny_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-llama/hf")
+}
+
+fn tiny(device: &Device) -> LoadedModel {
+    load_model(&tiny_dir(), device).unwrap()
+}
+
+#[test]
+fn label_mask_of_a_chatml_conversation_by_hand() {
+    let tok = tiny(&Device::flex()).tokenizer;
+    let e = tokenize_pair(&tok, "x", "hi", "the cat", 512).unwrap();
+    // "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+    let prompt = [
+        62, 20, 18, 4, 17, 53, 7, 8, 63, 53, 62, 0, 18, 18, 8, 18, 19, 0, 13, 19, 53,
+    ];
+    // "the" → t he; " cat" → Ġ c a t; then <|im_end|> (the "\n" after it is dropped).
+    let target = [19, 58, 52, 2, 0, 19, 63];
+    let want: Vec<u32> = prompt.iter().chain(&target).copied().collect();
+    assert_eq!(e.input_ids, want);
+    let mask: Vec<bool> = (0..want.len()).map(|i| i >= prompt.len()).collect();
+    assert_eq!(e.label_mask, mask);
+    assert_eq!(e.num_labels(), 7);
+
+    // The batcher shifts once: input position i predicts token i+1; padding is masked.
+    let short = tokenize_pair(&tok, "y", "a", "b", 512).unwrap();
+    let b = make_batch(&[e.clone(), short.clone()], &Device::flex());
+    let seq = want.len() - 1;
+    assert_eq!(b.input_ids.dims(), [2, seq]);
+    let mask = b.target_mask.into_data().try_to_vec::<f32>().unwrap();
+    let targets = b
+        .targets
+        .into_data()
+        .convert::<i64>()
+        .try_to_vec::<i64>()
+        .unwrap();
+    for i in 0..seq {
+        let label = i + 1 >= prompt.len();
+        assert_eq!(mask[i] == 1.0, label, "position {i}");
+        assert_eq!(targets[i], want[i + 1] as i64);
+    }
+    // Row 2: "<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\nb<|im_end|>": 62, u s e r,
+    // Ċ, a, 63, Ċ, 62, a s s i s t a n t, Ċ, b, 63 = 22 tokens; labels "b" (index 20) and
+    // <|im_end|> (21), predicted from input positions 19 and 20; 21.. is padding.
+    assert_eq!(short.input_ids.len(), 22);
+    let row2: Vec<usize> = (0..seq).filter(|&i| mask[seq + i] == 1.0).collect();
+    assert_eq!(row2, vec![19, 20]);
+    assert_eq!(b.attention_mask[1].iter().filter(|&&v| v).count(), 21);
+    assert_eq!(b.num_targets, 9);
+}
+
+#[test]
+fn no_doubled_bos_and_eos_appended_when_the_template_has_none() {
+    let mut tok = tiny(&Device::flex()).tokenizer;
+    // A model that asks for BOS (= <|im_start|> here) whose template also renders it.
+    tok.add_bos = true;
+    tok.bos_id = Some(62);
+    let e = tokenize_pair(&tok, "x", "hi", "he", 512).unwrap();
+    assert_eq!(&e.input_ids[..2], &[62, 20]);
+    assert_eq!(
+        e.input_ids.iter().filter(|&&t| t == 62).count(),
+        2,
+        "one per turn"
+    );
+
+    // A template without end-of-turn tokens: "user: hi\nassistant: he\n".
+    tok.add_bos = false;
+    tok.chat_template = ChatTemplate::new(
+        "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}\
+         {% if add_generation_prompt %}assistant: {% endif %}",
+        "",
+        "<|im_end|>",
+    )
+    .unwrap();
+    let e = tokenize_pair(&tok, "x", "hi", "he", 512).unwrap();
+    // Labels: "he" (58) and the appended EOS (63); nothing after.
+    assert_eq!(&e.input_ids[e.input_ids.len() - 2..], &[58, 63]);
+    assert_eq!(e.num_labels(), 2);
+}
+
+#[test]
+fn long_examples_lose_prompt_tokens_first() {
+    let tok = tiny(&Device::flex()).tokenizer;
+    let full = tokenize_pair(&tok, "x", "abcdefghij", "he", 512).unwrap();
+    assert_eq!(full.input_ids.len(), 31);
+    let cut = tokenize_pair(&tok, "x", "abcdefghij", "he", 25).unwrap();
+    assert_eq!(cut.input_ids.len(), 25);
+    assert_eq!(cut.prompt_tokens_cut, 6);
+    assert_eq!(cut.target_tokens_cut, 0);
+    assert_eq!(cut.input_ids[..], full.input_ids[6..]);
+    assert_eq!(cut.num_labels(), 2);
+    // A target longer than the limit keeps one context token and is cut at the end.
+    let cut = tokenize_pair(&tok, "x", "a", "abcdefghijklmnop", 10).unwrap();
+    assert_eq!(cut.input_ids.len(), 10);
+    assert_eq!(cut.num_labels(), 9);
+    assert!(cut.target_tokens_cut > 0);
+}
+
+/// Logits `[1, n, 2]` whose cross-entropy for target 0 is `ce` at every position:
+/// softmax([0, a])₀ = 1 / (1 + eᵃ), so a = ln(e^ce − 1).
+fn logits_with_ce(n: usize, ce: f64, device: &Device) -> Tensor<3> {
+    let a = ((ce.exp()) - 1.0).ln() as f32;
+    let data: Vec<f32> = (0..n).flat_map(|_| [0.0, a]).collect();
+    Tensor::from_data(TensorData::new(data, [1, n, 2]), device)
+}
+
+#[test]
+fn loss_is_normalised_over_the_whole_optimiser_step() {
+    let dev = Device::flex();
+    let zeros = |n: usize| Tensor::<2, Int>::zeros([1, n], &dev);
+    let ones = |n: usize| Tensor::<2>::ones([1, n], &dev);
+    // Micro-batch A: 10 label tokens at loss 1.0; B: 100 at loss 2.0.
+    let a = masked_nll_sum(logits_with_ce(10, 1.0, &dev), zeros(10), ones(10));
+    let b = masked_nll_sum(logits_with_ce(100, 2.0, &dev), zeros(100), ones(100));
+    let step_tokens = 110.0;
+    let accumulated = a.into_scalar::<f64>() / step_tokens + b.into_scalar::<f64>() / step_tokens;
+    let want = (10.0 * 1.0 + 100.0 * 2.0) / 110.0; // 1.90909…, not (1.0 + 2.0) / 2
+    assert!((accumulated - want).abs() < 1e-4, "{accumulated}");
+    // Batched together (A padded to 100 with unmasked positions): the same.
+    let logits = Tensor::cat(
+        vec![
+            Tensor::cat(
+                vec![logits_with_ce(10, 1.0, &dev), logits_with_ce(90, 5.0, &dev)],
+                1,
+            ),
+            logits_with_ce(100, 2.0, &dev),
+        ],
+        0,
+    );
+    let mask = Tensor::cat(
+        vec![
+            Tensor::cat(vec![ones(10), Tensor::zeros([1, 90], &dev)], 1),
+            ones(100),
+        ],
+        0,
+    );
+    let batched = masked_nll_sum(logits, Tensor::zeros([2, 100], &dev), mask).into_scalar::<f64>()
+        / step_tokens;
+    assert!((batched - want).abs() < 1e-4, "{batched}");
+}
+
+#[test]
+fn accumulated_gradients_equal_the_batched_gradient() {
+    let dev = Device::flex().autodiff();
+    let loaded = tiny(&dev);
+    let (model, tok) = (loaded.model, loaded.tokenizer);
+    let e1 = tokenize_pair(&tok, "1", "hi", "the cat", 64).unwrap();
+    let e2 = tokenize_pair(&tok, "2", "hello there", "a", 64).unwrap();
+    let total = e1.num_labels() + e2.num_labels();
+    assert_ne!(e1.num_labels(), e2.num_labels());
+    let mut acc = GradientsAccumulator::new();
+    for e in [&e1, &e2] {
+        let mut b = make_batch(std::slice::from_ref(e), &dev);
+        b.step_targets = total;
+        acc.accumulate(&model, TrainStep::step(&model, b).grads);
+    }
+    let mut accumulated = acc.grads();
+    let mut both = TrainStep::step(&model, make_batch(&[e1, e2], &dev)).grads;
+    let id = model.embed_tokens.weight.id;
+    let g1 = accumulated
+        .remove::<2>(id)
+        .unwrap()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let g2 = both
+        .remove::<2>(id)
+        .unwrap()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let scale = g2.iter().map(|v| v.abs()).fold(0f32, f32::max);
+    assert!(scale > 0.0);
+    for (a, b) in g1.iter().zip(&g2) {
+        assert!((a - b).abs() <= 1e-5 * scale.max(1.0), "{a} vs {b}");
+    }
+}
+
+fn write_aligned(path: &Path, pairs: &[(&str, &str)]) {
+    let records: Vec<Aligned> = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, (p, t))| Aligned {
+            id: format!("r{i}"),
+            prompt: p.to_string(),
+            target: t.to_string(),
+            method: AlignMethod::Halt,
+            alpha: Some(0.6),
+            selected: Some(0),
+            kept: 1,
+            dropped: 0,
+            abstained: *t == "Unsure from Here",
+        })
+        .collect();
+    halt_llm::dataset::write_jsonl(path, &records).unwrap();
+}
+
+fn config(data: &Path) -> TrainConfig {
+    TrainConfig {
+        data: vec![data.to_path_buf()],
+        model: tiny_dir().display().to_string(),
+        epochs: 4,
+        lr: 1e-2,
+        warmup_ratio: 0.0,
+        batch_size: 2,
+        grad_accum: 1,
+        max_seq_len: 64,
+        valid_fraction: 0.0,
+        checkpoint_every: 2,
+        ..TrainConfig::default()
+    }
+}
+
+const PAIRS: [(&str, &str); 3] = [
+    ("hi", "the cat sat."),
+    ("who", "Unsure from Here"),
+    ("hello", "a dog ran. Unsure from Here"),
+];
+
+#[test]
+fn a_tiny_model_overfits_and_then_says_its_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("aligned.jsonl");
+    write_aligned(&data, &PAIRS);
+    let cfg = TrainConfig {
+        epochs: 150,
+        batch_size: 3,
+        lr: 1e-2,
+        min_lr_ratio: 0.1,
+        checkpoint_every: 1000,
+        ..config(&data)
+    };
+    let out = dir.path().join("run");
+    let summary = train(&cfg, &out, &TrainOptions::default())
+        .unwrap()
+        .unwrap();
+    assert_eq!(summary.steps, 150);
+    assert_eq!(summary.train_examples, 3);
+    let dev = Device::flex();
+    let done = load_model(&summary.model_dir, &dev).unwrap();
+    // Loss near zero on the training examples.
+    let examples: Vec<_> = PAIRS
+        .iter()
+        .map(|(p, t)| tokenize_pair(&done.tokenizer, "x", p, t, 64).unwrap())
+        .collect();
+    let loss = halt_llm::train::run::mean_loss(&done.model, &examples, 3, &dev).unwrap();
+    assert!(loss < 0.05, "loss {loss}");
+    // Greedy answers are exactly the targets, the marker included.
+    let prompts: Vec<Vec<u32>> = PAIRS
+        .iter()
+        .map(|(p, _)| {
+            done.tokenizer
+                .encode_chat(&[halt_llm::chat::Message::user(*p)], true)
+                .unwrap()
+        })
+        .collect();
+    let sampling = SamplingConfig {
+        max_new_tokens: 40,
+        ..SamplingConfig::default()
+    };
+    let answers = generate(
+        &done.model,
+        &done.tokenizer,
+        &prompts,
+        &sampling,
+        |_, _| {},
+        &dev,
+    )
+    .unwrap();
+    for ((_, target), got) in PAIRS.iter().zip(&answers) {
+        assert_eq!(got.text.trim_end(), *target);
+    }
+}
+
+fn params(model: &Llama) -> Vec<(String, Vec<f32>)> {
+    let mut v: Vec<(String, Vec<f32>)> = model
+        .collect(None, None, false)
+        .into_iter()
+        .map(|t| {
+            let bytes = t.to_bytes().unwrap();
+            let v = bytes
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            (t.name.clone(), v)
+        })
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+#[test]
+fn a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one() {
+    for lora in [None, Some(LoraSettings::with_rank(4))] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("aligned.jsonl");
+        write_aligned(&data, &PAIRS);
+        let cfg = TrainConfig {
+            lora: lora.clone(),
+            valid_fraction: 0.34,
+            grad_accum: 2,
+            batch_size: 1,
+            epochs: 6,
+            ..config(&data)
+        };
+        // 2 training examples × 6 epochs / (1 × 2) = 6 steps = 3 segments of 2.
+        let a = dir.path().join("a");
+        let whole = train(&cfg, &a, &TrainOptions::default()).unwrap().unwrap();
+        assert_eq!(whole.steps, 6);
+        let b = dir.path().join("b");
+        let stopped = TrainOptions {
+            stop_after_segments: Some(1),
+            ..TrainOptions::default()
+        };
+        assert!(train(&cfg, &b, &stopped).unwrap().is_none());
+        assert!(!b.join("model").exists());
+        // Without --resume the folder is refused; with it, the run continues after step 2.
+        assert!(train(&cfg, &b, &TrainOptions::default()).is_err());
+        let resume = TrainOptions {
+            resume: true,
+            ..TrainOptions::default()
+        };
+        let resumed = train(&cfg, &b, &resume).unwrap().unwrap();
+        assert_eq!(resumed.resumed_after_step, 2);
+        let dev = Device::flex();
+        let wa = params(&load_model(&whole.model_dir, &dev).unwrap().model);
+        let wb = params(&load_model(&resumed.model_dir, &dev).unwrap().model);
+        assert_eq!(wa.len(), wb.len());
+        let base = params(&tiny(&dev).model);
+        let mut changed = false;
+        for ((na, va), ((nb, vb), (_, v0))) in wa.iter().zip(wb.iter().zip(&base)) {
+            assert_eq!(na, nb);
+            changed |= va != v0;
+            for (x, y) in va.iter().zip(vb) {
+                assert!((x - y).abs() <= 1e-5 * x.abs().max(1.0), "{na}: {x} vs {y}");
+            }
+        }
+        assert!(changed, "training changed nothing (lora: {lora:?})");
+        // A different setting is refused on resume.
+        let other = TrainConfig {
+            lr: 1e-3,
+            ..cfg.clone()
+        };
+        assert!(train(&other, &b, &resume).is_err());
+    }
+}
+
+#[test]
+fn export_round_trip_gives_the_same_logits_and_lora_merges() {
+    let dev = Device::flex();
+    let loaded = tiny(&dev);
+    let ids = Tensor::<2, Int>::from_data(
+        TensorData::new(vec![62i64, 20, 18, 7, 58, 53, 19], [1, 7]),
+        &dev,
+    );
+    let valid = vec![vec![true; 7]];
+    let check = |model: &Llama| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("model");
+        export_hf(model, &loaded.tokenizer, &out).unwrap();
+        for f in [
+            "model.safetensors",
+            "config.json",
+            "tokenizer.json",
+            "tokenizer_config.json",
+        ] {
+            assert!(out.join(f).exists(), "{f}");
+        }
+        let back = load_model(&out, &dev).unwrap();
+        let want = model
+            .forward(ids.clone(), &valid)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let got = back
+            .model
+            .forward(ids.clone(), &valid)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        for (a, b) in want.iter().zip(&got) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        }
+        assert_eq!(
+            back.tokenizer
+                .encode_chat(&[halt_llm::chat::Message::user("hi")], true)
+                .unwrap(),
+            loaded
+                .tokenizer
+                .encode_chat(&[halt_llm::chat::Message::user("hi")], true)
+                .unwrap()
+        );
+    };
+    check(&loaded.model);
+
+    // LoRA with non-zero factors (B is zero at init, so give every rank-2 factor random
+    // values): the exported, merged model must compute what the adapted one does.
+    let (adapted, _) =
+        halt_llm::train::run::apply_lora(loaded.model.clone(), &LoraSettings::with_rank(2))
+            .unwrap();
+    let adapted = adapted.map(&mut Noise);
+    let base = loaded
+        .model
+        .forward(ids.clone(), &valid)
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let lora = adapted
+        .forward(ids.clone(), &valid)
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let moved = base
+        .iter()
+        .zip(&lora)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(moved > 1e-3, "the adapters change the output ({moved})");
+    check(&adapted);
+}
+
+/// Gives random values to the `[rank = 2, d_out]` LoRA factors.
+struct Noise;
+
+impl burn::module::ModuleMapper for Noise {
+    fn map_float<const D: usize>(
+        &mut self,
+        param: burn::module::Param<Tensor<D>>,
+    ) -> burn::module::Param<Tensor<D>> {
+        param.map(|t| {
+            if D == 2 && t.dims()[0] == 2 {
+                Tensor::random(
+                    t.shape(),
+                    burn::tensor::Distribution::Normal(0.0, 0.5),
+                    &t.device(),
+                )
+            } else {
+                t
+            }
+        })
+    }
+}
