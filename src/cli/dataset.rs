@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use super::model::{ModelArgs, load};
 
 /// Parses a serde enum from its JSON name (`wrong`, `random_trim`, ...).
-fn serde_name<T: DeserializeOwned>(s: &str) -> Result<T, String> {
+pub fn serde_name<T: DeserializeOwned>(s: &str) -> Result<T, String> {
     serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|e| e.to_string())
 }
 
@@ -41,13 +41,7 @@ pub struct DataArgs {
 
 impl DataArgs {
     fn load(&self) -> Result<(Vec<Example>, PathBuf)> {
-        // The default folder is found from the working directory, else in the source tree this
-        // binary was built from (so the commands work from anywhere after `cargo build`).
-        let root = if self.datasets.as_os_str() == DATASETS_DIR && !self.datasets.exists() {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(DATASETS_DIR)
-        } else {
-            self.datasets.clone()
-        };
+        let root = halt_llm::dataset::load::resolve_datasets_dir(&self.datasets);
         let path = dataset_path(&root, self.domain, self.split);
         Ok((load_examples(&path)?, path))
     }
@@ -158,6 +152,13 @@ pub struct JudgeArgs {
     /// How an undecided (`null`) verdict counts: wrong, correct or ignore.
     #[arg(long, default_value = "wrong", value_parser = serde_name::<NullPolicy>)]
     null_policy: NullPolicy,
+    #[command(flatten)]
+    llm: LlmJudgeArgs,
+}
+
+/// The optional LLM judge (shared by `judge` and `eval`).
+#[derive(Args, Clone)]
+pub struct LlmJudgeArgs {
     /// OpenAI-compatible chat-completions endpoint of an LLM judge (optional).
     #[arg(long, requires = "llm_model")]
     llm_url: Option<String>,
@@ -172,16 +173,24 @@ pub struct JudgeArgs {
     llm_cache: Option<PathBuf>,
 }
 
+impl LlmJudgeArgs {
+    /// The judges' settings: the LLM judge when `--llm-url` is given.
+    pub fn judge_config(&self) -> Result<JudgeConfig> {
+        let mut config = JudgeConfig::default();
+        if let (Some(url), Some(model)) = (&self.llm_url, &self.llm_model) {
+            let mut llm = LlmConfig::new(url.clone(), model.clone());
+            llm.api_key_env = self.llm_api_key_env.clone();
+            llm.cache_dir = self.llm_cache.clone();
+            config.llm = Some(Arc::new(LlmJudge::new(llm)?));
+        }
+        Ok(config)
+    }
+}
+
 /// `halt-llm judge`: fragments and verdicts for every sampled response.
 pub fn judge(args: JudgeArgs) -> Result<()> {
     let (examples, examples_path) = args.data.load()?;
-    let mut config = JudgeConfig::default();
-    if let (Some(url), Some(model)) = (&args.llm_url, &args.llm_model) {
-        let mut llm = LlmConfig::new(url.clone(), model.clone());
-        llm.api_key_env = args.llm_api_key_env.clone();
-        llm.cache_dir = args.llm_cache.clone();
-        config.llm = Some(Arc::new(LlmJudge::new(llm)?));
-    }
+    let config = args.llm.judge_config()?;
     let judge = judge_for(args.data.domain, &config);
     let r = judge_stage(
         judge.as_ref(),

@@ -2,5 +2,7 @@
 //! nothing itself (clap did) and calls the library.
 
 pub mod dataset;
+pub mod eval;
 pub mod model;
+pub mod run;
 pub mod train;

@@ -150,3 +150,49 @@ pub fn run(args: TrainArgs) -> Result<()> {
     println!("{}", summary.model_dir.display());
     Ok(())
 }
+
+/// Arguments of `halt-llm bench-train`.
+#[derive(Args, Clone)]
+pub struct BenchTrainArgs {
+    #[command(flatten)]
+    model: super::model::ModelArgs,
+    /// Sequences per optimiser step.
+    #[arg(long, default_value_t = 4)]
+    batch_size: usize,
+    /// Tokens per sequence.
+    #[arg(long, default_value_t = 256)]
+    seq_len: usize,
+    /// Timed optimiser steps (after one warm-up step).
+    #[arg(long, default_value_t = 3)]
+    steps: usize,
+    /// Measure LoRA of this rank (all projections) instead of full finetuning.
+    #[arg(long)]
+    lora_rank: Option<usize>,
+}
+
+/// Runs `halt-llm bench-train`.
+pub fn bench(args: BenchTrainArgs) -> Result<()> {
+    let device = halt_llm::backend::device(args.model.device)?;
+    let path = halt_llm::fetch::resolve_model(Some(&args.model.model))?;
+    let loaded = halt_llm::model::load::load_model(&path, &device.clone().autodiff())?;
+    let cfg = halt_llm::train::bench::TrainBenchConfig {
+        batch: args.batch_size,
+        seq_len: args.seq_len,
+        steps: args.steps,
+        lora: args.lora_rank.map(LoraSettings::with_rank),
+    };
+    let r = halt_llm::train::bench::run(loaded.model, &cfg, &device)?;
+    println!(
+        "{} on {}: {} × {} tokens per step, {:.2} s/step, {:.1} tokens/s, peak RSS {}",
+        r.mode,
+        args.model.device,
+        r.batch,
+        r.seq_len,
+        r.seconds_per_step,
+        r.tokens_per_s,
+        r.peak_rss_mib
+            .map_or("n/a".into(), |m| format!("{m:.0} MiB"))
+    );
+    println!("{}", serde_json::to_string(&r)?);
+    Ok(())
+}

@@ -11,8 +11,20 @@ use super::jsonl::read_jsonl;
 /// The datasets folder, relative to the repository root.
 pub const DATASETS_DIR: &str = "datasets";
 
-/// The path of one split of one domain under `root` (the `datasets` folder):
-/// `<root>/<domain>/<split>.jsonl`.
+/// The datasets folder to read: `root` itself, except that the default relative
+/// [`DATASETS_DIR`], when absent from the working directory, is taken from the source tree
+/// this binary was built from.
+pub fn resolve_datasets_dir(root: &Path) -> PathBuf {
+    // The default folder is found from the working directory, else in the source tree this
+    // binary was built from (so the commands work from anywhere after `cargo build`).
+    if root.as_os_str() == DATASETS_DIR && !root.exists() {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(DATASETS_DIR)
+    } else {
+        root.to_path_buf()
+    }
+}
+
+/// The file of one split: `<root>/<domain>/<split>.jsonl`.
 pub fn dataset_path(root: &Path, domain: Domain, split: Split) -> PathBuf {
     root.join(domain.as_str())
         .join(format!("{}.jsonl", split.as_str()))

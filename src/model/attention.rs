@@ -1,7 +1,7 @@
 //! Grouped-query self-attention (Ainslie et al. 2023) with rotary embeddings and an
 //! optional KV cache. Query head `h` reads key/value head `h / (num_attention_heads /
-//! num_key_value_heads)`: KV heads are repeated as `[k0, k0, …, k1, k1, …]`, as
-//! transformers' `repeat_kv` does.
+//! num_key_value_heads)`, the grouping of transformers' `repeat_kv` (`[k0, k0, …, k1, k1,
+//! …]`), computed by stacking each group's query heads instead of copying the cache.
 
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -81,45 +81,25 @@ impl Attention {
             *slot = Some((k.clone(), v.clone()));
         }
         let total = k.dims()[2];
-        let k = self.repeat_kv(k);
-        let v = self.repeat_kv(v);
-
+        // Grouped-query attention without copying the cache: the `rep` query heads that share
+        // a KV head are stacked along the sequence axis, so keys and values are read once per
+        // KV head (query head i uses KV head i / rep, as in HF `repeat_kv`).
+        let rep = self.num_heads / self.num_kv_heads;
+        let kvh = self.num_kv_heads;
+        let q = q.reshape([batch, kvh, rep * seq, self.head_dim]);
         let scale = (self.head_dim as f64).powf(-0.5);
-        let scores = q.matmul(k.swap_dims(2, 3)) * scale; // [b, h, seq, total]
-        let mask = mask.expand([batch, self.num_heads, seq, total]);
+        let scores = q.matmul(k.swap_dims(2, 3)) * scale; // [b, kvh, rep·seq, total]
+        let mask = mask
+            .unsqueeze_dim::<5>(2)
+            .expand([batch, kvh, rep, seq, total])
+            .reshape([batch, kvh, rep * seq, total]);
         let probs = softmax(scores.mask_fill(mask, f32::NEG_INFINITY), 3);
-        let out = probs.matmul(v); // [b, h, seq, head_dim]
+        let out = probs
+            .matmul(v) // [b, kvh, rep·seq, head_dim]
+            .reshape([batch, self.num_heads, seq, self.head_dim]);
         let out = out
             .swap_dims(1, 2)
             .reshape([batch, seq, self.num_heads * self.head_dim]);
         self.o_proj.forward(out)
-    }
-
-    /// `[b, kv_heads, t, d]` → `[b, heads, t, d]` with each KV head repeated
-    /// `heads / kv_heads` times in a row.
-    fn repeat_kv(&self, x: Tensor<4>) -> Tensor<4> {
-        let rep = self.num_heads / self.num_kv_heads;
-        if rep == 1 {
-            return x;
-        }
-        let [b, kvh, t, d] = x.dims();
-        x.unsqueeze_dim::<5>(2)
-            .expand([b, kvh, rep, t, d])
-            .reshape([b, kvh * rep, t, d])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gqa_repeats_kv_heads_in_order() {
-        let dev = Device::flex();
-        let attn = Attention::init(8, 4, 2, 2, &dev);
-        // Two KV heads with values 0 and 1: query heads must read [0, 0, 1, 1].
-        let x = Tensor::<1>::from_floats([0.0f32, 0.0, 1.0, 1.0], &dev).reshape([1, 2, 1, 2]);
-        let r = attn.repeat_kv(x).into_data().try_to_vec::<f32>().unwrap();
-        assert_eq!(r, vec![0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]);
     }
 }

@@ -221,7 +221,7 @@ impl TrainConfig {
     }
 }
 
-mod device_serde {
+pub(crate) mod device_serde {
     use super::DeviceChoice;
     use serde::{Deserialize, Deserializer, Serializer};
 

@@ -10,9 +10,11 @@
 //! - [`config`]: the settings (CLI and TOML);
 //! - [`run`]: the learner, LoRA, resume, export;
 //! - [`export`]: Hugging Face folder output;
-//! - [`log`]: plain log lines for non-terminals.
+//! - [`log`]: plain log lines for non-terminals;
+//! - [`bench`]: training tokens/s and peak memory.
 
 pub mod batch;
+pub mod bench;
 pub mod checkpoint;
 pub mod config;
 pub mod example;

@@ -1,0 +1,191 @@
+//! One answer → one [`Evaluated`] record: cut at the abstention marker, fragment and judge what
+//! comes before it with the domain's training-data judge, count the reference's fragments.
+//!
+//! Marker rule (paper §"Evaluation": "the marker is not a fragment"): the answer is cut at the
+//! first occurrence of the marker (exact, case-sensitive, default
+//! [`UNSURE_MARKER`](crate::dataset::record::UNSURE_MARKER)); only the text before it is judged.
+//! With the marker and no fragment before it the answer is a *full abstention*; with the
+//! marker after at least one fragment it is a *partial abstention*. Text after the marker (as an
+//! Add-On HALT model writes it) is kept in the record but neither counted nor judged.
+
+use crate::dataset::domain::Domain;
+use crate::dataset::example::Example;
+use crate::dataset::fragment::Splitter;
+use crate::dataset::judge::{Judge, JudgeError};
+use crate::generate::FinishReason;
+
+use super::record::Evaluated;
+
+/// The fragmenter each domain's judge uses (math: steps, code: lines, bio and medicine:
+/// claims); also used to count the fragments of the reference answer.
+pub fn splitter_for(domain: Domain) -> Splitter {
+    match domain {
+        Domain::Math => Splitter::Steps,
+        Domain::Code => Splitter::Lines,
+        Domain::Bio | Domain::Medicine => Splitter::Claims,
+    }
+}
+
+/// The part of `answer` to judge (everything before the first `marker`) and the marker's byte
+/// offset, if present. An empty marker never matches.
+pub fn cut_at_marker<'a>(answer: &'a str, marker: &str) -> (&'a str, Option<usize>) {
+    match answer.find(marker).filter(|_| !marker.is_empty()) {
+        Some(at) => (&answer[..at], Some(at)),
+        None => (answer, None),
+    }
+}
+
+/// Judges `answer` (the model's reply to `example`'s prompt) with `judge`, the judge used for
+/// the training data of the example's domain, and builds its [`Evaluated`] record.
+///
+/// Errors: those of [`Judge::judge`] (e.g. an example of another domain, a sandbox failure).
+pub fn evaluate_answer(
+    judge: &dyn Judge,
+    example: &Example,
+    answer: &str,
+    finish: FinishReason,
+    marker: &str,
+) -> Result<Evaluated, JudgeError> {
+    let (given, marker_at) = cut_at_marker(answer, marker);
+    let fragments = if given.trim().is_empty() {
+        Vec::new()
+    } else {
+        judge.judge(example, given)?
+    };
+    let n_fragments = fragments.len();
+    Ok(Evaluated {
+        id: example.id.clone(),
+        answer: answer.to_string(),
+        finish,
+        kind: judge.kind(),
+        marker_at,
+        abstained: marker_at.is_some() && n_fragments == 0,
+        partial_abstained: marker_at.is_some() && n_fragments > 0,
+        complete: n_fragments > 0 && judge.is_complete(given),
+        n_correct: fragments.iter().filter(|f| f.correct == Some(true)).count(),
+        n_undecided: fragments.iter().filter(|f| f.correct.is_none()).count(),
+        n_fragments,
+        n_reference_fragments: splitter_for(example.domain())
+            .split(&example.reference)
+            .len(),
+        fragments,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::judge::test_data::{BIO_VAN_T_HOFF, MATH_0001, MED_DIARRHEA, example};
+    use crate::dataset::judge::{JudgeConfig, judge_for};
+    use crate::dataset::record::{FragmentKind, Span, UNSURE_MARKER};
+
+    fn math(answer: &str) -> Evaluated {
+        let ex = example(MATH_0001);
+        let judge = judge_for(Domain::Math, &JudgeConfig::default());
+        evaluate_answer(
+            judge.as_ref(),
+            &ex,
+            answer,
+            FinishReason::Eos,
+            UNSURE_MARKER,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn marker_only_is_a_full_abstention() {
+        for answer in [
+            "Unsure from Here",
+            "  Unsure from Here.\n",
+            "Unsure from Here: 14",
+        ] {
+            let e = math(answer);
+            assert!(e.abstained, "{answer:?}");
+            assert!(!e.partial_abstained && !e.complete);
+            assert_eq!((e.n_fragments, e.n_correct, e.n_undecided), (0, 0, 0));
+            assert!(e.fragments.is_empty());
+            // the reference `42/3 = 14 …\nThus … 14 * 10 = 140 …\n#### 140`: 3 steps
+            assert_eq!(e.n_reference_fragments, 3);
+        }
+    }
+
+    #[test]
+    fn steps_then_marker_is_a_partial_abstention_and_the_marker_is_no_fragment() {
+        let answer = "The city will be covered in 42/3 = 14 intervals.\nUnsure from Here";
+        let e = math(answer);
+        assert!(e.partial_abstained && !e.abstained);
+        assert!(!e.complete, "no final answer before the marker");
+        assert_eq!(e.marker_at, Some(answer.find("Unsure").unwrap()));
+        assert_eq!(e.n_fragments, 1);
+        assert_eq!(
+            e.fragments[0].text,
+            "The city will be covered in 42/3 = 14 intervals."
+        );
+        assert_eq!(e.fragments[0].correct, Some(true));
+        assert_eq!((e.n_correct, e.n_undecided), (1, 0));
+        assert_eq!(e.kind, FragmentKind::Dependent);
+        let f = &e.fragments[0];
+        assert_eq!(&e.answer[f.start..f.end], f.text);
+    }
+
+    #[test]
+    fn a_full_answer_has_no_marker_and_a_wrong_step_counts() {
+        let e = math("42/3 = 15 intervals.\n15 * 10 = 150 minutes.\n#### 150");
+        assert!(!e.abstained && !e.partial_abstained);
+        assert_eq!(e.marker_at, None);
+        assert!(e.complete, "it states a final answer");
+        assert_eq!(e.n_fragments, 3);
+        // dependent: the first step is wrong, so every step after it is wrong too
+        assert_eq!(e.n_correct, 0);
+        let e = math(&example(MATH_0001).reference);
+        assert_eq!((e.n_fragments, e.n_correct), (3, 3));
+    }
+
+    #[test]
+    fn an_empty_answer_is_neither_an_answer_nor_an_abstention() {
+        let e = math("  \n");
+        assert!(!e.abstained && !e.partial_abstained);
+        assert_eq!(e.n_fragments, 0);
+    }
+
+    #[test]
+    fn cut_at_the_first_marker_only() {
+        assert_eq!(
+            cut_at_marker("a Unsure from Here b", UNSURE_MARKER),
+            ("a ", Some(2))
+        );
+        assert_eq!(
+            cut_at_marker("unsure from here", UNSURE_MARKER),
+            ("unsure from here", None)
+        );
+        assert_eq!(cut_at_marker("abc", ""), ("abc", None));
+    }
+
+    /// The reference is split with the fragmenter the domain's judge splits answers with.
+    #[test]
+    fn judges_split_like_splitter_for() {
+        let cfg = JudgeConfig::default();
+        for line in [MATH_0001, BIO_VAN_T_HOFF, MED_DIARRHEA] {
+            let ex = example(line);
+            let judge = judge_for(ex.domain(), &cfg);
+            let judged: Vec<Span> = judge
+                .judge(&ex, &ex.reference)
+                .unwrap()
+                .into_iter()
+                .map(|f| Span {
+                    text: f.text,
+                    start: f.start,
+                    end: f.end,
+                })
+                .collect();
+            assert_eq!(
+                judged,
+                splitter_for(ex.domain()).split(&ex.reference),
+                "{}",
+                ex.id
+            );
+            assert_eq!(judge.kind(), splitter_for(ex.domain()).kind());
+        }
+        assert_eq!(splitter_for(Domain::Code), Splitter::Lines);
+    }
+}

@@ -1,0 +1,106 @@
+//! `halt-llm eval` as one library call: answer and judge the test prompts into
+//! `DIR/evaluated.jsonl` (resumable), summarise them into `DIR/summary.json`, and write
+//! `DIR/report.md` with `DIR/plot.png` and `DIR/plot.svg`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+use burn::tensor::Device;
+
+use super::bootstrap::BootstrapConfig;
+use super::files::write_json_atomic;
+use super::metrics::{Summary, summarize};
+use super::record::Evaluated;
+use super::report::{MethodResult, ReportFiles, write_report};
+use super::shown::pick_answers;
+use super::stage::{EvalConfig, answer_stage};
+use crate::dataset::example::Example;
+use crate::dataset::judge::JudgeConfig;
+use crate::dataset::read_jsonl;
+use crate::dataset::record::NullPolicy;
+use crate::dataset::stage::StageReport;
+use crate::model::load::LoadedModel;
+
+/// Example answers shown per method in the report.
+pub const SHOWN_PER_METHOD: usize = 3;
+
+/// Everything `halt-llm eval` needs besides the model and the examples.
+#[derive(Debug, Clone)]
+pub struct EvalRun {
+    /// Generation and marker settings.
+    pub eval: EvalConfig,
+    /// The judges (LLM judge, sandbox limits).
+    pub judges: JudgeConfig,
+    /// How undecided verdicts count in the summary.
+    pub null_policy: NullPolicy,
+    /// Bootstrap resamples and seed.
+    pub bootstrap: BootstrapConfig,
+    /// The method name in the report (e.g. the model's file name).
+    pub label: String,
+    /// The method's α, if it has one.
+    pub alpha: Option<f64>,
+}
+
+/// What [`run_eval`] produced.
+#[derive(Debug, Clone)]
+pub struct EvalOutputs {
+    /// `evaluated.jsonl` and what the answer stage did.
+    pub stage: StageReport,
+    /// `summary.json`.
+    pub summary_path: PathBuf,
+    /// The metrics.
+    pub summary: Summary,
+    /// `report.md` and the plot.
+    pub report: ReportFiles,
+}
+
+/// Paths of the outputs in `dir`: `evaluated.jsonl`, `summary.json`.
+pub fn output_paths(dir: &Path) -> (PathBuf, PathBuf) {
+    (dir.join("evaluated.jsonl"), dir.join("summary.json"))
+}
+
+/// The records of `path` for the examples `selected`, in their order (a file resumed with a
+/// larger `--limit` may hold more). Errors: a selected example without a record.
+pub fn records_for(path: &Path, selected: &[Example]) -> Result<Vec<Evaluated>> {
+    let all: Vec<Evaluated> = read_jsonl(path)?;
+    let mut by_id: HashMap<String, Evaluated> =
+        all.into_iter().map(|e| (e.id.clone(), e)).collect();
+    selected
+        .iter()
+        .map(|ex| match by_id.remove(&ex.id) {
+            Some(e) => Ok(e),
+            None => bail!("{}: no record for `{}`", path.display(), ex.id),
+        })
+        .collect()
+}
+
+/// Runs the whole evaluation of `loaded` on `examples` into `dir`.
+pub fn run_eval(
+    loaded: &LoadedModel,
+    device: &Device,
+    examples: &[Example],
+    run: &EvalRun,
+    dir: &Path,
+) -> Result<EvalOutputs> {
+    let (evaluated, summary_path) = output_paths(dir);
+    let stage = answer_stage(loaded, device, examples, &run.eval, &run.judges, &evaluated)?;
+    let selected = run.eval.selected(examples);
+    let records = records_for(&stage.path, selected)?;
+    let summary = summarize(&records, run.null_policy, &run.bootstrap);
+    write_json_atomic(&summary_path, &summary)?;
+    let result = MethodResult {
+        method: run.label.clone(),
+        alpha: run.alpha,
+        summary: summary.clone(),
+        shown: pick_answers(&records, selected, SHOWN_PER_METHOD),
+    };
+    let title = format!("Evaluation of {}", run.label);
+    let report = write_report(dir, &title, &[result], None)?;
+    Ok(EvalOutputs {
+        stage,
+        summary_path,
+        summary,
+        report,
+    })
+}

@@ -1,0 +1,155 @@
+//! The answer stage of `halt-llm eval`: greedy zero-shot answers of a (finetuned) model to test
+//! prompts, judged with the training data's fragmenter and judge, as [`Evaluated`](super::record::Evaluated) records.
+//!
+//! The prompt is the example's prompt alone (no shots), rendered as the sample stage renders it
+//! ([`few_shot_prompt`] with `shots = 0`): through the model's chat template for
+//! [`PromptFormat::Chat`], as `Q: …\nA:` for [`PromptFormat::Plain`]. Generation is greedy
+//! (temperature 0), `batch_size` prompts per [`generate`] call; the output is resumable and
+//! atomic ([`run_stage`]: `OUT.partial`, renamed when complete).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
+
+use super::answer::evaluate_answer;
+use crate::dataset::domain::Domain;
+use crate::dataset::example::Example;
+use crate::dataset::fewshot::PromptFormat;
+use crate::dataset::judge::{Judge, JudgeConfig, judge_for};
+use crate::dataset::record::UNSURE_MARKER;
+use crate::dataset::sample::{SampleConfig, few_shot_prompt};
+use crate::dataset::stage::{StageOptions, StageReport, run_stage};
+use crate::generate::{SamplingConfig, generate};
+use crate::model::load::LoadedModel;
+
+/// Options of the answer stage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalConfig {
+    /// Most tokens per answer.
+    pub max_new_tokens: usize,
+    /// Prompts per generation batch (and per output chunk).
+    pub batch_size: usize,
+    /// Only the first `limit` test examples (`None`: all).
+    pub limit: Option<usize>,
+    /// Chat template (instruct and finetuned models) or plain `Q:/A:` text (base models).
+    pub format: PromptFormat,
+    /// The abstention marker (default [`UNSURE_MARKER`]).
+    pub marker: String,
+    /// Print no progress.
+    pub quiet: bool,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        EvalConfig {
+            max_new_tokens: 256,
+            batch_size: 8,
+            limit: None,
+            format: PromptFormat::Chat,
+            marker: UNSURE_MARKER.into(),
+            quiet: false,
+        }
+    }
+}
+
+impl EvalConfig {
+    /// The examples this configuration evaluates: the first `limit` of `examples`.
+    pub fn selected<'a>(&self, examples: &'a [Example]) -> &'a [Example] {
+        &examples[..self.limit.map_or(examples.len(), |l| l.min(examples.len()))]
+    }
+}
+
+/// One judge per domain present in `examples`, each as [`judge_for`] builds it for the
+/// training data.
+pub fn judges_for(examples: &[Example], config: &JudgeConfig) -> HashMap<Domain, Box<dyn Judge>> {
+    let mut judges = HashMap::new();
+    for e in examples {
+        judges
+            .entry(e.domain())
+            .or_insert_with(|| judge_for(e.domain(), config));
+    }
+    judges
+}
+
+/// Answers, judges and records each of the first `cfg.limit` examples, appending
+/// [`Evaluated`](super::record::Evaluated) records to `out` and resuming an interrupted run (already recorded ids are
+/// skipped).
+///
+/// Errors: a prompt that does not fit the context with `max_new_tokens`, generation failures,
+/// judge failures (naming the example).
+pub fn answer_stage(
+    loaded: &LoadedModel,
+    device: &Device,
+    examples: &[Example],
+    cfg: &EvalConfig,
+    judges: &JudgeConfig,
+    out: &Path,
+) -> Result<StageReport> {
+    let ctx = loaded.model.config.max_position_embeddings;
+    let Some(max_prompt) = ctx.checked_sub(cfg.max_new_tokens).filter(|m| *m > 0) else {
+        bail!(
+            "max_new_tokens {} leaves no room for a prompt in the context of {ctx} tokens",
+            cfg.max_new_tokens
+        );
+    };
+    let selected = cfg.selected(examples);
+    let judges = judges_for(selected, judges);
+    let prompt_cfg = SampleConfig {
+        shots: 0,
+        format: cfg.format,
+        ..SampleConfig::default()
+    };
+    let sampling = SamplingConfig {
+        max_new_tokens: cfg.max_new_tokens,
+        temperature: 0.0,
+        top_p: 1.0,
+        seed: 0,
+        stop_strings: cfg.format.stop_strings(),
+    };
+    let items: Vec<(usize, &Example)> = selected.iter().enumerate().collect();
+    let options = StageOptions {
+        label: "eval".into(),
+        chunk: cfg.batch_size.max(1),
+        quiet: cfg.quiet,
+    };
+    run_stage(
+        out,
+        &items,
+        |(_, e)| e.id.as_str(),
+        &options,
+        |chunk, _| {
+            let prompts = chunk
+                .iter()
+                .map(|&&(i, _)| {
+                    few_shot_prompt(&loaded.tokenizer, selected, i, &prompt_cfg, max_prompt)
+                        .map(|(ids, _)| ids)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let first = &chunk[0].1.id;
+            let gens = generate(
+                &loaded.model,
+                &loaded.tokenizer,
+                &prompts,
+                &sampling,
+                |_, _| {},
+                device,
+            )
+            .with_context(|| format!("answering `{first}`…"))?;
+            chunk
+                .iter()
+                .zip(gens)
+                .map(|(&&(_, ex), g)| {
+                    let text = match cfg.format {
+                        PromptFormat::Chat => g.text,
+                        PromptFormat::Plain => g.text.trim().to_string(),
+                    };
+                    let judge = &judges[&ex.domain()];
+                    evaluate_answer(judge.as_ref(), ex, &text, g.finish, &cfg.marker)
+                        .with_context(|| format!("judging the answer to `{}`", ex.id))
+                })
+                .collect()
+        },
+    )
+}

@@ -1,0 +1,171 @@
+//! `halt-llm eval` end to end on the tiny random GGUF model and four hand-made maths test
+//! examples: the output folder holds evaluated.jsonl, summary.json, report.md and the plot; a
+//! rerun with a larger `--limit` answers only the new prompts; a rerun under another null
+//! policy answers nothing and recomputes the summary.
+//!
+//! The tiny model's vocabulary has letters, space, newline and `. , ! ?` only: its answers hold
+//! no digit and no final answer, so the maths judge leaves every step undecided (null).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use halt_llm::dataset::read_jsonl;
+use halt_llm::dataset::record::NullPolicy;
+use halt_llm::eval::{Evaluated, Summary};
+
+const BIN: &str = env!("CARGO_BIN_EXE_halt-llm");
+
+fn tiny_model() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-llama/tiny.gguf")
+}
+
+/// `(a, b)` of the examples `math-e{i}`: prompt `a+b?`, reference `a+b = c\n#### c` (2 steps).
+const SUMS: [(u32, u32); 4] = [(2, 3), (4, 1), (5, 5), (6, 2)];
+
+fn write_test_set(path: &Path) {
+    let mut text = String::new();
+    for (i, (a, b)) in SUMS.iter().enumerate() {
+        let c = a + b;
+        let line = serde_json::json!({
+            "domain": "math",
+            "id": format!("math-e{i}"),
+            "prompt": format!("{a}+{b}?"),
+            "reference": format!("{a}+{b} = {c}\n#### {c}"),
+            "ground_truth": {
+                "answer": c.to_string(), "answer_expr": null,
+                "calculations": [{"expr": format!("{a}+{b}"), "step": 0, "value": c.to_string()}],
+                "generated": false, "instance": 0, "num_calculations": 1, "num_steps": 1,
+                "source_index": i, "steps": [format!("{a}+{b} = {c}")], "template": format!("e{i}")
+            }
+        });
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+fn eval(data: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "eval",
+        "--model",
+        tiny_model().to_str().unwrap(),
+        "--device",
+        "cpu",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--max-new-tokens",
+        "10",
+        "--batch-size",
+        "2",
+        "--resamples",
+        "200",
+    ]
+    .into_iter()
+    .map(str::to_string)
+    .collect::<Vec<_>>();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let o = Command::new(BIN).args(&args).output().unwrap();
+    assert!(
+        o.status.success(),
+        "halt-llm {args:?} failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn summary(out: &Path) -> Summary {
+    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn eval_on_the_tiny_model_writes_records_summary_report_and_plot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("test.jsonl");
+    write_test_set(&data);
+    let out = tmp.path().join("eval");
+
+    // 1. the first two prompts
+    eval(&data, &out, &["--limit", "2"]);
+    let first: Vec<Evaluated> = read_jsonl(&out.join("evaluated.jsonl")).unwrap();
+    let ids: Vec<&str> = first.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["math-e0", "math-e1"]);
+    for e in &first {
+        assert_eq!(e.n_reference_fragments, 2, "`a+b = c` and `#### c`");
+        assert_eq!(e.n_fragments, e.fragments.len());
+        assert!(
+            !e.answer.chars().any(|c| c.is_ascii_digit()),
+            "{:?}",
+            e.answer
+        );
+        assert!(e.fragments.iter().all(|f| f.correct.is_none()));
+        assert_eq!(e.n_undecided, e.n_fragments);
+        assert!(!e.abstained && !e.partial_abstained && e.marker_at.is_none());
+        assert!(!e.complete, "no final answer");
+        for f in &e.fragments {
+            assert_eq!(e.answer.get(f.start..f.end), Some(f.text.as_str()));
+        }
+    }
+    assert!(!out.join("evaluated.jsonl.partial").exists());
+
+    // 2. all four: only the two new prompts are answered, the first two records are kept
+    let o = eval(&data, &out, &[]);
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(log.contains("eval: 4 prompts (2 already done)"), "{log}");
+    let all: Vec<Evaluated> = read_jsonl(&out.join("evaluated.jsonl")).unwrap();
+    assert_eq!(all.len(), 4);
+    assert_eq!(all[..2], first[..]);
+    let s = summary(&out);
+    assert_eq!(s.null_policy, NullPolicy::Wrong);
+    assert_eq!(s.counts.prompts, 4);
+    assert_eq!(s.counts.reference_fragments, 8);
+    assert_eq!(s.counts.abstained, 0);
+    assert_eq!(s.abstention.value, Some(0.0));
+    // every fragment undecided, counted wrong: correctness 0 if anything was given
+    let given: usize = all.iter().map(|e| e.n_fragments).sum();
+    assert_eq!(s.counts.fragments_given, given);
+    assert_eq!(s.counts.fragments_undecided, given);
+    assert_eq!(s.correctness.value, (given > 0).then_some(0.0));
+    assert_eq!(s.completeness.value, Some(0.0));
+
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.starts_with("# Evaluation of tiny.gguf\n"), "{md}");
+    assert!(md.contains("| tiny.gguf | – |"), "{md}");
+    assert!(md.contains("## How the numbers were computed"));
+    let png = std::fs::read(out.join("plot.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let svg = std::fs::read_to_string(out.join("plot.svg")).unwrap();
+    assert!(svg.contains("completeness") && svg.contains("correctness"));
+
+    // 3. another null policy: nothing is answered again, the summary follows the policy; with
+    // every verdict undecided and left out, correctness is undefined (null, n/a), not NaN
+    let o = eval(&data, &out, &["--null-policy", "ignore", "--label", "tiny"]);
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(log.contains("eval: 4 prompts (4 already done)"), "{log}");
+    assert!(log.contains("correctness n/a"), "{log}");
+    let again: Vec<Evaluated> = read_jsonl(&out.join("evaluated.jsonl")).unwrap();
+    assert_eq!(again, all);
+    let s = summary(&out);
+    assert_eq!(s.null_policy, NullPolicy::Ignore);
+    assert_eq!(s.correctness.value, None);
+    assert_eq!(s.counts.answered, 0);
+    let json = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(!json.contains("NaN"));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("| tiny | – | n/a |"), "{md}");
+}
+
+#[test]
+fn eval_refuses_a_missing_test_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = Command::new(BIN)
+        .args(["eval", "--model", tiny_model().to_str().unwrap()])
+        .args(["--data", tmp.path().join("nope.jsonl").to_str().unwrap()])
+        .args(["--out", tmp.path().join("o").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("nope.jsonl"), "{err}");
+}
