@@ -213,18 +213,19 @@ fn check_link(page: &Path, target: &str) -> Result<(), String> {
     if path.ends_with(".html") {
         return Err(format!("`{target}`: link the .md page, mdBook rewrites it"));
     }
-    if let Some(anchor) = anchor {
-        if file.extension().is_some_and(|e| e == "md") && file.starts_with(book_src()) {
-            let ids = heading_ids(&read(&file));
-            if !ids.contains(anchor) {
-                let mut known: Vec<_> = ids.into_iter().collect();
-                known.sort();
-                return Err(format!(
-                    "`{target}`: no heading `#{anchor}` in {} (ids: {})",
-                    rel(&file),
-                    known.join(", ")
-                ));
-            }
+    if let Some(anchor) = anchor
+        && file.extension().is_some_and(|e| e == "md")
+        && file.starts_with(book_src())
+    {
+        let ids = heading_ids(&read(&file));
+        if !ids.contains(anchor) {
+            let mut known: Vec<_> = ids.into_iter().collect();
+            known.sort();
+            return Err(format!(
+                "`{target}`: no heading `#{anchor}` in {} (ids: {})",
+                rel(&file),
+                known.join(", ")
+            ));
         }
     }
     Ok(())

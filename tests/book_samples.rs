@@ -239,3 +239,74 @@ fn load_and_generate() -> Result {
     assert!(out[0].ids.len() <= 8);
     Ok(())
 }
+
+#[test]
+fn metrics_by_hand() -> Result {
+    // ANCHOR: metrics_by_hand
+    use halt_llm::dataset::judge::{JudgeConfig, judge_for};
+    use halt_llm::dataset::record::{NullPolicy, UNSURE_MARKER};
+    use halt_llm::dataset::{DATASETS_DIR, Domain, Split, load};
+    use halt_llm::eval::report::fmt_estimate;
+    use halt_llm::eval::{BootstrapConfig, evaluate_answer, summarize};
+    use halt_llm::generate::FinishReason;
+
+    let train = load(DATASETS_DIR.as_ref(), Domain::Math, Split::Train)?;
+    let fog = train
+        .iter()
+        .find(|e| e.id == "math-0001-00")
+        .expect("in the train split");
+    let judge = judge_for(Domain::Math, &JudgeConfig::default());
+    // Four answers to the fog problem, scored as if they answered four test prompts.
+    let answers = [
+        // complete and right
+        "The city is 42 / 3 = 14 stretches of 3 miles.\n\
+         Each stretch takes 10 minutes, so 14 * 10 = 140 minutes.\n#### 140",
+        // one right step, then the marker: a partial abstention
+        "The city is 42 / 3 = 14 stretches of 3 miles.\nUnsure from Here",
+        // only the marker: a full abstention
+        "Unsure from Here",
+        // wrong from the first step
+        "42 / 3 = 15 stretches.\n15 * 10 = 150 minutes.\n#### 150",
+    ];
+    let mut records = Vec::new();
+    for answer in answers {
+        let e = evaluate_answer(
+            judge.as_ref(),
+            fog,
+            answer,
+            FinishReason::Eos,
+            UNSURE_MARKER,
+        )?;
+        println!(
+            "g = {}, c = {}, r = {}, abstained {}, partial {}",
+            e.n_fragments, e.n_correct, e.n_reference_fragments, e.abstained, e.partial_abstained
+        );
+        records.push(e);
+    }
+    let s = summarize(&records, NullPolicy::Wrong, &BootstrapConfig::default());
+    println!("correctness  {}", fmt_estimate(&s.correctness));
+    println!("completeness {}", fmt_estimate(&s.completeness));
+    println!("F1           {}", fmt_estimate(&s.f1));
+    println!("abstention   {}", fmt_estimate(&s.abstention));
+    println!("partial      {}", fmt_estimate(&s.partial_abstention));
+    println!("pooled correctness {}", fmt_estimate(&s.correctness_micro));
+    // ANCHOR_END: metrics_by_hand
+    let tallies: Vec<(usize, usize, usize)> = records
+        .iter()
+        .map(|e| (e.n_fragments, e.n_correct, e.n_reference_fragments))
+        .collect();
+    assert_eq!(tallies, [(3, 3, 3), (1, 1, 3), (0, 0, 3), (3, 0, 3)]);
+    let close = |v: Option<f64>, want: f64| (v.unwrap() - want).abs() < 1e-12;
+    // (1 + 1 + 0) / 3 answered prompts; the abstention is left out
+    assert!(close(s.correctness.value, 2.0 / 3.0));
+    // (3/3 + 1/3 + 0 + 0) / 4
+    assert!(close(s.completeness.value, 1.0 / 3.0));
+    // 2 · (2/3) · (1/3) / (2/3 + 1/3)
+    assert!(close(s.f1.value, 4.0 / 9.0));
+    assert!(close(s.abstention.value, 0.25));
+    assert!(close(s.partial_abstention.value, 0.25));
+    // pooled: 4 correct of 7 given
+    assert!(close(s.correctness_micro.value, 4.0 / 7.0));
+    assert_eq!((s.counts.answered, s.counts.complete), (3, 2));
+    Ok(())
+}

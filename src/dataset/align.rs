@@ -180,9 +180,16 @@ pub fn halt_target(
     for (i, frag) in f.iter().enumerate().filter(|(i, _)| !wrong[*i]) {
         match prev {
             Some(p) if p + 1 == i => text.push_str(&response[f[p].end..frag.start]),
-            Some(_) => {
-                text.push_str(&response[f[i - 1].end..frag.start]);
-                text.push_str(&capitalise(&frag.text));
+            Some(p) => {
+                // Dropped fragments in between: keep the separator that followed the last
+                // kept fragment (the one after a dropped fragment may be "; " after a
+                // full stop), and start a new sentence only after sentence punctuation.
+                text.push_str(&response[f[p].end..f[p + 1].start]);
+                if text.trim_end().ends_with(['.', '!', '?', '。', '！', '？']) {
+                    text.push_str(&capitalise(&frag.text));
+                } else {
+                    text.push_str(&frag.text);
+                }
                 prev = Some(i);
                 continue;
             }

@@ -113,6 +113,27 @@ fn deleting_part_of_a_compound_sentence_reads_well() {
 }
 
 #[test]
+fn a_gap_keeps_the_separator_after_the_last_kept_claim() {
+    // The dropped claim was followed by "; ": the kept text must not read "Rotterdam.; It".
+    let t = "He was born in Rotterdam. He studied in Leiden. He won the prize in 1901; it was \
+             awarded for optics.";
+    let f = judged(claims(t), &[T, F, F, T]);
+    let out = halt_target(t, &f, FragmentKind::Independent, NullPolicy::Wrong, M);
+    assert_eq!(
+        out.text,
+        "He was born in Rotterdam. It was awarded for optics."
+    );
+    // After a comma-free "; " the next kept claim is not capitalised.
+    let t = "He was born in Rotterdam; he studied in Leiden; he won the prize in 1901.";
+    let f = judged(claims(t), &[T, F, T]);
+    let out = halt_target(t, &f, FragmentKind::Independent, NullPolicy::Wrong, M);
+    assert_eq!(
+        out.text,
+        "He was born in Rotterdam; he won the prize in 1901."
+    );
+}
+
+#[test]
 fn null_verdicts_follow_the_policy() {
     let f = judged(steps(STEPS), &[T, None, T]);
     let wrong = halt_target(STEPS, &f, FragmentKind::Dependent, NullPolicy::Wrong, M);

@@ -18,6 +18,8 @@ pub struct Progress {
     last_line: Instant,
     bar: Option<ProgressBar>,
     quiet: bool,
+    /// `done` when the last plain line was printed (no identical final line twice).
+    printed: Option<usize>,
 }
 
 impl Progress {
@@ -51,6 +53,7 @@ impl Progress {
             last_line: now,
             bar,
             quiet,
+            printed: None,
         }
     }
 
@@ -61,6 +64,7 @@ impl Progress {
             bar.inc(n as u64);
         } else if !self.quiet && self.last_line.elapsed() >= PLAIN_INTERVAL {
             self.last_line = Instant::now();
+            self.printed = Some(self.done);
             eprintln!("{}", self.line());
         }
     }
@@ -78,7 +82,7 @@ impl Progress {
     pub fn finish(self) {
         if let Some(bar) = &self.bar {
             bar.finish();
-        } else if !self.quiet {
+        } else if !self.quiet && self.printed != Some(self.done) {
             eprintln!("{}", self.line());
         }
     }

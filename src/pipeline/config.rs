@@ -39,7 +39,7 @@ impl Default for SampleSettings {
             temperature: 0.7,
             top_p: 0.95,
             max_new_tokens: 96,
-            shots: 2,
+            shots: 4,
             batch_prompts: 12,
         }
     }

@@ -217,7 +217,11 @@ pub fn run(config: &RunConfig, dir: &Path) -> Result<RunOutcome> {
         };
         let records = records_for(&evaluated, &test)?;
         results.push(MethodResult {
-            method: v.name.clone(),
+            // HALT models share one name so the plot joins them into one line across α.
+            method: match v.method {
+                AlignMethod::Halt => method_name(v.method),
+                _ => v.name.clone(),
+            },
             alpha: v.alpha,
             summary,
             shown: pick_answers(&records, &test, SHOWN_PER_METHOD),
@@ -294,8 +298,16 @@ fn easy_enough(config: &RunConfig, e: &Example) -> bool {
     }
 }
 
-/// Writes `data/train.jsonl` and `data/test.jsonl`: the first examples of each split that
-/// pass the difficulty filter.
+/// The instance number of a templated maths problem (0 for other examples).
+fn instance(e: &Example) -> u32 {
+    match &e.ground_truth {
+        GroundTruth::Math(m) => m.instance,
+        _ => 0,
+    }
+}
+
+/// Writes `data/train.jsonl` and `data/test.jsonl`: examples of each split that pass the
+/// difficulty filter, first instances of each template first.
 fn select_examples(config: &RunConfig, dir: &Path) -> Result<(PathBuf, PathBuf)> {
     let data = dir.join("data");
     let train_path = data.join("train.jsonl");
@@ -309,11 +321,15 @@ fn select_examples(config: &RunConfig, dir: &Path) -> Result<(PathBuf, PathBuf)>
         (Split::Train, config.train_examples, &train_path),
         (Split::Test, config.test_examples, &test_path),
     ] {
-        let chosen: Vec<Example> = load(&root, config.domain, split)?
+        let mut pool: Vec<Example> = load(&root, config.domain, split)?
             .into_iter()
             .filter(|e| easy_enough(config, e))
-            .take(n)
             .collect();
+        // Maths problems come as instances of templates, stored template by template: take the
+        // first instance of every template before any second one, so a small selection
+        // covers many different problems (stable sort keeps the file order otherwise).
+        pool.sort_by_key(instance);
+        let chosen: Vec<Example> = pool.into_iter().take(n).collect();
         if chosen.len() < n.min(2) {
             bail!(
                 "only {} {split} examples of {} pass the filter",

@@ -114,7 +114,7 @@ impl TrainingProgressLogger for PlainLog {
         }
         self.micro_in_split = items_processed;
         // A step completes every `grad_accum` micro-batches.
-        if items_processed % self.grad_accum == 0 {
+        if items_processed.is_multiple_of(self.grad_accum) {
             self.steps_done += 1;
             let elapsed = self.started.elapsed().as_secs_f64();
             let done_here = (self.steps_done - self.first_step).max(1) as f64;
