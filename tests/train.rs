@@ -359,12 +359,32 @@ fn a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one() {
             }
         }
         assert!(changed, "training changed nothing (lora: {lora:?})");
-        // A different setting is refused on resume.
+        // A different setting is refused on resume, naming it.
         let other = TrainConfig {
             lr: 1e-3,
             ..cfg.clone()
         };
-        assert!(train(&other, &b, &resume).is_err());
+        let err = train(&other, &b, &resume).unwrap_err().to_string();
+        assert!(err.contains("lr = 0.001"), "{err}");
+        // Resuming a finished run changes nothing.
+        let again = train(&cfg, &b, &resume).unwrap().unwrap();
+        assert_eq!(again.model_dir, resumed.model_dir);
+        assert!(
+            (again.seconds - resumed.seconds).abs() < 1e-9,
+            "the recorded summary"
+        );
+        // Killed after the last checkpoint, before the export: the resumed export holds the
+        // trained weights (those of the uninterrupted run), not the pretrained ones.
+        std::fs::remove_dir_all(b.join("model")).unwrap();
+        std::fs::remove_file(b.join("train_summary.json")).unwrap();
+        let late = train(&cfg, &b, &resume).unwrap().unwrap();
+        assert_eq!(late.resumed_after_step, 6);
+        let wc = params(&load_model(&late.model_dir, &dev).unwrap().model);
+        for ((na, va), (_, vc)) in wa.iter().zip(&wc) {
+            for (x, y) in va.iter().zip(vc) {
+                assert!((x - y).abs() <= 1e-5 * x.abs().max(1.0), "{na}: {x} vs {y}");
+            }
+        }
     }
 }
 
@@ -462,4 +482,33 @@ impl burn::module::ModuleMapper for Noise {
             }
         })
     }
+}
+
+#[test]
+fn a_failed_start_leaves_no_run_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("aligned.jsonl");
+    write_aligned(&data, &PAIRS);
+    let out = dir.path().join("run");
+    let bad = TrainConfig {
+        model: "/nonexistent/model".into(),
+        ..config(&data)
+    };
+    assert!(train(&bad, &out, &TrainOptions::default()).is_err());
+    assert!(!out.join("train_config.toml").exists());
+    let good = TrainConfig {
+        epochs: 1,
+        ..config(&data)
+    };
+    train(&good, &out, &TrainOptions::default())
+        .unwrap()
+        .unwrap();
+    // Diverging (NaN loss) is an error, not a model.
+    let wild = TrainConfig {
+        lr: 1e9,
+        epochs: 3,
+        ..config(&data)
+    };
+    let err = train(&wild, &dir.path().join("wild"), &TrainOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("diverged"), "{err}");
 }

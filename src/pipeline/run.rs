@@ -275,14 +275,18 @@ fn record_config(config: &RunConfig, dir: &Path) -> Result<()> {
         a.device = b.device; // the device does not change results
         a.datasets = b.datasets.clone();
         b.device = a.device;
-        if a != b {
+        // A folder where no stage has produced anything yet (a start that failed) takes
+        // the new settings.
+        if a != b && dir.join("data").exists() {
             bail!(
                 "{} was made with other settings ({}); use another --out, or the same settings",
                 dir.display(),
                 path.display()
             );
         }
-        return Ok(());
+        if a == b {
+            return Ok(());
+        }
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let tmp = path.with_extension("toml.tmp");

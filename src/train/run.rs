@@ -43,6 +43,7 @@ use crate::fetch;
 use crate::model::llama::Llama;
 use crate::model::load::load_model;
 use crate::tokenizer::Tokenizer;
+use burn::train::checkpoint::Checkpointer;
 
 /// How to run (not part of the training settings).
 #[derive(Debug, Clone, Default)]
@@ -104,7 +105,18 @@ pub fn train(
     config.validate()?;
     let checkpoint_dir = out.join("checkpoint");
     let config_path = out.join("train_config.toml");
-    let resume_from = prepare_out_dir(config, out, &config_path, &checkpoint_dir, opts.resume)?;
+    let resume_from = check_out_dir(config, out, &config_path, &checkpoint_dir, opts.resume)?;
+    let summary_path = out.join("train_summary.json");
+    if resume_from.is_some() && summary_path.exists() && out.join("model/config.json").exists() {
+        // A finished run: nothing to do.
+        let text = std::fs::read_to_string(&summary_path)
+            .with_context(|| format!("reading {}", summary_path.display()))?;
+        eprintln!("[train] {} is already finished", out.display());
+        return Ok(Some(
+            serde_json::from_str(&text)
+                .with_context(|| format!("parsing {}", summary_path.display()))?,
+        ));
+    }
 
     let device = backend::device(config.device)?;
     let model_path = fetch::resolve_model(Some(&config.model))?;
@@ -125,6 +137,11 @@ pub fn train(
         );
     }
     let train_label_tokens: usize = train_set.iter().map(TrainExample::num_labels).sum();
+    // Recorded only now that the model and the data load: a failed start leaves no folder
+    // that would refuse the corrected command.
+    if resume_from.is_none() {
+        record_config(config, out, &config_path)?;
+    }
 
     device.seed(config.seed);
     let mut total_params = model.num_params();
@@ -196,9 +213,27 @@ pub fn train(
         }
         let result = training.launch(Learner::new(model, optim.init(), schedule));
         model = result.model.valid();
+    } else if first_segment > 0 {
+        // Every segment was already trained (killed between the last checkpoint and the
+        // export): the weights are those of the last checkpoint.
+        let record: burn::store::ModuleRecord = AtomicCheckpointer::new(&checkpoint_dir, "model")
+            .restore(first_segment)
+            .map_err(|e| anyhow::anyhow!("reading checkpoint {first_segment}: {e}"))?;
+        model = model.load_record(record).valid();
     }
     if last_segment < segments {
         return Ok(None);
+    }
+    // A diverged run is an error, not a model.
+    let probe = &train_set[..train_set.len().min(config.batch_size)];
+    if let Some(loss) = mean_loss(&model, probe, config.batch_size, &device)
+        && !loss.is_finite()
+    {
+        bail!(
+            "training diverged: the loss on the training examples is {loss}; lower --lr \
+             (was {}) and start again in a new --out",
+            config.lr
+        );
     }
 
     let valid_loss_after = mean_loss(&model, &valid_set, config.batch_size, &device);
@@ -219,43 +254,58 @@ pub fn train(
         seconds: started.elapsed().as_secs_f64(),
         model_dir,
     };
-    write_json_atomic(&out.join("train_summary.json"), &summary)?;
+    write_json_atomic(&summary_path, &summary)?;
     Ok(Some(summary))
 }
 
-/// Creates `out`, records the config, and returns the segment to resume after (`None` for
-/// a fresh run).
-fn prepare_out_dir(
+/// Checks `out` against the run recorded there and returns the checkpoint segment to
+/// resume after (`None` for a fresh run).
+fn check_out_dir(
     config: &TrainConfig,
     out: &Path,
     config_path: &Path,
     checkpoint_dir: &Path,
     resume: bool,
 ) -> Result<Option<usize>> {
-    if config_path.exists() {
-        let recorded = TrainConfig::from_toml_file(config_path)?;
-        if !resume {
-            bail!(
-                "{} already holds a training run; pass --resume to continue it, or choose \
-                 another --out",
-                out.display()
-            );
-        }
-        if recorded.identity() != config.identity() {
-            bail!(
-                "--resume: the settings differ from the run recorded in {}; resume with the \
-                 same settings or choose another --out",
-                config_path.display()
-            );
-        }
-        return Ok(latest_complete(checkpoint_dir));
+    if out.exists() && !out.is_dir() {
+        bail!("--out {} is a file, not a folder", out.display());
     }
+    if !config_path.exists() {
+        return Ok(None);
+    }
+    let recorded = TrainConfig::from_toml_file(config_path)?;
+    if !resume {
+        bail!(
+            "{} already holds a training run; pass --resume to continue it, or choose \
+             another --out",
+            out.display()
+        );
+    }
+    if recorded.identity() != config.identity() {
+        let theirs = recorded.identity().to_toml();
+        let ours = config.identity().to_toml();
+        let differs: Vec<&str> = ours
+            .lines()
+            .zip(theirs.lines())
+            .filter(|(a, b)| a != b)
+            .map(|(a, _)| a)
+            .collect();
+        bail!(
+            "--resume: the settings differ from the run recorded in {} ({}); resume with \
+             the same settings or choose another --out",
+            config_path.display(),
+            differs.join("; ")
+        );
+    }
+    Ok(Some(latest_complete(checkpoint_dir).unwrap_or(0)))
+}
+
+/// Creates `out` and writes `train_config.toml` atomically.
+fn record_config(config: &TrainConfig, out: &Path, config_path: &Path) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let tmp = config_path.with_extension("toml.tmp");
     std::fs::write(&tmp, config.to_toml()).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, config_path)
-        .with_context(|| format!("writing {}", config_path.display()))?;
-    Ok(None)
+    std::fs::rename(&tmp, config_path).with_context(|| format!("writing {}", config_path.display()))
 }
 
 /// Tokenizes every aligned record of every data file.
