@@ -22,6 +22,7 @@ pub mod chat;
 pub mod dataset;
 pub mod eval;
 pub mod fetch;
+pub mod files;
 pub mod generate;
 pub mod model;
 pub mod pipeline;

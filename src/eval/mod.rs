@@ -9,11 +9,10 @@
 //! - [`metrics`] and [`bootstrap`]: the metrics, their intervals, the [`Summary`];
 //! - [`pretrained`]: the pretrained model's few-shot scores as a reference point;
 //! - [`shown`], [`report`], [`plot`]: example answers, `report.md`, `plot.png` / `plot.svg`;
-//! - [`run`]: `halt-llm eval` as one call ([`run_eval`]); [`files`]: atomic writes.
+//! - [`run`]: `halt-llm eval` as one call ([`run_eval`]).
 
 pub mod answer;
 pub mod bootstrap;
-pub mod files;
 pub mod metrics;
 pub mod plot;
 pub mod pretrained;

@@ -17,8 +17,8 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
-use super::files::{folder_of, make_readable, write_atomic};
 use super::report::{MethodResult, ReferencePoint};
+use crate::files::{folder_of, make_readable, write_atomic};
 
 /// The embedded font (see `assets/fonts/LICENSE`).
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-subset.ttf");

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::files::write_atomic;
 use super::metrics::{Estimate, Summary};
 use super::plot::write_plot;
 use super::shown::{ShownAnswer, stop_description};
+use crate::files::write_atomic;
 
 /// One evaluated model for the report.
 #[derive(Debug, Clone, PartialEq)]

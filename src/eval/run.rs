@@ -9,7 +9,6 @@ use anyhow::{Result, bail};
 use burn::tensor::Device;
 
 use super::bootstrap::BootstrapConfig;
-use super::files::write_json_atomic;
 use super::metrics::{Summary, summarize};
 use super::record::Evaluated;
 use super::report::{MethodResult, ReportFiles, write_report};
@@ -20,6 +19,7 @@ use crate::dataset::judge::JudgeConfig;
 use crate::dataset::read_jsonl;
 use crate::dataset::record::NullPolicy;
 use crate::dataset::stage::StageReport;
+use crate::files::write_json_atomic;
 use crate::model::load::LoadedModel;
 
 /// Example answers shown per method in the report.

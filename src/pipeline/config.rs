@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::DeviceChoice;
@@ -151,9 +151,7 @@ impl RunConfig {
     /// # Errors
     /// Unreadable file, invalid TOML, unknown field (named).
     pub fn from_toml_file(path: &Path) -> Result<Self> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+        crate::files::read_toml(path)
     }
 
     /// The config as TOML.

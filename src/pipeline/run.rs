@@ -289,9 +289,7 @@ fn record_config(config: &RunConfig, dir: &Path) -> Result<()> {
         }
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = path.with_extension("toml.tmp");
-    std::fs::write(&tmp, config.to_toml()).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))
+    crate::files::write_atomic(&path, config.to_toml().as_bytes())
 }
 
 /// `true` if `e` passes the difficulty filter.

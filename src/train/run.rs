@@ -40,6 +40,7 @@ use crate::backend;
 use crate::dataset::read_jsonl;
 use crate::dataset::record::Aligned;
 use crate::fetch;
+use crate::files::{write_atomic, write_json_atomic};
 use crate::model::llama::Llama;
 use crate::model::load::load_model;
 use crate::tokenizer::Tokenizer;
@@ -303,9 +304,7 @@ fn check_out_dir(
 /// Creates `out` and writes `train_config.toml` atomically.
 fn record_config(config: &TrainConfig, out: &Path, config_path: &Path) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let tmp = config_path.with_extension("toml.tmp");
-    std::fs::write(&tmp, config.to_toml()).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, config_path).with_context(|| format!("writing {}", config_path.display()))
+    write_atomic(config_path, config.to_toml().as_bytes())
 }
 
 /// Tokenizes every aligned record of every data file.
@@ -405,11 +404,4 @@ pub fn mean_loss(
         n += k;
     }
     (n > 0).then(|| sum / n as f64)
-}
-
-fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_string_pretty(value)? + "\n")
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }

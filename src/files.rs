@@ -1,6 +1,6 @@
-//! Atomic file writes for the evaluation outputs: a temporary file in the same folder, synced,
+//! Atomic file writes for every stage output: a temporary file in the same folder, synced,
 //! then renamed over the target, so a reader never sees a half-written `summary.json`,
-//! `report.md` or plot.
+//! `report.md`, config or plot; and reading TOML settings files with errors that name them.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -49,6 +49,16 @@ pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
     write_atomic(path, text.as_bytes())
+}
+
+/// Reads a TOML settings file into `T` (missing fields take `T`'s serde defaults).
+///
+/// # Errors
+/// Unreadable file, invalid TOML, an unknown or mistyped field (named, with its line).
+pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
 #[cfg(test)]
