@@ -266,7 +266,7 @@ fn a_tiny_model_overfits_and_then_says_its_targets() {
         .iter()
         .map(|(p, t)| tokenize_pair(&done.tokenizer, "x", p, t, 64).unwrap())
         .collect();
-    let loss = halt_llm::train::run::mean_loss(&done.model, &examples, 3, &dev).unwrap();
+    let loss = halt_llm::train::step::mean_loss(&done.model, &examples, 3, &dev).unwrap();
     assert!(loss < 0.05, "loss {loss}");
     // Greedy answers are exactly the targets, the marker included.
     let prompts: Vec<Vec<u32>> = PAIRS
@@ -439,7 +439,7 @@ fn export_round_trip_gives_the_same_logits_and_lora_merges() {
     // LoRA with non-zero factors (B is zero at init, so give every rank-2 factor random
     // values): the exported, merged model must compute what the adapted one does.
     let (adapted, _) =
-        halt_llm::train::run::apply_lora(loaded.model.clone(), &LoraSettings::with_rank(2))
+        halt_llm::train::lora::apply_lora(loaded.model.clone(), &LoraSettings::with_rank(2))
             .unwrap();
     let adapted = adapted.map(&mut Noise);
     let base = loaded

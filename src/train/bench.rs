@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::batch::make_batch;
 use super::config::LoraSettings;
 use super::example::TrainExample;
-use super::run::apply_lora;
+use super::lora::apply_lora;
 use crate::bench::peak_rss_mib;
 use crate::model::llama::Llama;
 

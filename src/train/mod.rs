@@ -8,7 +8,8 @@
 //! - [`schedule`]: linear warm-up + cosine decay;
 //! - [`checkpoint`]: atomic checkpoint files and finding the last complete one;
 //! - [`config`]: the settings (CLI and TOML);
-//! - [`run`]: the learner, LoRA, resume, export;
+//! - [`lora`]: LoRA adapters on the target projections;
+//! - [`run`]: the learner, resume, export;
 //! - [`export`]: Hugging Face folder output;
 //! - [`log`]: plain log lines for non-terminals;
 //! - [`bench`]: training tokens/s and peak memory.
@@ -20,6 +21,7 @@ pub mod config;
 pub mod example;
 pub mod export;
 pub mod log;
+pub mod lora;
 pub mod plan;
 pub mod run;
 pub mod schedule;

@@ -103,6 +103,33 @@ impl TrainPlan {
     }
 }
 
+/// Holds out `round(fraction · n)` examples (at least one when n ≥ 2, never all of them),
+/// chosen by `seed`.
+pub fn split_valid(
+    examples: Vec<TrainExample>,
+    fraction: f64,
+    seed: u64,
+) -> (Vec<TrainExample>, Vec<TrainExample>) {
+    let n = examples.len();
+    let mut k = (fraction * n as f64).round() as usize;
+    if fraction > 0.0 && n >= 2 {
+        k = k.clamp(1, n - 1);
+    }
+    k = k.min(n.saturating_sub(1));
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+    let valid_idx: std::collections::HashSet<usize> = order[..k].iter().copied().collect();
+    let (mut train, mut valid) = (Vec::new(), Vec::new());
+    for (i, e) in examples.into_iter().enumerate() {
+        if valid_idx.contains(&i) {
+            valid.push(e);
+        } else {
+            train.push(e);
+        }
+    }
+    (train, valid)
+}
+
 /// A burn [`DataLoader`] that yields the plan's segments, one per call to `iter`.
 #[derive(Clone)]
 pub struct SegmentLoader {

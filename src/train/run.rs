@@ -18,30 +18,28 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::InMemDataset;
-use burn::module::{Lora, Module, ParamGroup};
+use burn::module::Module;
 use burn::optim::AdamWConfig;
 use burn::optim::grad_clipping::GradientClippingConfig;
-use burn::store::ModuleSnapshot;
-use burn::tensor::Device;
 use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::metric::LossMetric;
 use burn::train::{Learner, SupervisedTraining};
 use serde::{Deserialize, Serialize};
 
-use super::batch::make_batch;
 use super::checkpoint::{AtomicCheckpointer, latest_complete};
-use super::config::{LoraSettings, TrainConfig};
+use super::config::TrainConfig;
 use super::example::{TrainExample, tokenize_pair};
 use super::export::export_hf;
 use super::log::PlainLog;
-use super::plan::{SegmentLoader, TrainPlan};
+use super::lora::apply_lora;
+use super::plan::{SegmentLoader, TrainPlan, split_valid};
 use super::schedule::WarmupCosine;
+use super::step::mean_loss;
 use crate::backend;
 use crate::dataset::read_jsonl;
 use crate::dataset::record::Aligned;
 use crate::fetch;
 use crate::files::{write_atomic, write_json_atomic};
-use crate::model::llama::Llama;
 use crate::model::load::load_model;
 use crate::tokenizer::Tokenizer;
 use burn::train::checkpoint::Checkpointer;
@@ -328,80 +326,4 @@ fn load_examples(
     let prompt = examples.iter().filter(|e| e.prompt_tokens_cut > 0).count();
     let target = examples.iter().filter(|e| e.target_tokens_cut > 0).count();
     Ok((examples, prompt, target))
-}
-
-/// Holds out `round(fraction · n)` examples (at least one when n ≥ 2, never all of them),
-/// chosen by `seed`.
-pub fn split_valid(
-    examples: Vec<TrainExample>,
-    fraction: f64,
-    seed: u64,
-) -> (Vec<TrainExample>, Vec<TrainExample>) {
-    use rand::SeedableRng;
-    use rand::seq::SliceRandom;
-    let n = examples.len();
-    let mut k = (fraction * n as f64).round() as usize;
-    if fraction > 0.0 && n >= 2 {
-        k = k.clamp(1, n - 1);
-    }
-    k = k.min(n.saturating_sub(1));
-    let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
-    let valid_idx: std::collections::HashSet<usize> = order[..k].iter().copied().collect();
-    let (mut train, mut valid) = (Vec::new(), Vec::new());
-    for (i, e) in examples.into_iter().enumerate() {
-        if valid_idx.contains(&i) {
-            valid.push(e);
-        } else {
-            train.push(e);
-        }
-    }
-    (train, valid)
-}
-
-/// The parameter-path pattern of the LoRA target projections.
-fn lora_pattern(lora: &LoraSettings) -> String {
-    let alternatives = lora.target_modules.join("|");
-    format!(r"^layers\.\d+\.(self_attn|mlp)\.({alternatives})\.weight$")
-}
-
-/// Attaches LoRA factors to the target projections; everything else is frozen.
-/// Returns the model and the number of trainable parameters (`r·(d_in + d_out)` per
-/// adapted `[d_in, d_out]` weight).
-///
-/// # Errors
-/// An invalid target name.
-pub fn apply_lora(model: Llama, lora: &LoraSettings) -> Result<(Llama, usize)> {
-    let pattern = lora_pattern(lora);
-    let re = regex::Regex::new(&pattern)?;
-    let trainable = model
-        .collect(None, None, false)
-        .iter()
-        .filter(|t| re.is_match(&t.name))
-        .map(|t| lora.rank * t.shape.iter().sum::<usize>())
-        .sum();
-    let group = ParamGroup::from_regex(&pattern)
-        .map_err(|e| anyhow::anyhow!("LoRA target modules: {e:?}"))?;
-    let l = Lora::new(lora.rank, lora.alpha).set_param_group(group);
-    Ok((model.apply_lora(l), trainable))
-}
-
-/// Mean cross-entropy per label token over `examples` (no gradients), or `None` if empty.
-pub fn mean_loss(
-    model: &Llama,
-    examples: &[TrainExample],
-    batch_size: usize,
-    device: &Device,
-) -> Option<f64> {
-    if examples.is_empty() {
-        return None;
-    }
-    let (mut sum, mut n) = (0.0, 0usize);
-    for chunk in examples.chunks(batch_size.max(1)) {
-        let batch = make_batch(chunk, device);
-        let (s, k) = model.batch_nll(&batch);
-        sum += s.into_scalar::<f64>();
-        n += k;
-    }
-    (n > 0).then(|| sum / n as f64)
 }

@@ -7,11 +7,12 @@
 //! weight a 10-token micro-batch like a 100-token one.)
 
 use burn::tensor::activation::log_softmax;
-use burn::tensor::{Int, Tensor};
+use burn::tensor::{Device, Int, Tensor};
 use burn::train::metric::{Adaptor, ItemLazy, LossInput};
 use burn::train::{InferenceStep, TrainOutput, TrainStep};
 
-use super::batch::LmBatch;
+use super::batch::{LmBatch, make_batch};
+use super::example::TrainExample;
 use crate::model::llama::Llama;
 
 /// Sum of the token cross-entropies `-log p(target)` over the label positions.
@@ -78,6 +79,26 @@ fn report(sum: Tensor<1>, n: usize) -> LmOutput {
     LmOutput {
         loss: mean.repeat_dim(0, n.max(1)),
     }
+}
+
+/// Mean cross-entropy per label token over `examples` (no gradients), or `None` if empty.
+pub fn mean_loss(
+    model: &Llama,
+    examples: &[TrainExample],
+    batch_size: usize,
+    device: &Device,
+) -> Option<f64> {
+    if examples.is_empty() {
+        return None;
+    }
+    let (mut sum, mut n) = (0.0, 0usize);
+    for chunk in examples.chunks(batch_size.max(1)) {
+        let batch = make_batch(chunk, device);
+        let (s, k) = model.batch_nll(&batch);
+        sum += s.into_scalar::<f64>();
+        n += k;
+    }
+    (n > 0).then(|| sum / n as f64)
 }
 
 impl TrainStep for Llama {
