@@ -13,6 +13,8 @@ use halt_llm::dataset::read_jsonl;
 use halt_llm::dataset::record::NullPolicy;
 use halt_llm::eval::{Evaluated, Summary};
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_halt-llm");
 
 fn tiny_model() -> PathBuf {
@@ -25,20 +27,7 @@ const SUMS: [(u32, u32); 4] = [(2, 3), (4, 1), (5, 5), (6, 2)];
 fn write_test_set(path: &Path) {
     let mut text = String::new();
     for (i, (a, b)) in SUMS.iter().enumerate() {
-        let c = a + b;
-        let line = serde_json::json!({
-            "domain": "math",
-            "id": format!("math-e{i}"),
-            "prompt": format!("{a}+{b}?"),
-            "reference": format!("{a}+{b} = {c}\n#### {c}"),
-            "ground_truth": {
-                "answer": c.to_string(), "answer_expr": null,
-                "calculations": [{"expr": format!("{a}+{b}"), "step": 0, "value": c.to_string()}],
-                "generated": false, "instance": 0, "num_calculations": 1, "num_steps": 1,
-                "source_index": i, "steps": [format!("{a}+{b} = {c}")], "template": format!("e{i}")
-            }
-        });
-        text.push_str(&line.to_string());
+        text.push_str(&common::sum_example("e", i, *a, *b, &format!("{a}+{b}?")));
         text.push('\n');
     }
     std::fs::write(path, text).unwrap();

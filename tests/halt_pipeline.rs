@@ -15,6 +15,8 @@ use halt_llm::dataset::record::{AlignMethod, Aligned, FragmentKind, Judged, Samp
 use halt_llm::dataset::sample::{SampleConfig, few_shot_prompt};
 use halt_llm::dataset::{Example, read_jsonl};
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_halt-llm");
 
 fn tiny_model() -> PathBuf {
@@ -29,20 +31,7 @@ fn write_dataset(root: &Path) {
     std::fs::create_dir_all(&dir).unwrap();
     let mut text = String::new();
     for (i, (a, b)) in SUMS.iter().enumerate() {
-        let c = a + b;
-        let line = serde_json::json!({
-            "domain": "math",
-            "id": format!("math-t{i}"),
-            "prompt": format!("{a}+{b}?"),
-            "reference": format!("{a}+{b} = {c}\n#### {c}"),
-            "ground_truth": {
-                "answer": c.to_string(), "answer_expr": null,
-                "calculations": [{"expr": format!("{a}+{b}"), "step": 0, "value": c.to_string()}],
-                "generated": false, "instance": 0, "num_calculations": 1, "num_steps": 1,
-                "source_index": i, "steps": [format!("{a}+{b} = {c}")], "template": format!("t{i}")
-            }
-        });
-        text.push_str(&line.to_string());
+        text.push_str(&common::sum_example("t", i, *a, *b, &format!("{a}+{b}?")));
         text.push('\n');
     }
     std::fs::write(dir.join("train.jsonl"), text).unwrap();

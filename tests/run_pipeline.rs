@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_halt-llm");
 
 fn tiny_model() -> PathBuf {
@@ -13,20 +15,7 @@ fn tiny_model() -> PathBuf {
 }
 
 fn example(i: usize, a: u32, b: u32) -> String {
-    let c = a + b;
-    serde_json::json!({
-        "domain": "math",
-        "id": format!("math-t{i}"),
-        "prompt": format!("what is {a} plus {b}?"),
-        "reference": format!("{a}+{b} = {c}\n#### {c}"),
-        "ground_truth": {
-            "answer": c.to_string(), "answer_expr": null,
-            "calculations": [{"expr": format!("{a}+{b}"), "step": 0, "value": c.to_string()}],
-            "generated": false, "instance": 0, "num_calculations": 1, "num_steps": 1,
-            "source_index": i, "steps": [format!("{a}+{b} = {c}")], "template": format!("t{i}")
-        }
-    })
-    .to_string()
+    common::sum_example("t", i, a, b, &format!("what is {a} plus {b}?"))
 }
 
 fn setup(dir: &Path) -> PathBuf {
