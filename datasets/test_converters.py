@@ -4,6 +4,7 @@ import unittest
 from fractions import Fraction
 
 from converters import calc, pyexpr
+from converters.common import key_hash, split_of, stratified_test
 from converters.gsm_template import TemplateError, parse_template
 
 TEMPLATE = {
@@ -55,6 +56,22 @@ class ArithmeticTest(unittest.TestCase):
             pyexpr.render(pyexpr.evaluate(pyexpr.parse("1 / 3"), {}, {}))
         self.assertEqual(calc.evaluate("round(2.5) + round(3.5) + -7 // 2"), 2)
         self.assertEqual(calc.evaluate("24*150*.01"), 36)
+
+
+class SplitTest(unittest.TestCase):
+    def test_stratified_by_group_in_hash_order(self):
+        groups = {0: ["a"], 1: ["b", "c"], 2: [f"t{i:02d}" for i in range(33)], 3: ["d", "e", "f"]}
+        test = stratified_test(groups, 30, lambda m: f"k-{m}")
+        self.assertNotIn("a", test)  # one member: stays in train
+        self.assertEqual(len(test & {"b", "c"}), 1)  # two: one each side
+        self.assertEqual(len(test & set(groups[3])), 1)  # three: round(0.9) = 1
+        chosen = sorted(groups[2], key=lambda m: key_hash(f"k-{m}"))[:10]  # round(9.9) = 10
+        self.assertEqual(test & set(groups[2]), set(chosen))
+        self.assertEqual(stratified_test(groups, 30, lambda m: f"k-{m}"), test)
+
+    def test_split_of_is_unchanged(self):
+        self.assertEqual(split_of("math-template-0002", 15), "test")
+        self.assertEqual(split_of("math-template-0000", 15), "train")
 
 
 if __name__ == "__main__":

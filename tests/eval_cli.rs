@@ -82,14 +82,15 @@ fn eval_on_the_tiny_model_writes_records_summary_report_and_plot() {
     assert_eq!(ids, ["math-e0", "math-e1"]);
     for e in &first {
         assert_eq!(e.n_reference_fragments, 2, "`a+b = c` and `#### c`");
-        assert_eq!(e.n_fragments, e.fragments.len());
         assert!(
             !e.answer.chars().any(|c| c.is_ascii_digit()),
             "{:?}",
             e.answer
         );
-        assert!(e.fragments.iter().all(|f| f.correct.is_none()));
-        assert_eq!(e.n_undecided, e.n_fragments);
+        // no number: every step is neutral, neither given nor correct
+        assert!(e.fragments.iter().all(|f| f.neutral));
+        assert_eq!((e.n_fragments, e.n_neutral), (0, e.fragments.len()));
+        assert_eq!(e.n_undecided, 0);
         assert!(!e.abstained && !e.partial_abstained && e.marker_at.is_none());
         assert!(!e.complete, "no final answer");
         for f in &e.fragments {
@@ -111,12 +112,14 @@ fn eval_on_the_tiny_model_writes_records_summary_report_and_plot() {
     assert_eq!(s.counts.reference_fragments, 8);
     assert_eq!(s.counts.abstained, 0);
     assert_eq!(s.abstention.value, Some(0.0));
-    // every fragment undecided, counted wrong: correctness 0 if anything was given
-    let given: usize = all.iter().map(|e| e.n_fragments).sum();
-    assert_eq!(s.counts.fragments_given, given);
-    assert_eq!(s.counts.fragments_undecided, given);
-    assert_eq!(s.correctness.value, (given > 0).then_some(0.0));
+    // every fragment neutral: nothing given, correctness undefined, completeness and F1 0
+    let neutral: usize = all.iter().map(|e| e.n_neutral).sum();
+    assert_eq!(s.counts.fragments_given, 0);
+    assert_eq!(s.counts.fragments_neutral, neutral);
+    assert_eq!(s.correctness.value, None);
     assert_eq!(s.completeness.value, Some(0.0));
+    assert_eq!(s.f1.value, Some(0.0));
+    assert_eq!(s.solve_rate.as_ref().and_then(|e| e.value), Some(0.0));
 
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.starts_with("# Evaluation of tiny.gguf\n"), "{md}");
@@ -128,7 +131,7 @@ fn eval_on_the_tiny_model_writes_records_summary_report_and_plot() {
     assert!(svg.contains("completeness") && svg.contains("correctness"));
 
     // 3. another null policy: nothing is answered again, the summary follows the policy; with
-    // every verdict undecided and left out, correctness is undefined (null, n/a), not NaN
+    // nothing given, correctness stays undefined (null, n/a), not NaN
     let o = eval(&data, &out, &["--null-policy", "ignore", "--label", "tiny"]);
     let log = String::from_utf8_lossy(&o.stderr);
     assert!(log.contains("eval: 4 prompts (4 already done)"), "{log}");

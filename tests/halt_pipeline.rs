@@ -118,7 +118,11 @@ fn sample_judge_align_end_to_end_with_resume() {
     // 2. replace math-t0's responses by hand-written ones; a resumed run must keep them
     let mut l = lines(&s_path);
     let mut t0: Sampled = serde_json::from_str(&l[0]).unwrap();
+    // the sample stage records why each response ended
+    assert_eq!(t0.finish.len(), 2);
     t0.responses = vec!["2+3 = 6\n#### 6".into(), "2+3 = 5\n#### 6".into()];
+    // the hand-written responses ended on their own (not cut at the token limit)
+    t0.finish.clear();
     l[0] = serde_json::to_string(&t0).unwrap();
     std::fs::write(&s_path, l.join("\n") + "\n").unwrap();
 
@@ -197,13 +201,13 @@ fn sample_judge_align_end_to_end_with_resume() {
     assert_eq!(v(1), [Some(true), Some(false)]);
     assert_eq!(j[0].responses[1].mean_correctness, 0.5);
     // the hand-written responses state a final answer; the tiny model writes no digits and no
-    // final answer: nothing is checkable, so every step is undecidable (null) and, under the
-    // default policy (null counts wrong), its mean correctness is 0
+    // final answer: its steps claim nothing checkable, so they are neutral (kept, not
+    // counted) and, with no counted fragment, its mean correctness is 0
     assert!(j[0].responses.iter().all(|r| r.complete));
     for r in &j[1..] {
         for resp in &r.responses {
             assert!(!resp.complete);
-            assert!(resp.fragments.iter().all(|f| f.correct.is_none()));
+            assert!(resp.fragments.iter().all(|f| f.neutral));
             assert_eq!(resp.mean_correctness, 0.0);
         }
     }

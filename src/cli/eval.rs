@@ -79,6 +79,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
             format: args.format,
             marker: args.marker.clone(),
             quiet: false,
+            ..EvalConfig::default()
         },
         judges: args.llm.judge_config()?,
         null_policy: args.null_policy,

@@ -5,13 +5,24 @@
 //! Joining rules (documented choices): a kept prefix is the response's own bytes up to the end of
 //! the last kept fragment; the marker follows on a new line if the text after that fragment
 //! started a new line, else after a space; a code fence left open by the prefix is closed first.
-//! Independent targets keep the original text between adjacent kept fragments; where fragments
-//! were deleted, the separator that preceded the next kept fragment is used, its first letter is
-//! capitalised, and the final full stop is restored if it was deleted.
+//!
+//! Independent targets are built claim by claim ([`claims`]): a claim whose fragments are all
+//! kept stays as written, one with none kept is deleted. A claim split into facts
+//! ([`facts`](super::fragment::facts), biographies) and kept in part keeps its *glue* (the text
+//! outside its facts: subject, verb, `the Nobel Prize`, the full stop) with its kept facts; a
+//! deleted fact takes one adjacent separator with it (the glue before it, else the one after it,
+//! if that is only spaces, punctuation, `and`/`or`); then runs of spaces are collapsed, spaces
+//! before punctuation, empty parentheses and a leading comma are removed, and the claim's
+//! capital is restored. So deleting the place of `X was born on 30 August 1852 in Amsterdam,
+//! the Netherlands.` gives `X was born on 30 August 1852.`. Between kept claims the original
+//! text is kept; where claims were deleted, the separator that followed the last kept claim is
+//! used, the next claim's first letter is capitalised after sentence punctuation, and the final
+//! full stop is restored if it was deleted.
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use super::example::Example;
+use super::fragment::claims;
 use super::record::{
     AlignMethod, Aligned, Fragment, FragmentKind, Judged, JudgedResponse, NullPolicy, Sampled,
     UNSURE_MARKER,
@@ -89,6 +100,25 @@ pub fn select(means: &[f64], alpha: f64) -> Result<usize, AlignError> {
     order.sort_by(|&a, &b| means[a].total_cmp(&means[b]).then(a.cmp(&b)));
     let pos = ((alpha * means.len() as f64 - 1e-9).ceil().max(0.0) as usize).min(means.len() - 1);
     Ok(order[pos])
+}
+
+/// The response chosen by α among judged `responses`: the mean correctness at [`select`]'s
+/// position sets the level; among the responses with exactly that mean, a complete answer comes
+/// first, then the one with more correct (counted) fragments, then the lower index. So a
+/// correct answer cut at the token limit is never chosen over an equally correct complete one.
+///
+/// # Errors
+/// As [`select`].
+pub fn select_response(responses: &[JudgedResponse], alpha: f64) -> Result<usize, AlignError> {
+    let means: Vec<f64> = responses.iter().map(|r| r.mean_correctness).collect();
+    let level = means[select(&means, alpha)?];
+    let best = (0..responses.len())
+        .filter(|&i| means[i] == level)
+        .max_by_key(|&i| {
+            let r = &responses[i];
+            (r.complete, r.n_correct(), std::cmp::Reverse(i))
+        });
+    Ok(best.expect("the selected response has the level's mean"))
 }
 
 fn marker_only(marker: &str, n: usize) -> Target {
@@ -175,41 +205,160 @@ pub fn halt_target(
         let k = wrong.iter().position(|w| *w).unwrap_or(f.len());
         return truncate(response, f, k, marker);
     }
-    let mut text = String::new();
-    let mut prev: Option<usize> = None; // index of the last kept fragment
-    for (i, frag) in f.iter().enumerate().filter(|(i, _)| !wrong[*i]) {
-        match prev {
-            Some(p) if p + 1 == i => text.push_str(&response[f[p].end..frag.start]),
-            Some(p) => {
-                // Dropped fragments in between: keep the separator that followed the last
-                // kept fragment (the one after a dropped fragment may be "; " after a
-                // full stop), and start a new sentence only after sentence punctuation.
-                text.push_str(&response[f[p].end..f[p + 1].start]);
-                if text.trim_end().ends_with(['.', '!', '?', '。', '！', '？']) {
-                    text.push_str(&capitalise(&frag.text));
-                } else {
-                    text.push_str(&frag.text);
-                }
-                prev = Some(i);
-                continue;
-            }
-            None if i > 0 => {
-                text.push_str(&capitalise(&frag.text));
-                prev = Some(i);
-                continue;
-            }
-            None => {}
+    independent_target(response, f, &wrong, marker)
+}
+
+const SENTENCE_END: [char; 6] = ['.', '!', '?', '。', '！', '？'];
+
+/// A claim of an independent response: its byte range and the indices of the fragments in it.
+struct Unit {
+    start: usize,
+    end: usize,
+    frags: Vec<usize>,
+}
+
+/// The claims of `response` ([`claims`]), merged where a fragment spans several, each with the
+/// fragments that start in it; claims without fragments are left out. With the `claims`
+/// splitter every claim is one fragment; with `facts` a claim holds its facts.
+fn units(response: &str, f: &[Fragment]) -> Vec<Unit> {
+    let mut spans: Vec<(usize, usize)> = claims(response)
+        .iter()
+        .map(|s| (s.start, s.end))
+        .chain(f.iter().map(|x| (x.start, x.end)))
+        .collect();
+    spans.sort_unstable();
+    let mut out: Vec<Unit> = Vec::new();
+    for (start, end) in spans {
+        match out.last_mut() {
+            Some(last) if start < last.end => last.end = last.end.max(end),
+            _ => out.push(Unit {
+                start,
+                end,
+                frags: Vec::new(),
+            }),
         }
-        text.push_str(&frag.text);
+    }
+    for (i, x) in f.iter().enumerate() {
+        if let Some(u) = out
+            .iter_mut()
+            .find(|u| u.start <= x.start && x.start < u.end.max(u.start + 1))
+        {
+            u.frags.push(i);
+        }
+    }
+    out.retain(|u| !u.frags.is_empty());
+    out
+}
+
+/// Glue that only separates facts (spaces, punctuation, `and`/`or`): deleted with a fact.
+fn is_separator(glue: &str) -> bool {
+    glue.split(|c: char| !c.is_alphanumeric())
+        .all(|w| w.is_empty() || w.eq_ignore_ascii_case("and") || w.eq_ignore_ascii_case("or"))
+}
+
+static EMPTY_PARENS: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"[ \t]*\(\s*\)").unwrap());
+static DOUBLE_PUNCT: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r",\s*([,.;:!?])").unwrap());
+static SPACES: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"[ \t]{2,}").unwrap());
+static SPACE_BEFORE: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"[ \t]+([,.;:!?)\]])").unwrap());
+
+/// The text of claim `u` with its wrong fragments deleted (module docs), `None` if none is kept.
+fn unit_text(response: &str, f: &[Fragment], wrong: &[bool], u: &Unit) -> Option<String> {
+    let idx = &u.frags;
+    if idx.iter().all(|&i| wrong[i]) {
+        return None;
+    }
+    let whole = response.get(u.start..u.end).unwrap_or("");
+    if idx.iter().all(|&i| !wrong[i]) {
+        return Some(whole.to_string());
+    }
+    // glue[k] precedes fragment k, glue[n] follows the last one
+    let n = idx.len();
+    let mut glue: Vec<&str> = Vec::with_capacity(n + 1);
+    let mut at = u.start;
+    for &i in idx {
+        glue.push(response.get(at..f[i].start).unwrap_or(""));
+        at = at.max(f[i].end);
+    }
+    glue.push(response.get(at..u.end).unwrap_or(""));
+    // a deleted fragment takes a separator with it: the one before, else the one after (never
+    // the claim's head or tail)
+    let mut removed = vec![false; n + 1];
+    for k in (0..n).filter(|&k| wrong[idx[k]]) {
+        if k > 0 && !removed[k] && is_separator(glue[k]) {
+            removed[k] = true;
+        } else if k + 1 < n && !removed[k + 1] && is_separator(glue[k + 1]) {
+            removed[k + 1] = true;
+        }
+    }
+    let mut s = String::new();
+    for k in 0..=n {
+        if !removed[k] {
+            s.push_str(glue[k]);
+        }
+        if k < n && !wrong[idx[k]] {
+            s.push_str(&f[idx[k]].text);
+        }
+    }
+    let s = EMPTY_PARENS.replace_all(&s, "");
+    let s = DOUBLE_PUNCT.replace_all(&s, "$1");
+    let s = SPACES.replace_all(&s, " ");
+    let s = SPACE_BEFORE.replace_all(&s, "$1");
+    let s = s
+        .trim_start_matches(|c: char| c.is_whitespace() || ",;:".contains(c))
+        .trim_end();
+    let starts_upper = whole.chars().next().is_some_and(char::is_uppercase);
+    Some(if starts_upper {
+        capitalise(s)
+    } else {
+        s.to_string()
+    })
+}
+
+/// The independent HALT target: claim by claim (module docs); none kept → marker.
+fn independent_target(response: &str, f: &[Fragment], wrong: &[bool], marker: &str) -> Target {
+    let units = units(response, f);
+    let gap = |a: usize, b: usize| response.get(a..b).unwrap_or("");
+    let mut text = String::new();
+    let mut prev: Option<usize> = None; // index of the last kept claim
+    for (i, u) in units.iter().enumerate() {
+        let Some(body) = unit_text(response, f, wrong, u) else {
+            continue;
+        };
+        match prev {
+            Some(p) if p + 1 == i => {
+                text.push_str(gap(units[p].end, u.start));
+                text.push_str(&body);
+            }
+            Some(p) => {
+                // Deleted claims in between: keep the separator that followed the last kept
+                // claim (the one after a deleted claim may be "; " after a full stop), and
+                // start a new sentence only after sentence punctuation.
+                text.push_str(gap(units[p].end, units[p + 1].start));
+                if text.trim_end().ends_with(SENTENCE_END) {
+                    text.push_str(&capitalise(&body));
+                } else {
+                    text.push_str(&body);
+                }
+            }
+            None if i > 0 => text.push_str(&capitalise(&body)),
+            None => text.push_str(&body),
+        }
         prev = Some(i);
     }
     let kept = wrong.iter().filter(|w| !**w).count();
     if kept == 0 {
         return marker_only(marker, f.len());
     }
-    let last_end = f.last().map_or("", |l| l.text.as_str()).chars().last();
-    if let Some(p) = last_end.filter(|c| ".!?。！？".contains(*c))
-        && !text.ends_with(['.', '!', '?', '。', '！', '？'])
+    let last_end = units
+        .last()
+        .and_then(|u| response.get(u.start..u.end))
+        .and_then(|t| t.chars().last());
+    if let Some(p) = last_end.filter(|c| SENTENCE_END.contains(c))
+        && !text.ends_with(SENTENCE_END)
     {
         text.push(p);
     }
@@ -319,19 +468,21 @@ pub fn align(
         return Ok(unchanged(example));
     }
     check(example, sampled, judged)?;
-    let means: Vec<f64> = judged
-        .responses
-        .iter()
-        .map(|r| r.mean_correctness)
-        .collect();
-    let selected = select(&means, config.alpha)?;
-    let response = &sampled.responses[selected];
+    let selected = select_response(&judged.responses, config.alpha)?;
     let JudgedResponse {
         fragments: f,
         kind,
         complete,
+        cut,
         ..
     } = &judged.responses[selected];
+    // A response cut at the token limit ends in an unfinished fragment that was never judged:
+    // no target may include it, so the response ends with its last judged fragment.
+    let response = match (cut, f.last()) {
+        (true, Some(last)) => &sampled.responses[selected][..last.end],
+        (true, None) => "",
+        (false, _) => sampled.responses[selected].as_str(),
+    };
     let (policy, marker) = (judged.null_policy, config.marker.as_str());
     let wrong = |x: &Fragment| policy.is_wrong(x.correct);
     // An incomplete response with nothing wrong stopped early: HALT keeps it and appends the

@@ -225,6 +225,7 @@ fn records(responses: Vec<String>, verdicts: Vec<Vec<Option<bool>>>) -> (Example
                 kind: FragmentKind::Dependent,
                 mean_correctness: mean,
                 complete: true,
+                cut: false,
             }
         })
         .collect();
@@ -239,6 +240,7 @@ fn records(responses: Vec<String>, verdicts: Vec<Vec<Option<bool>>>) -> (Example
         responses,
         model: "m".into(),
         sampling,
+        finish: vec![],
     };
     let j = Judged {
         id: ex.id.clone(),
@@ -279,8 +281,10 @@ fn align_selects_by_alpha_and_builds_the_record() {
     );
     let a = align(&ex, &s, &j, AlignMethod::Halt, &cfg(0.6)).unwrap();
     assert_eq!((a.selected, a.target.as_str()), (Some(1), good.as_str()));
+    // position 1 has mean 0, shared by #0 and #3 (both complete, no correct step): the
+    // tie goes to the lower index
     let a = align(&ex, &s, &j, AlignMethod::Halt, &cfg(0.2)).unwrap();
-    assert_eq!((a.selected, a.abstained), (Some(3), true));
+    assert_eq!((a.selected, a.abstained), (Some(0), true));
     let u = align(&ex, &s, &j, AlignMethod::Unchanged, &cfg(0.4)).unwrap();
     assert_eq!(
         (u.target.as_str(), u.selected, u.alpha),
@@ -288,7 +292,7 @@ fn align_selects_by_alpha_and_builds_the_record() {
     );
     let json = serde_json::to_string(&a).unwrap();
     assert!(
-        json.contains(r#""method":"halt","alpha":0.2,"selected":3"#),
+        json.contains(r#""method":"halt","alpha":0.2,"selected":0"#),
         "{json}"
     );
 }
@@ -333,4 +337,131 @@ fn an_incomplete_answer_with_nothing_wrong_still_ends_with_the_marker() {
     j.responses[0].complete = true;
     let a = align(&ex, &s, &j, AlignMethod::Halt, &AlignConfig::default()).unwrap();
     assert_eq!(a.target, "42/3 = 14.\n14 * 10 = 140.");
+}
+
+/// Ties at the α position: a complete answer first, then more correct fragments, then the
+/// lower index (hand-made responses; the expected indices written before running).
+#[test]
+fn alpha_ties_prefer_complete_then_more_correct() {
+    let r = |mean: f64, complete: bool, correct: usize| JudgedResponse {
+        fragments: (0..correct)
+            .map(|_| {
+                Fragment::new(
+                    Span {
+                        text: "x".into(),
+                        start: 0,
+                        end: 1,
+                    },
+                    Some(true),
+                )
+            })
+            .collect(),
+        kind: FragmentKind::Dependent,
+        mean_correctness: mean,
+        complete,
+        cut: !complete,
+    };
+    // ascending means: 0.0 (#0), 1.0 (#1 cut, 2 correct), 1.0 (#2 complete, 2), 1.0 (#3 complete, 3), 1.0 (#4 cut, 4)
+    let rs = [
+        r(0.0, true, 0),
+        r(1.0, false, 2),
+        r(1.0, true, 2),
+        r(1.0, true, 3),
+        r(1.0, false, 4),
+    ];
+    // α = 0.8 → position 4, level 1.0: complete first, then most correct → #3
+    assert_eq!(select_response(&rs, 0.8), Ok(3));
+    // α = 0.4 → position 2, also level 1.0 → #3 again
+    assert_eq!(select_response(&rs, 0.4), Ok(3));
+    // α = 0.0 → position 0, level 0.0 → #0
+    assert_eq!(select_response(&rs, 0.0), Ok(0));
+    // equal on every key: the lower index
+    let same = [r(0.5, true, 1), r(0.5, true, 1)];
+    assert_eq!(select_response(&same, 0.6), Ok(0));
+}
+
+/// Atomic biography facts (`Splitter::Facts`): deleting a wrong fact keeps the right ones in a
+/// readable sentence. Expected targets written by hand.
+fn facts_target(t: &str, v: &[Option<bool>]) -> String {
+    let f = judged(Splitter::Facts.split(t), v);
+    halt_target(t, &f, FragmentKind::Independent, NullPolicy::Wrong, M).text
+}
+
+#[test]
+fn deleting_a_wrong_fact_keeps_a_readable_sentence() {
+    let t = "X was born on 30 August 1852 in Amsterdam, the Netherlands.";
+    assert_eq!(facts_target(t, &[T, F]), "X was born on 30 August 1852.");
+    assert_eq!(
+        facts_target(t, &[F, T]),
+        "X was born in Amsterdam, the Netherlands."
+    );
+    assert_eq!(facts_target(t, &[F, F]), M);
+    let t = "He received the Nobel Prize in Physics in 1901 for his work on osmotic pressure.";
+    assert_eq!(
+        facts_target(t, &[F, T, T]),
+        "He received the Nobel Prize in 1901 for his work on osmotic pressure."
+    );
+    assert_eq!(
+        facts_target(t, &[T, T, F]),
+        "He received the Nobel Prize in Physics in 1901."
+    );
+    let t = "In 1901, he received the Nobel Prize in Chemistry.";
+    assert_eq!(
+        facts_target(t, &[F, T]),
+        "He received the Nobel Prize in Chemistry."
+    );
+    assert_eq!(
+        facts_target(t, &[T, F]),
+        "In 1901, he received the Nobel Prize."
+    );
+    let t = "He won the 1901 Nobel Prize in Chemistry.";
+    assert_eq!(
+        facts_target(t, &[F, T]),
+        "He won the Nobel Prize in Chemistry."
+    );
+    assert_eq!(facts_target(t, &[T, F]), "He won the 1901 Nobel Prize.");
+    let t = "Van 't Hoff (1852–1911) won the Nobel Prize in Chemistry.";
+    assert_eq!(
+        facts_target(t, &[F, T]),
+        "Van 't Hoff won the Nobel Prize in Chemistry."
+    );
+    let t = "Born on 30 August 1852, in Rotterdam, he studied in Delft.";
+    assert_eq!(
+        facts_target(t, &[F, T]),
+        "Born in Rotterdam, he studied in Delft."
+    );
+}
+
+#[test]
+fn the_van_t_hoff_answers_align_fact_by_fact() {
+    use crate::dataset::judge::test_data::BIO_VAN_T_HOFF;
+    use crate::dataset::judge::{BioJudge, Judge};
+    let ex = example(BIO_VAN_T_HOFF);
+    let target = |t: &str| {
+        let f = BioJudge::default().judge(&ex, t).unwrap();
+        halt_target(t, &f, FragmentKind::Independent, NullPolicy::Wrong, M)
+    };
+    // right date, wrong place (Amsterdam is not Rotterdam)
+    let out = target(
+        "Jacobus Henricus van 't Hoff was born on 30 August 1852 in Amsterdam, the Netherlands.",
+    );
+    assert_eq!(
+        out.text,
+        "Jacobus Henricus van 't Hoff was born on 30 August 1852."
+    );
+    assert_eq!((out.kept, out.dropped), (1, 1));
+    // the book's hand-written answer: the undecided claim and the wrong category go
+    let out = target(
+        "Jacobus Henricus van 't Hoff was born on 30 August 1852 in Rotterdam. He studied \
+         chemistry in Delft and Leiden. He received the Nobel Prize in Physics in 1901. It was \
+         awarded for the discovery of the laws of chemical dynamics and osmotic pressure in \
+         solutions.",
+    );
+    assert_eq!(
+        out.text,
+        "Jacobus Henricus van 't Hoff was born on 30 August 1852 in Rotterdam. He received the \
+         Nobel Prize in 1901. It was awarded for the discovery of the laws of chemical dynamics \
+         and osmotic pressure in solutions."
+    );
+    assert_eq!((out.kept, out.dropped), (4, 2));
 }

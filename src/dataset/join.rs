@@ -65,6 +65,7 @@ mod tests {
                 seed: 0,
                 max_new_tokens: 8,
             },
+            finish: vec![],
         }
     }
 

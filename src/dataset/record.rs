@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::generate::FinishReason;
+
 /// The abstention marker HALT appends where the model should stop (paper §"Align the target").
 pub const UNSURE_MARKER: &str = "Unsure from Here";
 
@@ -36,6 +38,18 @@ pub struct Sampled {
     pub model: String,
     /// How they were sampled.
     pub sampling: SamplingParams,
+    /// Why each response ended, in the order of `responses` (`eos`, `stop_string`, `length`).
+    /// A response cut at `length` loses its last fragment before judging. Empty in files
+    /// written before the field existed (then every response counts as ended on its own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub finish: Vec<FinishReason>,
+}
+
+impl Sampled {
+    /// Whether response `k` was cut at `max_new_tokens` (unknown → `false`).
+    pub fn cut_at_length(&self, k: usize) -> bool {
+        self.finish.get(k) == Some(&FinishReason::Length)
+    }
 }
 
 /// How fragments relate (paper §"Fragment"): fixed per domain.
@@ -72,17 +86,28 @@ pub struct Fragment {
     pub end: usize,
     /// `true` correct, `false` wrong, `null` the judge could not decide.
     pub correct: Option<bool>,
+    /// A neutral fragment claims nothing checkable (maths: a step without a number): it stays
+    /// in targets while nothing before it is wrong (`correct` is then `true`), but it counts
+    /// neither as given nor as correct in means and metrics. Absent (`false`) in most records.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub neutral: bool,
 }
 
 impl Fragment {
-    /// A fragment from a span and a verdict.
+    /// A fragment from a span and a verdict (not neutral).
     pub fn new(span: Span, correct: Option<bool>) -> Self {
         Fragment {
             text: span.text,
             start: span.start,
             end: span.end,
             correct,
+            neutral: false,
         }
+    }
+
+    /// Whether the fragment counts in means and metrics (it is not [`neutral`](Self::neutral)).
+    pub fn counts(&self) -> bool {
+        !self.neutral
     }
 }
 
@@ -117,11 +142,13 @@ impl NullPolicy {
     }
 }
 
-/// Mean fragment correctness in [0, 1] under `policy`: the share of decided fragments that are
-/// correct. A response without (decided) fragments scores 0 (it says nothing checkable).
+/// Mean fragment correctness in [0, 1] under `policy`: the share of decided, counted (not
+/// [neutral](Fragment::neutral)) fragments that are correct. A response without such fragments
+/// scores 0 (it says nothing checkable).
 pub fn mean_correctness(fragments: &[Fragment], policy: NullPolicy) -> f64 {
     let decided: Vec<bool> = fragments
         .iter()
+        .filter(|f| f.counts())
         .filter_map(|f| policy.resolve(f.correct))
         .collect();
     if decided.is_empty() {
@@ -145,6 +172,20 @@ pub struct JudgedResponse {
     /// the marker even when every fragment is correct. Absent in older files: `true`.
     #[serde(default = "complete_default")]
     pub complete: bool,
+    /// The response was cut at `max_new_tokens` and its last (unfinished) fragment was dropped
+    /// before judging: `fragments` end before it, and aligned targets never include it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cut: bool,
+}
+
+impl JudgedResponse {
+    /// Correct, counted (not neutral) fragments.
+    pub fn n_correct(&self) -> usize {
+        self.fragments
+            .iter()
+            .filter(|f| f.counts() && f.correct == Some(true))
+            .count()
+    }
 }
 
 fn complete_default() -> bool {
@@ -215,6 +256,7 @@ mod tests {
             start: 0,
             end: 1,
             correct,
+            neutral: false,
         }
     }
 
@@ -227,6 +269,7 @@ mod tests {
                 kind: FragmentKind::Dependent,
                 mean_correctness: 0.5,
                 complete: true,
+                cut: false,
             }],
             null_policy: NullPolicy::Wrong,
         };

@@ -6,6 +6,9 @@
 //! `seed + j·N + k` ([`response_seed`]), so the responses do not depend on batching, on `--limit`
 //! or on where a resumed run picked up.
 //!
+//! Each record keeps why every response ended ([`Sampled::finish`]): a response cut at
+//! `max_new_tokens` ends in an unfinished fragment, which the judge stage leaves out.
+//!
 //! When the few-shot prompt plus `max_new_tokens` does not fit the model's context, the last
 //! shots are left out until it fits (a note says so); a prompt that does not fit even without
 //! shots is an error.
@@ -216,18 +219,25 @@ fn sample_run(
     let mut gens = gens.into_iter();
     Ok(run
         .iter()
-        .map(|&i| Sampled {
-            id: pool[i].id.clone(),
-            responses: gens
+        .map(|&i| {
+            let (responses, finish) = gens
                 .by_ref()
                 .take(cfg.n)
-                .map(|g| match cfg.format {
-                    PromptFormat::Chat => g.text,
-                    PromptFormat::Plain => g.text.trim().to_string(),
+                .map(|g| {
+                    let text = match cfg.format {
+                        PromptFormat::Chat => g.text,
+                        PromptFormat::Plain => g.text.trim().to_string(),
+                    };
+                    (text, g.finish)
                 })
-                .collect(),
-            model: cfg.model_name.clone(),
-            sampling: cfg.params(),
+                .unzip();
+            Sampled {
+                id: pool[i].id.clone(),
+                responses,
+                model: cfg.model_name.clone(),
+                sampling: cfg.params(),
+                finish,
+            }
         })
         .collect())
 }

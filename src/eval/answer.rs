@@ -2,35 +2,50 @@
 //! comes before it with the domain's training-data judge, count the reference's fragments.
 //!
 //! Marker rule (paper §"Evaluation": "the marker is not a fragment"): the answer is cut at the
-//! first occurrence of the marker (exact, case-sensitive, default
-//! [`UNSURE_MARKER`](crate::dataset::record::UNSURE_MARKER)); only the text before it is judged.
-//! With the marker and no fragment before it the answer is a *full abstention*; with the
-//! marker after at least one fragment it is a *partial abstention*. Text after the marker (as an
-//! Add-On HALT model writes it) is kept in the record but neither counted nor judged.
+//! first occurrence of the marker (default
+//! [`UNSURE_MARKER`](crate::dataset::record::UNSURE_MARKER)), found regardless of case and of
+//! the whitespace between its words (`unsure from\nhere`); only the text before it is judged.
+//! With the marker and no counted fragment before it the answer is a *full abstention*; with
+//! the marker after at least one counted fragment it is a *partial abstention* (neutral
+//! fragments, which claim nothing, do not count). Text after the marker (as an Add-On HALT
+//! model writes it) is kept in the record but neither counted nor judged.
+//!
+//! An answer cut at `max_new_tokens` loses its unfinished last fragment before judging, as the
+//! sampled training responses do ([`judge_response`]).
 
 use crate::dataset::domain::Domain;
 use crate::dataset::example::Example;
 use crate::dataset::fragment::Splitter;
-use crate::dataset::judge::{Judge, JudgeError};
+use crate::dataset::judge::{Judge, JudgeError, judge_response};
 use crate::generate::FinishReason;
 
 use super::record::Evaluated;
 
-/// The fragmenter each domain's judge uses (math: steps, code: lines, bio and medicine:
+/// The fragmenter each domain's judge uses (math: steps, code: lines, bio: facts, medicine:
 /// claims); also used to count the fragments of the reference answer.
 pub fn splitter_for(domain: Domain) -> Splitter {
     match domain {
         Domain::Math => Splitter::Steps,
         Domain::Code => Splitter::Lines,
-        Domain::Bio | Domain::Medicine => Splitter::Claims,
+        Domain::Bio => Splitter::Facts,
+        Domain::Medicine => Splitter::Claims,
     }
 }
 
 /// The part of `answer` to judge (everything before the first `marker`) and the marker's byte
-/// offset, if present. An empty marker never matches.
+/// offset, if present. The marker matches regardless of case and of the whitespace between its
+/// words; an empty (or all-whitespace) marker never matches.
 pub fn cut_at_marker<'a>(answer: &'a str, marker: &str) -> (&'a str, Option<usize>) {
-    match answer.find(marker).filter(|_| !marker.is_empty()) {
-        Some(at) => (&answer[..at], Some(at)),
+    let words: Vec<String> = marker.split_whitespace().map(regex::escape).collect();
+    if words.is_empty() {
+        return (answer, None);
+    }
+    let pattern = format!("(?i){}", words.join(r"\s+"));
+    match regex::Regex::new(&pattern)
+        .ok()
+        .and_then(|re| re.find(answer))
+    {
+        Some(m) => (&answer[..m.start()], Some(m.start())),
         None => (answer, None),
     }
 }
@@ -47,12 +62,20 @@ pub fn evaluate_answer(
     marker: &str,
 ) -> Result<Evaluated, JudgeError> {
     let (given, marker_at) = cut_at_marker(answer, marker);
-    let fragments = if given.trim().is_empty() {
-        Vec::new()
+    // Only an answer that ran into the token limit without reaching the marker is unfinished.
+    let cut_here = finish == FinishReason::Length && marker_at.is_none();
+    let (fragments, cut) = if given.trim().is_empty() {
+        (Vec::new(), false)
     } else {
-        judge.judge(example, given)?
+        judge_response(judge, example, given, cut_here)?
     };
-    let n_fragments = fragments.len();
+    let judged = if cut {
+        &given[..fragments.last().map_or(0, |f| f.end)]
+    } else {
+        given
+    };
+    let counted = || fragments.iter().filter(|f| f.counts());
+    let n_fragments = counted().count();
     Ok(Evaluated {
         id: example.id.clone(),
         answer: answer.to_string(),
@@ -61,9 +84,12 @@ pub fn evaluate_answer(
         marker_at,
         abstained: marker_at.is_some() && n_fragments == 0,
         partial_abstained: marker_at.is_some() && n_fragments > 0,
-        complete: n_fragments > 0 && judge.is_complete(given),
-        n_correct: fragments.iter().filter(|f| f.correct == Some(true)).count(),
-        n_undecided: fragments.iter().filter(|f| f.correct.is_none()).count(),
+        complete: n_fragments > 0 && judge.is_complete(judged),
+        n_correct: counted().filter(|f| f.correct == Some(true)).count(),
+        n_undecided: counted().filter(|f| f.correct.is_none()).count(),
+        n_neutral: fragments.len() - n_fragments,
+        progress: judge.progress(example, &fragments)?,
+        cut,
         n_fragments,
         n_reference_fragments: splitter_for(example.domain())
             .split(&example.reference)
@@ -154,11 +180,18 @@ mod tests {
             cut_at_marker("a Unsure from Here b", UNSURE_MARKER),
             ("a ", Some(2))
         );
+        // case and whitespace between the words do not matter
         assert_eq!(
             cut_at_marker("unsure from here", UNSURE_MARKER),
-            ("unsure from here", None)
+            ("", Some(0))
         );
+        assert_eq!(
+            cut_at_marker("x\nUNSURE  from\nHere.", UNSURE_MARKER),
+            ("x\n", Some(2))
+        );
+        assert_eq!(cut_at_marker("not unsure of here", UNSURE_MARKER).1, None);
         assert_eq!(cut_at_marker("abc", ""), ("abc", None));
+        assert_eq!(cut_at_marker("abc", "  "), ("abc", None));
     }
 
     /// The reference is split with the fragmenter the domain's judge splits answers with.

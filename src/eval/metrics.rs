@@ -1,20 +1,27 @@
-//! Evaluation metrics (`shared/paper/HALT.md`, "Evaluation") over [`Evaluated`] records, with
+//! Evaluation metrics (paper §"Evaluation", arXiv 2506.04051) over [`Evaluated`] records, with
 //! percentile-bootstrap 95% intervals over prompts ([`summarize`] → [`Summary`]).
 //!
 //! Per prompt `i`, under the null policy ([`Tally::of`]): `gᵢ` fragments given (the marker is
-//! not a fragment; undecided fragments are left out under `ignore`), `cᵢ` correct fragments
-//! (undecided ones count as correct under `correct`), `rᵢ` fragments of the reference answer.
+//! not a fragment, neutral fragments do not count; undecided fragments are left out under
+//! `ignore`), `cᵢ` correct fragments (undecided ones count as correct under `correct`), and the
+//! completeness pair `(aᵢ, dᵢ)`: points achieved of points desired. For maths it is the
+//! answer's progress along the reference solution ([`Progress`]: reference intermediates its
+//! correct steps reach, plus one point only for a correct final answer); elsewhere
+//! `(min(cᵢ, rᵢ), rᵢ)` with `rᵢ` the reference answer's fragments.
 //!
 //! - **correctness** (headline, as the paper's "mean fragment correctness"): the per-prompt mean
 //!   of `cᵢ/gᵢ` over the prompts with `gᵢ > 0`. A full abstention gives nothing (`gᵢ = 0`), so
 //!   it is left out here, never divided by zero, and shows in the abstention rate; when no
 //!   prompt gives a fragment, correctness is undefined (`None`, "n/a").
 //! - **correctness_micro**: `Σcᵢ / Σgᵢ` (pooled over all fragments).
-//! - **completeness** (headline): the per-prompt mean of `min(cᵢ, rᵢ)/rᵢ` over the prompts with
-//!   `rᵢ > 0` (an answer is at most complete; an abstention scores 0).
-//! - **completeness_micro**: `Σ min(cᵢ, rᵢ) / Σ rᵢ`.
-//! - **f1**: `2·P·C/(P+C)` of the headline correctness `P` and completeness `C` (0 when both
-//!   are 0; undefined when either is).
+//! - **completeness** (headline): the per-prompt mean of `aᵢ/dᵢ` over the prompts with
+//!   `dᵢ > 0` (an abstention scores 0).
+//! - **completeness_micro**: `Σaᵢ / Σdᵢ`.
+//! - **f1**: `2·P·C/(P+C)` of the headline correctness `P` and completeness `C`; 0 whenever
+//!   `C = 0`, whatever `P` is (defined or not: `2PC/(P+C) → 0` as `C → 0`); undefined only
+//!   when `C` is.
+//! - **solve_rate** (maths): the share of prompts whose answer states the right final answer
+//!   in a correct step; undefined in domains without a final answer.
 //! - **abstention**: answers that are only the marker / all prompts; **partial_abstention**:
 //!   answers with fragments and then the marker / all prompts.
 
@@ -22,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bootstrap::{BootstrapConfig, percentile_interval, resample};
 use super::record::Evaluated;
+use crate::dataset::judge::Progress;
 use crate::dataset::record::NullPolicy;
 use crate::generate::FinishReason;
 
@@ -34,6 +42,8 @@ pub struct Tally {
     pub correct: usize,
     /// Fragments of the reference answer (`rᵢ`).
     pub reference: usize,
+    /// Progress along the reference solution (maths); `None`: completeness counts fragments.
+    pub progress: Option<Progress>,
     /// Only the marker.
     pub abstained: bool,
     /// Fragments, then the marker.
@@ -54,18 +64,51 @@ impl Tally {
             given,
             correct: correct.min(given),
             reference: e.n_reference_fragments,
+            progress: e.progress,
             abstained: e.abstained,
             partial: e.partial_abstained,
+        }
+    }
+
+    /// Completeness points `(achieved, desired)`: the progress when there is one, else
+    /// `(min(correct, reference), reference)`.
+    pub fn completeness(&self) -> (usize, usize) {
+        match self.progress {
+            Some(p) => (p.reached.min(p.desired), p.desired),
+            None => (self.correct.min(self.reference), self.reference),
         }
     }
 }
 
 /// Number of metrics in [`point`]'s array.
-pub const METRICS: usize = 7;
+pub const METRICS: usize = 8;
+
+/// Position of each metric in [`point`]'s array.
+pub mod at {
+    /// Per-prompt mean correctness.
+    pub const CORRECTNESS: usize = 0;
+    /// Per-prompt mean completeness.
+    pub const COMPLETENESS: usize = 2;
+    /// F1 of the two.
+    pub const F1: usize = 4;
+    /// Share of prompts solved (maths).
+    pub const SOLVE_RATE: usize = 7;
+}
+
+/// F1 of correctness `p` and completeness `c`: `2pc/(p+c)`; 0 whenever `c` is 0, whatever `p`
+/// is (the limit as `c → 0`); undefined only when `c` is, or when `p` is and `c > 0`.
+pub fn f1(p: Option<f64>, c: Option<f64>) -> Option<f64> {
+    match (p, c) {
+        (_, Some(c)) if c == 0.0 => Some(0.0),
+        (Some(p), Some(c)) if p + c > 0.0 => Some(2.0 * p * c / (p + c)),
+        (Some(_), Some(_)) => Some(0.0),
+        _ => None,
+    }
+}
 
 /// Point estimates, in this order: correctness, correctness_micro, completeness,
-/// completeness_micro, f1, abstention, partial_abstention (see the module docs). `None`:
-/// undefined (no prompt to average over, or a zero denominator).
+/// completeness_micro, f1, abstention, partial_abstention, solve_rate (see the module docs).
+/// `None`: undefined (no prompt to average over, or a zero denominator).
 pub fn point(t: &[Tally]) -> [Option<f64>; METRICS] {
     let ratio = |num: f64, den: f64| (den > 0.0).then(|| num / den);
     let mean = |v: Vec<f64>| ratio(v.iter().sum(), v.len() as f64);
@@ -77,29 +120,32 @@ pub fn point(t: &[Tally]) -> [Option<f64>; METRICS] {
     );
     let completeness = mean(
         t.iter()
-            .filter(|x| x.reference > 0)
-            .map(|x| x.correct.min(x.reference) as f64 / x.reference as f64)
+            .map(Tally::completeness)
+            .filter(|(_, d)| *d > 0)
+            .map(|(a, d)| a as f64 / d as f64)
             .collect(),
     );
     let sum = |f: fn(&Tally) -> usize| t.iter().map(f).sum::<usize>() as f64;
     let correctness_micro = ratio(sum(|x| x.correct), sum(|x| x.given));
-    let completeness_micro = ratio(sum(|x| x.correct.min(x.reference)), sum(|x| x.reference));
-    let f1 = match (correctness, completeness) {
-        (Some(p), Some(c)) if p + c > 0.0 => Some(2.0 * p * c / (p + c)),
-        (Some(_), Some(_)) => Some(0.0),
-        _ => None,
-    };
+    let completeness_micro = ratio(sum(|x| x.completeness().0), sum(|x| x.completeness().1));
     let n = t.len() as f64;
     let abstention = ratio(t.iter().filter(|x| x.abstained).count() as f64, n);
     let partial = ratio(t.iter().filter(|x| x.partial).count() as f64, n);
+    let solve_rate = mean(
+        t.iter()
+            .filter_map(|x| x.progress)
+            .map(|p| f64::from(u8::from(p.solved)))
+            .collect(),
+    );
     [
         correctness,
         correctness_micro,
         completeness,
         completeness_micro,
-        f1,
+        f1(correctness, completeness),
         abstention,
         partial,
+        solve_rate,
     ]
 }
 
@@ -143,6 +189,15 @@ pub struct Counts {
     pub fragments_undecided: usize,
     /// Fragments of the reference answers (`Σrᵢ`).
     pub reference_fragments: usize,
+    /// Neutral fragments (no number: neither given nor correct).
+    #[serde(default)]
+    pub fragments_neutral: usize,
+    /// Answers whose unfinished last fragment (cut at `max_new_tokens`) was left out.
+    #[serde(default)]
+    pub cut: usize,
+    /// Maths: answers stating the right final answer in a correct step.
+    #[serde(default)]
+    pub solved: usize,
 }
 
 /// Every metric of one evaluated model, with intervals, counts and the settings used.
@@ -169,6 +224,10 @@ pub struct Summary {
     pub abstention: Estimate,
     /// Share of answers that stop with the marker after some fragments.
     pub partial_abstention: Estimate,
+    /// Maths: share of prompts solved (right final answer); `null` elsewhere or in summaries
+    /// written before it existed.
+    #[serde(default)]
+    pub solve_rate: Option<Estimate>,
 }
 
 fn null_words(policy: NullPolicy) -> &'static str {
@@ -199,18 +258,19 @@ fn hows(policy: NullPolicy, c: &Counts, b: &BootstrapConfig) -> [String; METRICS
             c.fragments_correct, c.fragments_given
         ),
         format!(
-            "per-prompt mean of min(correct, reference) / reference fragments over the prompts \
-             whose reference answer has fragments (reference split with the same fragmenter); \
-             an abstention scores 0; {nulls}; {ci}"
+            "per-prompt mean of achieved / desired points: maths: reference intermediates \
+             reached by correct steps plus one point for a correct final answer, over their \
+             number; other domains: min(correct, reference) / reference fragments (reference \
+             split with the same fragmenter); an abstention scores 0; {nulls}; {ci}"
         ),
         format!(
-            "pooled: sum of min(correct, reference) / {} reference fragments; {ci}",
+            "pooled: sum of achieved / sum of desired points ({} reference fragments); {ci}",
             c.reference_fragments
         ),
         format!(
-            "harmonic mean 2PC/(P+C) of correctness P and completeness C (per-prompt means), \
-             0 when both are 0, undefined when correctness is; interval: the same on each \
-             resample; {ci}"
+            "harmonic mean 2PC/(P+C) of correctness P and completeness C (per-prompt means); \
+             0 whenever C is 0 (the limit as C -> 0, even when P is undefined), undefined only \
+             when C is; interval: the same on each resample; {ci}"
         ),
         format!(
             "{} of {} answers are only the marker (nothing before it splits into a fragment); {ci}",
@@ -219,6 +279,10 @@ fn hows(policy: NullPolicy, c: &Counts, b: &BootstrapConfig) -> [String; METRICS
         format!(
             "{} of {} answers give fragments and then the marker; {ci}",
             c.partial_abstained, c.prompts
+        ),
+        format!(
+            "{} of {} answers state the right final answer in a correct step (maths); {ci}",
+            c.solved, c.prompts
         ),
     ]
 }
@@ -244,6 +308,12 @@ pub fn counts(records: &[Evaluated], policy: NullPolicy) -> Counts {
         fragments_correct: tallies.iter().map(|t| t.correct).sum(),
         fragments_undecided: records.iter().map(|e| e.n_undecided).sum(),
         reference_fragments: tallies.iter().map(|t| t.reference).sum(),
+        fragments_neutral: records.iter().map(|e| e.n_neutral).sum(),
+        cut: records.iter().filter(|e| e.cut).count(),
+        solved: records
+            .iter()
+            .filter(|e| e.progress.is_some_and(|p| p.solved))
+            .count(),
     }
 }
 
@@ -284,6 +354,7 @@ pub fn summarize_tallies(
         f1: next(),
         abstention: next(),
         partial_abstention: next(),
+        solve_rate: Some(next()).filter(|e| e.value.is_some()),
     }
 }
 

@@ -2,6 +2,7 @@
 //! comments.
 
 use super::*;
+use crate::dataset::judge::Progress;
 use crate::dataset::record::FragmentKind;
 
 /// A record with `n` fragments given, `c` correct, `u` undecided, `r` reference fragments,
@@ -21,6 +22,9 @@ fn rec(id: &str, n: usize, c: usize, u: usize, r: usize, marker: bool) -> Evalua
         n_correct: c,
         n_undecided: u,
         n_reference_fragments: r,
+        n_neutral: 0,
+        progress: None,
+        cut: false,
     }
 }
 
@@ -79,6 +83,9 @@ fn null_policy_wrong_by_hand() {
             fragments_correct: 9,
             fragments_undecided: 1,
             reference_fragments: 15,
+            fragments_neutral: 0,
+            cut: 0,
+            solved: 0,
         }
     );
     assert!(s.correctness.ci95.is_none(), "no resamples, no interval");
@@ -115,7 +122,8 @@ fn all_abstain_is_undefined_correctness_not_nan() {
     assert_eq!(s.correctness.value, None);
     assert_eq!(s.correctness.ci95, None);
     assert_eq!(s.correctness_micro.value, None);
-    assert_eq!(s.f1.value, None);
+    // completeness is 0, so F1 is 0 although correctness is undefined (2PC/(P+C) → 0)
+    assert_eq!(s.f1.value, Some(0.0));
     assert!(close(s.completeness.value, 0.0));
     assert!(close(s.completeness_micro.value, 0.0));
     assert!(close(s.abstention.value, 1.0));
@@ -212,4 +220,83 @@ fn how_says_what_was_computed() {
     assert!(s.abstention.how.contains("1 of 5 answers"));
     assert!(s.f1.how.contains("harmonic mean"));
     assert!(s.completeness.how.contains("1000 resamples, seed 0"));
+}
+
+/// A maths record with progress `reached` of `desired` points, `solved` or not.
+fn progressed(
+    id: &str,
+    g: usize,
+    c: usize,
+    reached: usize,
+    desired: usize,
+    solved: bool,
+) -> Evaluated {
+    let mut e = rec(id, g, c, 0, 9, false);
+    e.progress = Some(Progress {
+        reached,
+        desired,
+        solved,
+    });
+    e
+}
+
+#[test]
+fn f1_at_zero_completeness_whatever_the_correctness() {
+    // by hand: C = 0 → F1 = 0, whether P is 1, 0.3 or undefined; C undefined → n/a
+    assert_eq!(f1(Some(1.0), Some(0.0)), Some(0.0));
+    assert_eq!(f1(Some(0.3), Some(0.0)), Some(0.0));
+    assert_eq!(f1(None, Some(0.0)), Some(0.0));
+    assert_eq!(f1(Some(0.5), None), None);
+    assert_eq!(f1(None, None), None);
+    // 2 · 0.5 · 0.25 / 0.75 = 1/3
+    assert!(close(f1(Some(0.5), Some(0.25)), 1.0 / 3.0));
+    // restating the question: every fragment correct, no progress → P 1, C 0, F1 0
+    let s = summarize(
+        &[progressed("r", 2, 2, 0, 3, false)],
+        NullPolicy::Wrong,
+        &none(),
+    );
+    assert!(close(s.correctness.value, 1.0));
+    assert!(close(s.completeness.value, 0.0));
+    assert_eq!(s.f1.value, Some(0.0));
+}
+
+#[test]
+fn solve_rate_and_completeness_from_progress() {
+    // Reference with 2 intermediates + the final answer: 3 points.
+    // S: reaches both and states the right answer → 3/3, solved.
+    // W: reaches both, wrong final answer (its last step is wrong) → 2/3, not solved.
+    // H: reaches one intermediate and stops with the marker → 1/3.
+    // N: only the marker → 0/3.
+    let mut h = progressed("H", 1, 1, 1, 3, false);
+    h.marker_at = Some(10);
+    h.partial_abstained = true;
+    let mut n = progressed("N", 0, 0, 0, 3, false);
+    n.marker_at = Some(0);
+    n.abstained = true;
+    let recs = [
+        progressed("S", 3, 3, 3, 3, true),
+        progressed("W", 3, 2, 2, 3, false),
+        h,
+        n,
+    ];
+    let s = summarize(&recs, NullPolicy::Wrong, &none());
+    // completeness (1 + 2/3 + 1/3 + 0) / 4 = 0.5; pooled (3 + 2 + 1 + 0) / 12 = 0.5
+    assert!(close(s.completeness.value, 0.5));
+    assert!(close(s.completeness_micro.value, 0.5));
+    // solve rate 1 of 4
+    let solve = s
+        .solve_rate
+        .as_ref()
+        .expect("maths records have a solve rate");
+    assert!(close(solve.value, 0.25));
+    assert_eq!(s.counts.solved, 1);
+    // correctness: S 1, W 2/3, H 1 (N gives nothing) → (1 + 2/3 + 1) / 3 = 8/9
+    assert!(close(s.correctness.value, 8.0 / 9.0));
+    // without progress (other domains) there is no solve rate
+    assert!(
+        summarize(&five(), NullPolicy::Wrong, &none())
+            .solve_rate
+            .is_none()
+    );
 }

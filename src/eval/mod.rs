@@ -1,4 +1,4 @@
-//! Evaluation (paper §"Evaluation", `shared/paper/HALT.md`): answer held-out test prompts with a
+//! Evaluation (paper §"Evaluation", arXiv 2506.04051): answer held-out test prompts with a
 //! (finetuned) model, judge the answers with the training data's fragmenter and judge, compute
 //! correctness, completeness, F1 and abstention rates with bootstrap intervals, and report them
 //! in a table and a plot.
@@ -7,15 +7,15 @@
 //! - [`answer`]: one answer → one record (marker handling, [`splitter_for`] a domain);
 //! - [`stage`]: the resumable answer stage (greedy zero-shot generation in batches);
 //! - [`metrics`] and [`bootstrap`]: the metrics, their intervals, the [`Summary`];
-//! - [`pretrained`]: the pretrained model's few-shot scores as a reference point;
+//! - [`claims`]: the paper's claims as paired differences with clustered bootstrap intervals;
 //! - [`shown`], [`report`], [`plot`]: example answers, `report.md`, `plot.png` / `plot.svg`;
 //! - [`run`]: `halt-llm eval` as one call ([`run_eval`]).
 
 pub mod answer;
 pub mod bootstrap;
+pub mod claims;
 pub mod metrics;
 pub mod plot;
-pub mod pretrained;
 pub mod record;
 pub mod report;
 pub mod run;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::dataset::judge::Progress;
 use crate::dataset::record::{Fragment, FragmentKind};
 use crate::dataset::stage::Keyed;
 use crate::generate::FinishReason;
@@ -36,15 +37,26 @@ pub struct Evaluated {
     /// ([`Judge::is_complete`](crate::dataset::judge::Judge::is_complete); math: it states a
     /// final answer). Reported beside completeness, which only counts fragments.
     pub complete: bool,
-    /// Fragments given (= `fragments.len()`).
+    /// Fragments given: the counted ones (neutral fragments, which claim nothing checkable,
+    /// are left out; see [`Fragment::neutral`]).
     pub n_fragments: usize,
-    /// Fragments the judge found correct (`correct == true`).
+    /// Counted fragments the judge found correct (`correct == true`).
     pub n_correct: usize,
+    /// Neutral fragments (maths: steps without a number), neither given nor correct.
+    #[serde(default)]
+    pub n_neutral: usize,
     /// Fragments the judge could not decide (`correct == null`); counted as the summary's null
     /// policy says.
     pub n_undecided: usize,
     /// Fragments of the example's reference answer, split with the same fragmenter.
     pub n_reference_fragments: usize,
+    /// Maths: progress along the reference solution (intermediates reached and the final
+    /// answer), which completeness counts instead of fragments; `null` in other domains.
+    #[serde(default)]
+    pub progress: Option<Progress>,
+    /// The answer was cut at `max_new_tokens` and its unfinished last fragment left out.
+    #[serde(default)]
+    pub cut: bool,
 }
 
 impl Keyed for Evaluated {
@@ -68,6 +80,7 @@ mod tests {
                 start: 0,
                 end: 7,
                 correct: Some(true),
+                neutral: false,
             }],
             kind: FragmentKind::Dependent,
             marker_at: Some(8),
@@ -77,12 +90,19 @@ mod tests {
             n_fragments: 1,
             n_correct: 1,
             n_undecided: 0,
+            n_neutral: 0,
             n_reference_fragments: 2,
+            progress: Some(Progress {
+                reached: 1,
+                desired: 2,
+                solved: false,
+            }),
+            cut: false,
         };
         let json = serde_json::to_string(&e).unwrap();
         assert_eq!(
             json,
-            r#"{"id":"math-t0","answer":"2+3 = 5\nUnsure from Here","finish":"eos","fragments":[{"text":"2+3 = 5","start":0,"end":7,"correct":true}],"kind":"dependent","marker_at":8,"abstained":false,"partial_abstained":true,"complete":false,"n_fragments":1,"n_correct":1,"n_undecided":0,"n_reference_fragments":2}"#
+            r#"{"id":"math-t0","answer":"2+3 = 5\nUnsure from Here","finish":"eos","fragments":[{"text":"2+3 = 5","start":0,"end":7,"correct":true}],"kind":"dependent","marker_at":8,"abstained":false,"partial_abstained":true,"complete":false,"n_fragments":1,"n_correct":1,"n_neutral":0,"n_undecided":0,"n_reference_fragments":2,"progress":{"reached":1,"desired":2,"solved":false},"cut":false}"#
         );
         assert_eq!(serde_json::from_str::<Evaluated>(&json).unwrap(), e);
         assert!(serde_json::from_str::<Evaluated>(&json.replace("\"kind\"", "\"knd\"")).is_err());

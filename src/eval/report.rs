@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use super::claims::Claims;
 use super::metrics::{Estimate, Summary};
 use super::plot::write_plot;
 use super::shown::{ShownAnswer, stop_description};
@@ -64,6 +65,7 @@ pub fn write_report(
     title: &str,
     results: &[MethodResult],
     reference: Option<&ReferencePoint>,
+    claims: Option<&Claims>,
 ) -> Result<ReportFiles> {
     let files = ReportFiles {
         markdown: dir.join("report.md"),
@@ -74,7 +76,7 @@ pub fn write_report(
     write_plot(results, reference, &files.png, &files.svg)?;
     write_atomic(
         &files.markdown,
-        render_markdown(title, results, reference).as_bytes(),
+        render_markdown(title, results, reference, claims).as_bytes(),
     )?;
     Ok(files)
 }
@@ -115,10 +117,12 @@ pub fn render_markdown(
     title: &str,
     results: &[MethodResult],
     reference: Option<&ReferencePoint>,
+    claims: Option<&Claims>,
 ) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# {title}\n");
     let base = unchanged_completeness(results);
+    let solve = results.iter().any(|r| r.summary.solve_rate.is_some());
     md.push_str(
         "Values are in [0, 1], with 95% bootstrap intervals over prompts in brackets; \
          n/a: undefined (e.g. correctness when every answer abstains).\n\n",
@@ -127,8 +131,15 @@ pub fn render_markdown(
     if base.is_some() {
         md.push_str(" completeness rel. to unchanged |");
     }
-    md.push_str(" F1 | abstention | partial abstention | prompts |\n|---|---|---|---|");
+    md.push_str(" F1 |");
+    if solve {
+        md.push_str(" solve rate |");
+    }
+    md.push_str(" abstention | partial abstention | prompts |\n|---|---|---|---|");
     if base.is_some() {
+        md.push_str("---|");
+    }
+    if solve {
         md.push_str("---|");
     }
     md.push_str("---|---|---|---|\n");
@@ -145,10 +156,17 @@ pub fn render_markdown(
         if let Some(b) = base {
             let _ = write!(md, " {} |", fmt_scaled(&s.completeness, b));
         }
+        let _ = write!(md, " {} |", fmt_estimate(&s.f1));
+        if solve {
+            let rate = s
+                .solve_rate
+                .as_ref()
+                .map_or_else(|| "–".into(), fmt_estimate);
+            let _ = write!(md, " {rate} |");
+        }
         let _ = writeln!(
             md,
-            " {} | {} | {} | {} |",
-            fmt_estimate(&s.f1),
+            " {} | {} | {} |",
             fmt_estimate(&s.abstention),
             fmt_estimate(&s.partial_abstention),
             s.counts.prompts
@@ -164,18 +182,21 @@ pub fn render_markdown(
             v(p.completeness)
         );
     }
+    if let Some(c) = claims {
+        md.push_str(&claims_section(c));
+    }
     md.push_str("\n![correctness against completeness](plot.png)\n\n(also as `plot.svg`)\n\n");
     md.push_str("Pooled over all fragments (micro averages) and counts:\n\n");
     md.push_str(
         "| method | α | correctness (pooled) | completeness (pooled) | fragments given | correct | \
-         undecided | reference fragments | abstained | partial | empty | cut at max tokens | \
-         complete |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+         undecided | neutral | reference fragments | abstained | partial | empty | cut at max \
+         tokens | complete |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in results {
         let (s, c) = (&r.summary, &r.summary.counts);
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             cell(&r.method),
             fmt_alpha(r.alpha),
             fmt_estimate(&s.correctness_micro),
@@ -183,6 +204,7 @@ pub fn render_markdown(
             c.fragments_given,
             c.fragments_correct,
             c.fragments_undecided,
+            c.fragments_neutral,
             c.reference_fragments,
             c.abstained,
             c.partial_abstained,
@@ -202,12 +224,18 @@ fn how_section(results: &[MethodResult], relative: bool) -> String {
         "Each test prompt is answered greedily and zero-shot; the answer is cut at the first \
          \"Unsure from Here\" marker (the marker is not a fragment, text after it is not \
          judged), and what comes before it is split and judged with the same fragmenter and \
-         judge as the training data. Per prompt: g = fragments given, c = correct fragments, \
-         r = fragments of the reference answer (same fragmenter).\n\n\
+         judge as the training data. An answer cut at the token limit loses its unfinished \
+         last fragment. Per prompt: g = fragments given (neutral fragments, which state no \
+         number, are not counted), c = correct fragments, r = fragments of the reference \
+         answer (same fragmenter).\n\n\
          - **correctness**: mean over prompts with g > 0 of c/g (the paper's mean fragment \
          correctness). A full abstention gives g = 0: it is left out here, never divided by \
          zero, and counted in the abstention rate.\n\
-         - **completeness**: mean over prompts with r > 0 of min(c, r)/r; an abstention scores 0.\n",
+         - **completeness**: maths: mean over prompts of the progress along the reference \
+         solution: the reference's intermediate results that correct steps reach, plus one \
+         point only for a correct final answer, over their number (restating the question is \
+         no progress); other domains: mean over prompts with r > 0 of min(c, r)/r. An \
+         abstention scores 0.\n",
     );
     if relative {
         md.push_str(
@@ -217,13 +245,16 @@ fn how_section(results: &[MethodResult], relative: bool) -> String {
         );
     }
     md.push_str(
-        "- **F1**: harmonic mean 2PC/(P+C) of correctness P and completeness C.\n\
+        "- **F1**: harmonic mean 2PC/(P+C) of correctness P and completeness C; 0 whenever C \
+         is 0 (its limit), even when P is undefined.\n\
+         - **solve rate** (maths): share of prompts whose answer states the right final \
+         answer in a correct step.\n\
          - **abstention**: share of answers that are only the marker; **partial abstention**: \
          share that give fragments and then the marker.\n\
-         - **pooled**: Σc/Σg and Σmin(c, r)/Σr over all prompts.\n\
-         - **complete**: answers that reach their end by the judge's rule (math: they state a \
-         final answer). Completeness counts fragments only, so a long answer that never \
-         reaches the result can still score high on it; this count shows how many did.\n",
+         - **pooled**: Σc/Σg, and the sum of completeness points over the sum of desired \
+         points, over all prompts.\n\
+         - **complete**: answers that reach their end by the judge's rule (maths: they state a \
+         final answer, right or wrong).\n",
     );
     if let Some(r) = results.first() {
         let s = &r.summary;
@@ -238,6 +269,40 @@ fn how_section(results: &[MethodResult], relative: bool) -> String {
                 .unwrap_or_default(),
             s.bootstrap.resamples,
             s.bootstrap.seed
+        );
+    }
+    md
+}
+
+/// The "Claims" section: each claim, its paired difference with interval, and the verdict.
+fn claims_section(c: &Claims) -> String {
+    let mut md = String::from("\n## Claims\n\n");
+    let _ = writeln!(
+        md,
+        "The paper's claims as differences between two methods on the same {} test prompts. \
+         Intervals: one paired bootstrap ({} resamples, seed {}) that draws the {} clusters \
+         ({}) with replacement, the same draw for every method, so renumbered instances of one \
+         problem are not counted as independent. Verdict: supported when the 95% interval lies \
+         above 0, contradicted when below 0, otherwise not resolved at this size.\n",
+        c.prompts, c.bootstrap.resamples, c.bootstrap.seed, c.clusters, c.cluster_kind
+    );
+    if c.claims.is_empty() {
+        md.push_str("(no claim applies to the methods of this run)\n");
+        return md;
+    }
+    md.push_str("| claim | difference | 95% interval | verdict |\n|---|---|---|---|\n");
+    for claim in &c.claims {
+        let d = claim
+            .difference
+            .map_or_else(|| "n/a".into(), |d| format!("{d:+.3}"));
+        let ci = claim
+            .ci95
+            .map_or_else(|| "n/a".into(), |[lo, hi]| format!("[{lo:+.3}, {hi:+.3}]"));
+        let _ = writeln!(
+            md,
+            "| {} | {d} | {ci} | {} |",
+            cell(&claim.text),
+            claim.verdict.words()
         );
     }
     md

@@ -19,6 +19,7 @@ fn rec(id: &str, verdicts: &[Option<bool>], marker: bool, reference: usize) -> E
             end: answer.len() + text.len(),
             text: text.clone(),
             correct,
+            neutral: false,
         });
         answer.push_str(&text);
         answer.push('\n');
@@ -41,6 +42,9 @@ fn rec(id: &str, verdicts: &[Option<bool>], marker: bool, reference: usize) -> E
         partial_abstained: marker && !verdicts.is_empty(),
         complete: !marker && !verdicts.is_empty(),
         n_reference_fragments: reference,
+        n_neutral: 0,
+        progress: None,
+        cut: false,
     }
 }
 
@@ -88,7 +92,7 @@ fn results() -> Vec<MethodResult> {
 
 #[test]
 fn table_rows_by_hand() {
-    let md = render_markdown("T", &results(), None);
+    let md = render_markdown("T", &results(), None, None);
     assert!(md.contains("completeness rel. to unchanged"), "{md}");
     // cells of the first row that starts with `| {method} | {alpha} |`
     let row = |m: &str| -> Vec<String> {
@@ -115,7 +119,7 @@ fn table_rows_by_hand() {
     );
     // relative of itself is 1; its interval is [0.5, 1] / 0.75
     assert_eq!(un[4], "1.000 [0.667, 1.333]");
-    // every answer abstains: correctness and F1 n/a, abstention 1
+    // every answer abstains: correctness n/a, completeness 0 so F1 0, abstention 1
     let idk = row("| idk | – |");
     assert_eq!(
         idk[2..],
@@ -123,7 +127,7 @@ fn table_rows_by_hand() {
             "n/a",
             "0.000 [0.000, 0.000]",
             "0.000 [0.000, 0.000]",
-            "n/a",
+            "0.000 [0.000, 0.000]",
             "1.000 [1.000, 1.000]",
             "0.000 [0.000, 0.000]",
             "2"
@@ -141,14 +145,14 @@ fn table_rows_by_hand() {
 #[test]
 fn without_unchanged_there_is_no_relative_column() {
     let r = results();
-    let md = render_markdown("T", &r[..2], None);
+    let md = render_markdown("T", &r[..2], None, None);
     assert!(!md.contains("rel. to unchanged"));
     let p = ReferencePoint {
         label: "pretrained, 4-shot".into(),
         correctness: Some(0.42),
         completeness: None,
     };
-    let md = render_markdown("T", &r[..2], Some(&p));
+    let md = render_markdown("T", &r[..2], Some(&p), None);
     assert!(
         md.contains("Reference point (pretrained, 4-shot): correctness 0.420, completeness n/a.")
     );
@@ -163,7 +167,7 @@ fn report_and_plot_files_are_written() {
         correctness: Some(0.5),
         completeness: Some(0.4),
     };
-    let files = write_report(&out, "HALT on tiny", &results(), Some(&reference)).unwrap();
+    let files = write_report(&out, "HALT on tiny", &results(), Some(&reference), None).unwrap();
     let md = std::fs::read_to_string(&files.markdown).unwrap();
     assert!(md.starts_with("# HALT on tiny\n"));
     assert!(md.contains("![correctness against completeness](plot.png)"));
@@ -195,7 +199,7 @@ fn report_and_plot_files_are_written() {
     names.sort();
     assert_eq!(names, ["plot.png", "plot.svg", "report.md"]);
     // a second write replaces them
-    write_report(&out, "again", &results()[..1], None).unwrap();
+    write_report(&out, "again", &results()[..1], None, None).unwrap();
     assert!(
         std::fs::read_to_string(&files.markdown)
             .unwrap()

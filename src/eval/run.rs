@@ -96,7 +96,7 @@ pub fn run_eval(
         shown: pick_answers(&records, selected, SHOWN_PER_METHOD),
     };
     let title = format!("Evaluation of {}", run.label);
-    let report = write_report(dir, &title, &[result], None)?;
+    let report = write_report(dir, &title, &[result], None, None)?;
     Ok(EvalOutputs {
         stage,
         summary_path,

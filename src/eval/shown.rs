@@ -102,6 +102,7 @@ mod tests {
                 start: 0,
                 end: 1,
                 correct,
+                neutral: false,
             })
             .collect();
         Evaluated {
@@ -118,6 +119,9 @@ mod tests {
             partial_abstained: marker && !verdicts.is_empty(),
             complete: !marker && !verdicts.is_empty(),
             n_reference_fragments: 2,
+            n_neutral: 0,
+            progress: None,
+            cut: false,
         }
     }
 

@@ -1,8 +1,10 @@
 //! The answer stage of `halt-llm eval`: greedy zero-shot answers of a (finetuned) model to test
 //! prompts, judged with the training data's fragmenter and judge, as [`Evaluated`](super::record::Evaluated) records.
 //!
-//! The prompt is the example's prompt alone (no shots), rendered as the sample stage renders it
-//! ([`few_shot_prompt`] with `shots = 0`): through the model's chat template for
+//! The prompt is the example's prompt alone (no shots; [`EvalConfig::shots`] > 0 puts that many
+//! shots from [`EvalConfig::shot_pool`] before it, as the pretrained model's few-shot reference
+//! point does), rendered as the sample stage renders it ([`few_shot_prompt`]): through the
+//! model's chat template for
 //! [`PromptFormat::Chat`], as `Q: …\nA:` for [`PromptFormat::Plain`]. Generation is greedy
 //! (temperature 0), `batch_size` prompts per [`generate`] call; the output is resumable and
 //! atomic ([`run_stage`]: `OUT.partial`, renamed when complete).
@@ -39,6 +41,11 @@ pub struct EvalConfig {
     pub marker: String,
     /// Print no progress.
     pub quiet: bool,
+    /// Few-shot pairs before each prompt (0: zero-shot, as finetuned models are evaluated).
+    pub shots: usize,
+    /// Where the shots come from (the training split; never the test prompts themselves).
+    /// Empty: shots from the other evaluated examples.
+    pub shot_pool: Vec<Example>,
 }
 
 impl Default for EvalConfig {
@@ -50,6 +57,8 @@ impl Default for EvalConfig {
             format: PromptFormat::Chat,
             marker: UNSURE_MARKER.into(),
             quiet: false,
+            shots: 0,
+            shot_pool: Vec::new(),
         }
     }
 }
@@ -97,9 +106,31 @@ pub fn answer_stage(
     let selected = cfg.selected(examples);
     let judges = judges_for(selected, judges);
     let prompt_cfg = SampleConfig {
-        shots: 0,
+        shots: cfg.shots,
         format: cfg.format,
         ..SampleConfig::default()
+    };
+    let prompt_for = |i: usize| -> Result<Vec<u32>> {
+        let ids = if cfg.shots > 0 && !cfg.shot_pool.is_empty() {
+            // the example last, so its shots come from the pool only
+            // (the seed varies the shots from prompt to prompt)
+            let mut pool = cfg.shot_pool.clone();
+            pool.push(selected[i].clone());
+            let per_prompt = SampleConfig {
+                seed: i as u64,
+                ..prompt_cfg.clone()
+            };
+            few_shot_prompt(
+                &loaded.tokenizer,
+                &pool,
+                pool.len() - 1,
+                &per_prompt,
+                max_prompt,
+            )?
+        } else {
+            few_shot_prompt(&loaded.tokenizer, selected, i, &prompt_cfg, max_prompt)?
+        };
+        Ok(ids.0)
     };
     let sampling = SamplingConfig {
         max_new_tokens: cfg.max_new_tokens,
@@ -122,10 +153,7 @@ pub fn answer_stage(
         |chunk, _| {
             let prompts = chunk
                 .iter()
-                .map(|&&(i, _)| {
-                    few_shot_prompt(&loaded.tokenizer, selected, i, &prompt_cfg, max_prompt)
-                        .map(|(ids, _)| ids)
-                })
+                .map(|&&(i, _)| prompt_for(i))
                 .collect::<Result<Vec<_>>>()?;
             let first = &chunk[0].1.id;
             let gens = generate(

@@ -2,6 +2,7 @@
 //! in one resumable run folder ([`run::run`]), configured by [`config::RunConfig`].
 
 pub mod config;
+pub mod examples;
 pub mod run;
 
 pub use config::RunConfig;

@@ -7,7 +7,9 @@
 //! RUN/judged.jsonl              their fragments and verdicts
 //! RUN/aligned/<method>.jsonl    finetuning targets per α (halt-0.4, …) and per baseline
 //! RUN/models/<method>/          finetuning runs (checkpoints, model/ = HF folder)
-//! RUN/eval/<method>/            test answers, verdicts, summary.json
+//! RUN/eval/<method>/            test answers, verdicts, summary.json (also of the pretrained
+//!                               model: pretrained-0shot, pretrained-<k>shot)
+//! RUN/claims.json               the paper's claims as paired, clustered differences
 //! RUN/report.md, plot.{png,svg} the comparison
 //! ```
 //!
@@ -21,17 +23,19 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use super::config::RunConfig;
+use super::examples::{cluster_of, select_examples};
 use crate::dataset::align::AlignConfig;
 use crate::dataset::align_stage::{AlignInputs, align_stage, method_name};
-use crate::dataset::example::{Example, GroundTruth};
 use crate::dataset::fewshot::PromptFormat;
 use crate::dataset::judge::{JudgeConfig, judge_for};
 use crate::dataset::judge_stage::judge_stage;
-use crate::dataset::record::{AlignMethod, Judged};
+use crate::dataset::load_examples;
+use crate::dataset::record::AlignMethod;
 use crate::dataset::sample::{SampleConfig, sample_stage};
-use crate::dataset::{Split, load, load_examples, read_jsonl, write_jsonl};
 use crate::eval::bootstrap::BootstrapConfig;
-use crate::eval::pretrained::pretrained_point;
+use crate::eval::claims::{MethodTallies, paper_claims, test_claims};
+use crate::eval::metrics::{Summary, Tally};
+use crate::eval::record::Evaluated;
 use crate::eval::report::{MethodResult, write_report};
 use crate::eval::run::{EvalRun, SHOWN_PER_METHOD, output_paths, records_for, run_eval};
 use crate::eval::shown::pick_answers;
@@ -199,23 +203,28 @@ pub fn run(config: &RunConfig, dir: &Path) -> Result<RunOutcome> {
         alpha,
     };
     let mut results = Vec::new();
-    for v in &all {
-        let eval_dir = dir.join("eval").join(&v.name);
-        let run = eval_run(&v.name, v.alpha);
-        let (evaluated, summary_path) = output_paths(&eval_dir);
-        let summary = if summary_path.exists() {
-            serde_json::from_str(
-                &std::fs::read_to_string(&summary_path)
-                    .with_context(|| format!("reading {}", summary_path.display()))?,
-            )
-            .with_context(|| format!("parsing {}", summary_path.display()))?
-        } else {
-            say(&format!("evaluating {}", v.name));
-            let model_dir = dir.join("models").join(&v.name).join("model");
-            let loaded = load_checkpoint(&model_dir, &device)?;
-            run_eval(&loaded, &device, &test, &run, &eval_dir)?.summary
+    let mut tallies = Vec::new();
+    let evaluate =
+        |name: &str, run: &EvalRun, model_dir: &Path| -> Result<(Summary, Vec<Evaluated>)> {
+            let eval_dir = dir.join("eval").join(name);
+            let (evaluated, summary_path) = output_paths(&eval_dir);
+            let summary = if summary_path.exists() {
+                serde_json::from_str(
+                    &std::fs::read_to_string(&summary_path)
+                        .with_context(|| format!("reading {}", summary_path.display()))?,
+                )
+                .with_context(|| format!("parsing {}", summary_path.display()))?
+            } else {
+                say(&format!("evaluating {name}"));
+                let loaded = load_checkpoint(model_dir, &device)?;
+                run_eval(&loaded, &device, &test, run, &eval_dir)?.summary
+            };
+            Ok((summary, records_for(&evaluated, &test)?))
         };
-        let records = records_for(&evaluated, &test)?;
+    for v in &all {
+        let model_dir = dir.join("models").join(&v.name).join("model");
+        let (summary, records) = evaluate(&v.name, &eval_run(&v.name, v.alpha), &model_dir)?;
+        tallies.push(method_tallies(&v.name, &records, config));
         results.push(MethodResult {
             // HALT models share one name so the plot joins them into one line across α.
             method: match v.method {
@@ -227,15 +236,50 @@ pub fn run(config: &RunConfig, dir: &Path) -> Result<RunOutcome> {
             shown: pick_answers(&records, &test, SHOWN_PER_METHOD),
         });
     }
+    // The pretrained model on the same test prompts, greedy like the finetuned models:
+    // zero-shot, and with the sampling stage's shots (from the training split).
+    let mut shot_counts = vec![0];
+    if config.sample.shots > 0 {
+        shot_counts.push(config.sample.shots);
+    }
+    for shots in shot_counts {
+        let name = format!("pretrained-{shots}shot");
+        let mut run = eval_run(&name, None);
+        run.eval.shots = shots;
+        run.eval.shot_pool = train.clone();
+        let (summary, records) = evaluate(&name, &run, &model_path)?;
+        results.push(MethodResult {
+            method: format!("pretrained, {shots}-shot"),
+            alpha: None,
+            summary,
+            shown: pick_answers(&records, &test, SHOWN_PER_METHOD),
+        });
+    }
 
-    // 7. The report.
-    let judged_records: Vec<Judged> = read_jsonl(&judged)?;
-    let reference = pretrained_point(
-        &judged_records,
-        &train,
-        config.null_policy,
-        &format!("pretrained, {}-shot samples", config.sample.shots),
+    // 7. The report, with the paper's claims as paired, clustered differences.
+    let names: Vec<&str> = all.iter().map(|v| v.name.as_str()).collect();
+    let specs = paper_claims(&names, &config.alphas);
+    let clusters: std::collections::HashMap<&str, String> = test
+        .iter()
+        .map(|e| (e.id.as_str(), cluster_of(e)))
+        .collect();
+    let claims = test_claims(
+        &tallies,
+        &specs,
+        |id| clusters.get(id).cloned().unwrap_or_else(|| id.to_string()),
+        match config.domain {
+            crate::dataset::Domain::Math => "problem templates",
+            _ => "prompts",
+        },
+        &BootstrapConfig {
+            resamples: 1000,
+            seed: config.seed,
+        },
     );
+    crate::files::write_atomic(
+        &dir.join("claims.json"),
+        serde_json::to_string_pretty(&claims)?.as_bytes(),
+    )?;
     let title = format!(
         "HALT on {} ({}), {} training / {} test prompts",
         config.domain,
@@ -245,7 +289,7 @@ pub fn run(config: &RunConfig, dir: &Path) -> Result<RunOutcome> {
         train.len(),
         test.len()
     );
-    let files = write_report(dir, &title, &results, Some(&reference))?;
+    let files = write_report(dir, &title, &results, None, Some(&claims))?;
     let seconds = started.elapsed().as_secs_f64();
     say(&format!(
         "report: {} ({seconds:.0} s)",
@@ -255,6 +299,17 @@ pub fn run(config: &RunConfig, dir: &Path) -> Result<RunOutcome> {
         report: files.markdown,
         seconds,
     })
+}
+
+/// One tally per test prompt of a method's evaluated answers, under the run's null policy.
+fn method_tallies(name: &str, records: &[Evaluated], config: &RunConfig) -> MethodTallies {
+    MethodTallies {
+        name: name.to_string(),
+        tallies: records
+            .iter()
+            .map(|e| (e.id.clone(), Tally::of(e, config.null_policy)))
+            .collect(),
+    }
 }
 
 fn load_checkpoint(path: &Path, device: &burn::tensor::Device) -> Result<LoadedModel> {
@@ -290,58 +345,6 @@ fn record_config(config: &RunConfig, dir: &Path) -> Result<()> {
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     crate::files::write_atomic(&path, config.to_toml().as_bytes())
-}
-
-/// `true` if `e` passes the difficulty filter.
-fn easy_enough(config: &RunConfig, e: &Example) -> bool {
-    match (&e.ground_truth, config.max_calculations) {
-        (GroundTruth::Math(m), Some(k)) => m.num_calculations <= k,
-        _ => true,
-    }
-}
-
-/// The instance number of a templated maths problem (0 for other examples).
-fn instance(e: &Example) -> u32 {
-    match &e.ground_truth {
-        GroundTruth::Math(m) => m.instance,
-        _ => 0,
-    }
-}
-
-/// Writes `data/train.jsonl` and `data/test.jsonl`: examples of each split that pass the
-/// difficulty filter, first instances of each template first.
-fn select_examples(config: &RunConfig, dir: &Path) -> Result<(PathBuf, PathBuf)> {
-    let data = dir.join("data");
-    let train_path = data.join("train.jsonl");
-    let test_path = data.join("test.jsonl");
-    if train_path.exists() && test_path.exists() {
-        return Ok((train_path, test_path));
-    }
-    std::fs::create_dir_all(&data)?;
-    let root = crate::dataset::load::resolve_datasets_dir(&config.datasets);
-    for (split, n, path) in [
-        (Split::Train, config.train_examples, &train_path),
-        (Split::Test, config.test_examples, &test_path),
-    ] {
-        let mut pool: Vec<Example> = load(&root, config.domain, split)?
-            .into_iter()
-            .filter(|e| easy_enough(config, e))
-            .collect();
-        // Maths problems come as instances of templates, stored template by template: take the
-        // first instance of every template before any second one, so a small selection
-        // covers many different problems (stable sort keeps the file order otherwise).
-        pool.sort_by_key(instance);
-        let chosen: Vec<Example> = pool.into_iter().take(n).collect();
-        if chosen.len() < n.min(2) {
-            bail!(
-                "only {} {split} examples of {} pass the filter",
-                chosen.len(),
-                config.domain
-            );
-        }
-        write_jsonl(path, &chosen)?;
-    }
-    Ok((train_path, test_path))
 }
 
 fn sample_config(config: &RunConfig, model_path: &Path) -> SampleConfig {

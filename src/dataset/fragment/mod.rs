@@ -1,8 +1,11 @@
 //! Fragment splitters (paper §"Fragment"): a response becomes a list of [`Span`]s with byte
 //! offsets into it.
 //!
-//! - [`claims`] (independent; biographies, medicine): sentences, then compound sentences split
-//!   into atomic claims where the rule is safe;
+//! - [`claims`] (independent; medicine): sentences, then compound sentences split into atomic
+//!   claims where the rule is safe;
+//! - [`facts`] (independent; biographies): claims, then a claim stating two or more checkable
+//!   facts (birth date, birthplace, prize year, category, motivation) split into one fragment per
+//!   fact; the rest of such a claim (subject, verb, separators) is glue, no fragment;
 //! - [`steps`] (dependent; maths): one reasoning step per fragment;
 //! - [`lines`] (dependent; code): the code lines, inside the first fenced block if there is one.
 //!
@@ -10,6 +13,7 @@
 //! (code lines keep their indentation), and spans are in order and do not overlap.
 
 pub mod claims;
+pub mod facts;
 pub mod lines;
 pub mod steps;
 
@@ -17,16 +21,19 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use claims::{claims, sentences};
+pub use facts::facts;
 pub use lines::{code_region, lines};
 pub use steps::steps;
 
 use super::record::{FragmentKind, Span};
 
-/// Which splitter to use (`halt-llm fragment --kind claims|steps|lines`).
+/// Which splitter to use (`halt-llm fragment --kind claims|facts|steps|lines`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Splitter {
     /// Atomic claims (independent fragments).
     Claims,
+    /// Atomic facts of biography claims (independent fragments).
+    Facts,
     /// Reasoning steps (dependent fragments).
     Steps,
     /// Code lines (dependent fragments).
@@ -38,6 +45,7 @@ impl Splitter {
     pub fn as_str(self) -> &'static str {
         match self {
             Splitter::Claims => "claims",
+            Splitter::Facts => "facts",
             Splitter::Steps => "steps",
             Splitter::Lines => "lines",
         }
@@ -46,7 +54,7 @@ impl Splitter {
     /// The fragment kind this splitter produces.
     pub fn kind(self) -> FragmentKind {
         match self {
-            Splitter::Claims => FragmentKind::Independent,
+            Splitter::Claims | Splitter::Facts => FragmentKind::Independent,
             Splitter::Steps | Splitter::Lines => FragmentKind::Dependent,
         }
     }
@@ -55,6 +63,7 @@ impl Splitter {
     pub fn split(self, text: &str) -> Vec<Span> {
         match self {
             Splitter::Claims => claims(text),
+            Splitter::Facts => facts(text),
             Splitter::Steps => steps(text),
             Splitter::Lines => lines(text),
         }
@@ -69,16 +78,17 @@ impl fmt::Display for Splitter {
 
 /// An unknown splitter name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown fragment kind `{0}` (expected claims, steps or lines)")]
+#[error("unknown fragment kind `{0}` (expected claims, facts, steps or lines)")]
 pub struct UnknownSplitter(pub String);
 
 impl FromStr for Splitter {
     type Err = UnknownSplitter;
 
-    /// Parses `claims`, `steps` or `lines`.
+    /// Parses `claims`, `facts`, `steps` or `lines`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "claims" => Ok(Splitter::Claims),
+            "facts" => Ok(Splitter::Facts),
             "steps" => Ok(Splitter::Steps),
             "lines" => Ok(Splitter::Lines),
             _ => Err(UnknownSplitter(s.to_string())),
@@ -114,7 +124,12 @@ mod tests {
 
     #[test]
     fn names_parse_and_unknown_is_an_error() {
-        for s in [Splitter::Claims, Splitter::Steps, Splitter::Lines] {
+        for s in [
+            Splitter::Claims,
+            Splitter::Facts,
+            Splitter::Steps,
+            Splitter::Lines,
+        ] {
             assert_eq!(s.as_str().parse::<Splitter>().unwrap(), s);
         }
         let err = "words".parse::<Splitter>().unwrap_err();

@@ -78,33 +78,54 @@ pub struct Equation {
     pub holds: bool,
     /// Number literals written on the right side (values computed by this equation).
     pub right_literals: Vec<f64>,
+    /// Decimals written on the right side when it is a single number (`3.33` → 2), else 0:
+    /// the rounding a result may carry.
+    pub right_decimals: u32,
 }
 
 /// Every decidable equation of `step`, in order.
 pub fn equations(step: &str) -> Vec<Equation> {
+    equations_and_skipped(step).0
+}
+
+/// The results of the equations of `step` that [`equations`] skips because a word carrying
+/// arithmetic comes before them (`half of 20 = 10` → 10): the value of the right side, with
+/// the decimals written when it is a single number. Their arithmetic cannot be checked, but
+/// what they state as a result can.
+pub fn skipped_results(step: &str) -> Vec<(f64, u32)> {
+    equations_and_skipped(step).1
+}
+
+fn equations_and_skipped(step: &str) -> (Vec<Equation>, Vec<(f64, u32)>) {
     let toks = drop_units(tokenize(&normalise_latex(step)));
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
     let mut words: Vec<String> = Vec::new();
     let mut run: Vec<Tok> = Vec::new();
     for t in toks.into_iter().chain([Tok::Other]) {
         match t {
             Tok::Word(w) => {
-                check_run(&run, &words, &mut out);
+                check_run(&run, &words, &mut out, &mut skipped);
                 run.clear();
                 words.push(w.to_lowercase());
             }
             Tok::Other => {
-                check_run(&run, &words, &mut out);
+                check_run(&run, &words, &mut out, &mut skipped);
                 run.clear();
                 words.push(String::new());
             }
             t => run.push(t),
         }
     }
-    out
+    (out, skipped)
 }
 
-fn check_run(run: &[Tok], words_before: &[String], out: &mut Vec<Equation>) {
+fn check_run(
+    run: &[Tok],
+    words_before: &[String],
+    out: &mut Vec<Equation>,
+    skipped: &mut Vec<(f64, u32)>,
+) {
     let sides: Vec<&[Tok]> = run.split(|t| *t == Tok::Eq).collect();
     if sides.len() < 2 {
         return;
@@ -118,6 +139,13 @@ fn check_run(run: &[Tok], words_before: &[String], out: &mut Vec<Equation>) {
         .any(|w| ARITH_WORDS.contains(&w.as_str()));
     for (i, pair) in sides.windows(2).enumerate() {
         if i == 0 && arith_before {
+            if let Some(v) = eval(pair[1], true) {
+                let decimals = match pair[1] {
+                    [Tok::Num { decimals, .. }] => *decimals,
+                    _ => 0,
+                };
+                skipped.push((v, decimals));
+            }
             continue;
         }
         let (l, r) = (pair[0], pair[1]);
@@ -134,11 +162,16 @@ fn check_run(run: &[Tok], words_before: &[String], out: &mut Vec<Equation>) {
                 _ => None,
             })
             .collect();
+        let right_decimals = match r {
+            [Tok::Num { decimals, .. }] => *decimals,
+            _ => 0,
+        };
         out.push(Equation {
             left: lp,
             right: rp,
             holds,
             right_literals,
+            right_decimals,
         });
     }
 }

@@ -1,156 +1,48 @@
-//! The biography judge (independent claims against structured facts; `design.md` "Judges").
+//! The biography judge (independent facts against structured facts; `design.md` "Judges").
 //!
-//! Each claim (from the [`claims`] splitter) is checked against [`BioTruth`]:
-//! - *dates* (`30 August 1852`, `August 30, 1852`, `30th of August 1852`, `1852-08-30`,
-//!   `August 1852`, `1852`): in a claim about birth (`born`, `birth`) they must agree with the
-//!   birth date in every part they state; in a claim about the prize (`Nobel`, `prize`,
-//!   `awarded`, `laureate`) a year must be a prize year; in a claim about both, a bare year may
-//!   be either. Dates in other claims (death, career) are not checked.
-//! - *places*, in the clause after `born`: capitalised names after `in`/`at`/`near` and after
-//!   commas. If any names the birthplace or birth country (including the "(now ...)" country,
-//!   a US city without its state code, and common aliases: USA/United States/America,
-//!   United Kingdom/England/Britain/Scotland/Wales, the Netherlands/Holland), the claim matches;
-//!   if none does, it contradicts.
-//! - *category*, in a prize claim: `physics`, `chemistry`, `physiology`/`medicine`,
-//!   `literature`, `peace`, `economics`/`economic`: one of the laureate's categories matches,
-//!   any other contradicts.
-//! - *motivation*, in a prize claim with `for`/`recognition`/`because`: if at least half (and
-//!   at least two) of its content words (4+ letters, compared by their first 5 letters) occur in
-//!   a motivation, it matches; otherwise it is undecided (paraphrases cannot be refuted by words).
+//! Answers are split with the [`facts`](crate::dataset::fragment::facts) splitter: each claim
+//! into its atomic facts (birth date, birthplace, prize year, category, motivation; see that
+//! module for how they are found), or whole when it states fewer than two. Each fact is checked
+//! against [`BioTruth`] by its kind:
+//! - *birth date* (`30 August 1852`, `August 30, 1852`, `1852-08-30`, `August 1852`, `1852`):
+//!   must agree with the birth date in every part it states;
+//! - *prize year*: a bare year that is a prize year (a full date is wrong: the truth has no prize
+//!   dates); when the claim names categories that are the laureate's, the year must belong to a
+//!   prize in one of them;
+//! - *year* (bare, in a claim about both birth and prize): the birth year or a prize year;
+//! - *birthplace* (`in Amsterdam, the Netherlands`): decided by its first, most specific name: it
+//!   must name the birthplace or birth country (including the "(now ...)" country, a US city
+//!   without its state code, and common aliases: USA/United States/America, United
+//!   Kingdom/England/Britain/Scotland/Wales, the Netherlands/Holland). A wrong city with the
+//!   right country after it is wrong (the city is the more specific fact);
+//! - *category* (`physics`, `chemistry`, `physiology`/`medicine`, `literature`, `peace`,
+//!   `economics`/`economic`): one of the laureate's categories, of a prize in a year the claim
+//!   names if it names prize years; a category and a year of two different prizes of the
+//!   laureate are both wrong (which one is cannot be told);
+//! - *motivation* (`for ...`, `in recognition of ...`, `because ...`): if at least half (and at
+//!   least two) of its content words (4+ letters, compared by their first 5 letters) occur in a
+//!   motivation, it matches; otherwise it is undecided (paraphrases cannot be refuted by words).
 //!
-//! A claim with any contradiction is wrong, else one with any match is correct, else it is
-//! undecided (`null`): then the LLM judge decides if one is configured.
+//! A whole claim (fewer than two facts) is wrong if a fact in it is, else correct if one is,
+//! else undecided ([`check_claim`]). An undecided fragment is `null`; the LLM judge decides it if
+//! one is configured (for a fact, it sees the fact and its claim).
 
-use std::sync::{Arc, LazyLock};
-
-use regex::Regex;
+use std::ops::Range;
+use std::sync::Arc;
 
 use super::llm::LlmJudge;
 use super::{Judge, JudgeError, expect_domain};
 use crate::dataset::domain::Domain;
 use crate::dataset::example::Example;
-use crate::dataset::fragment::claims;
+pub use crate::dataset::fragment::facts::DateMention;
+use crate::dataset::fragment::facts::{FactKind, claims_with_facts, date_mentions, facts_in};
 use crate::dataset::record::{Fragment, FragmentKind};
 use crate::dataset::truth::BioTruth;
 
-const MONTHS: [&str; 12] = [
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-];
-const M: &str = r"(January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?";
-
-static ISO: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(\d{4})-(\d{2})-(\d{2})\b").unwrap());
-static DMY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
-        r"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{M},?\s+(\d{{4}})\b"
-    ))
-    .unwrap()
-});
-static MDY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
-        r"\b{M}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b"
-    ))
-    .unwrap()
-});
-static MY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(&format!(r"\b{M},?\s+(\d{{4}})\b")).unwrap());
-static YEAR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(1[5-9]\d\d|20\d\d)\b").unwrap());
-static PLACE: LazyLock<Regex> = LazyLock::new(|| {
-    let name = r"(?:the\s+)?\p{Lu}[\p{L}'.\-]*(?:\s+(?:of\s+)?\p{Lu}[\p{L}'.\-]*)*";
-    Regex::new(&format!(r"\b(?:in|at|near)\s+({name}(?:,\s*{name})*)")).unwrap()
-});
-
-/// A date as written in a claim: year, and month / day where stated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DateMention {
-    /// The year.
-    pub year: i32,
-    /// The month (1-12), if stated.
-    pub month: Option<u32>,
-    /// The day of the month, if stated.
-    pub day: Option<u32>,
-}
-
-fn month(name: &str) -> Option<u32> {
-    let l = name.to_lowercase();
-    MONTHS
-        .iter()
-        .position(|m| l.starts_with(m))
-        .map(|i| i as u32 + 1)
-}
-
-fn is_month_name(s: &str) -> bool {
-    const FULL: [&str; 12] = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
-    FULL.contains(&s) || MONTHS.contains(&s) || s == "sept"
-}
-
-/// Every date in `text`, each written form once (a full date is not also counted as a year).
+/// Every date in `text`, in text order, each written form once (a full date is not also counted
+/// as a year).
 pub fn dates(text: &str) -> Vec<DateMention> {
-    let mut out = Vec::new();
-    let mut used: Vec<std::ops::Range<usize>> = Vec::new();
-    let mut take =
-        |r: std::ops::Range<usize>, d: Option<DateMention>, out: &mut Vec<DateMention>| {
-            if let Some(d) = d
-                && !used.iter().any(|u| u.start < r.end && r.start < u.end)
-            {
-                used.push(r);
-                out.push(d);
-            }
-        };
-    let num = |s: &str| s.parse::<u32>().ok();
-    for c in ISO.captures_iter(text) {
-        let d = DateMention {
-            year: c[1].parse().unwrap_or(0),
-            month: num(&c[2]),
-            day: num(&c[3]),
-        };
-        take(c.get(0).map_or(0..0, |m| m.range()), Some(d), &mut out);
-    }
-    for c in DMY.captures_iter(text) {
-        let d = month(&c[2]).map(|m| DateMention {
-            year: c[3].parse().unwrap_or(0),
-            month: Some(m),
-            day: num(&c[1]),
-        });
-        take(c.get(0).map_or(0..0, |m| m.range()), d, &mut out);
-    }
-    for c in MDY.captures_iter(text) {
-        let d = month(&c[1]).map(|m| DateMention {
-            year: c[3].parse().unwrap_or(0),
-            month: Some(m),
-            day: num(&c[2]),
-        });
-        take(c.get(0).map_or(0..0, |m| m.range()), d, &mut out);
-    }
-    for c in MY.captures_iter(text) {
-        let d = month(&c[1]).map(|m| DateMention {
-            year: c[2].parse().unwrap_or(0),
-            month: Some(m),
-            day: None,
-        });
-        take(c.get(0).map_or(0..0, |m| m.range()), d, &mut out);
-    }
-    for c in YEAR.captures_iter(text) {
-        let d = DateMention {
-            year: c[1].parse().unwrap_or(0),
-            month: None,
-            day: None,
-        };
-        take(c.get(0).map_or(0..0, |m| m.range()), Some(d), &mut out);
-    }
-    out
+    date_mentions(text).into_iter().map(|(_, d)| d).collect()
 }
 
 /// The birth date of the truth (`YYYY-MM-DD`).
@@ -245,102 +137,128 @@ fn content_words(s: &str) -> Vec<String> {
         .collect()
 }
 
-/// The verdict of one claim by the rules of the module docs: `Some(false)` contradiction,
-/// `Some(true)` match, `None` undecided.
-pub fn check_claim(truth: &BioTruth, claim: &str) -> Option<bool> {
-    let lower = claim.to_lowercase();
-    let is_birth = lower.contains("born") || lower.contains("birth");
-    let is_prize = ["nobel", "prize", "awarded", "laureate"]
-        .iter()
-        .any(|k| lower.contains(k));
-    let (mut matched, mut contradicted) = (false, false);
-    let mut note = |ok: bool| {
-        if ok {
-            matched = true
-        } else {
-            contradicted = true
-        }
-    };
+fn first_date(text: &str) -> Option<DateMention> {
+    date_mentions(text).into_iter().next().map(|(_, d)| d)
+}
+
+/// Whether the birthplace fact `text` (`in Amsterdam, the Netherlands`) names the birthplace or
+/// country by its first name; `None` if it names nothing.
+fn place_matches(truth: &BioTruth, text: &str) -> Option<bool> {
+    let names = text
+        .trim_start()
+        .trim_start_matches(|c: char| c.is_alphabetic())
+        .trim_start();
+    let first = names
+        .split(',')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_start_matches("the ")
+        .trim_end_matches('.')
+        .to_lowercase();
+    if first.is_empty() {
+        return None;
+    }
+    let known = place_names(truth);
+    Some(
+        known
+            .iter()
+            .any(|k| *k == first || k.contains(first.as_str()) || first.contains(k.as_str())),
+    )
+}
+
+fn category_in(text: &str) -> Option<&'static str> {
+    text.to_lowercase()
+        .split(|c: char| !c.is_alphabetic())
+        .find_map(category_of)
+}
+
+/// The verdict of each fact `facts` (ranges into `claim`, as from
+/// [`facts_in`](crate::dataset::fragment::facts::facts_in)) by the rules of the module docs:
+/// `Some(false)` contradiction, `Some(true)` match, `None` undecided.
+pub fn check_facts(
+    truth: &BioTruth,
+    claim: &str,
+    facts: &[(Range<usize>, FactKind)],
+) -> Vec<Option<bool>> {
     let birth_date = birth(truth);
     let prize_years: Vec<i32> = truth.prizes.iter().map(|p| p.year as i32).collect();
-    let mut years_said = Vec::new();
-    for d in dates(claim) {
-        if d.month.is_none() {
-            years_said.push(d.year);
-        }
-        let is_birth_date = birth_date.is_some_and(|b| agrees(&d, &b));
-        match (is_birth, is_prize) {
-            (true, false) => note(is_birth_date),
-            (false, true) => note(prize_years.contains(&d.year) && d.month.is_none()),
-            (true, true) if d.month.is_some() => note(is_birth_date),
-            (true, true) => note(is_birth_date || prize_years.contains(&d.year)),
-            (false, false) => {}
-        }
-    }
-    if is_birth && let Some(at) = lower.find("born").or_else(|| lower.find("birth")) {
-        let clause_end = [" and ", ";", " where ", " before ", " after "]
-            .iter()
-            .filter_map(|s| lower[at..].find(s).map(|i| at + i))
-            .min()
-            .unwrap_or(claim.len());
-        let known = place_names(truth);
-        let mut said = Vec::new();
-        for c in PLACE.captures_iter(&claim[at..clause_end]) {
-            for name in c[1].split(',') {
-                let n = name
-                    .trim()
-                    .trim_start_matches("the ")
-                    .trim_end_matches('.')
-                    .to_lowercase();
-                if !n.is_empty() && !is_month_name(&n) && !YEAR.is_match(&n) {
-                    said.push(n);
-                }
+    let text = |r: &Range<usize>| claim.get(r.clone()).unwrap_or("");
+    let cats: Vec<&str> = facts
+        .iter()
+        .filter(|(_, k)| *k == FactKind::Category)
+        .filter_map(|(r, _)| category_in(text(r)))
+        .collect();
+    let cats_hers: Vec<&str> = cats
+        .iter()
+        .copied()
+        .filter(|c| truth.prizes.iter().any(|p| p.category == *c))
+        .collect();
+    // the prize years the claim names (a bare year of a claim about both only if it is one)
+    let years: Vec<i32> = facts
+        .iter()
+        .filter_map(|(r, k)| match k {
+            FactKind::PrizeYear => first_date(text(r)),
+            FactKind::Year => first_date(text(r)).filter(|d| prize_years.contains(&d.year)),
+            _ => None,
+        })
+        .filter(|d| d.month.is_none())
+        .map(|d| d.year)
+        .collect();
+    let is_birth = |d: &DateMention| birth_date.is_some_and(|b| agrees(d, &b));
+    let prize_year = |d: &DateMention| {
+        d.month.is_none()
+            && truth.prizes.iter().any(|p| {
+                p.year as i32 == d.year
+                    && (cats_hers.is_empty() || cats_hers.contains(&p.category.as_str()))
+            })
+    };
+    facts
+        .iter()
+        .map(|(r, kind)| match kind {
+            FactKind::BirthDate => match (first_date(text(r)), birth_date) {
+                (Some(d), Some(b)) => Some(agrees(&d, &b)),
+                _ => None,
+            },
+            FactKind::PrizeYear => first_date(text(r)).map(|d| prize_year(&d)),
+            FactKind::Year => {
+                first_date(text(r)).map(|d| is_birth(&d) || prize_years.contains(&d.year))
             }
-        }
-        if !said.is_empty() {
-            note(said.iter().any(|s| {
-                known
+            FactKind::BirthPlace => place_matches(truth, text(r)),
+            FactKind::Category => category_in(text(r)).map(|c| {
+                truth.prizes.iter().any(|p| {
+                    p.category == c && (years.is_empty() || years.contains(&(p.year as i32)))
+                })
+            }),
+            FactKind::Motivation => {
+                let words = content_words(text(r));
+                let motivation: Vec<String> = truth
+                    .prizes
                     .iter()
-                    .any(|k| k == s || k.contains(s.as_str()) || s.contains(k.as_str()))
-            }));
-        }
-    }
-    if is_prize {
-        let cats: Vec<&str> = lower
-            .split(|c: char| !c.is_alphabetic())
-            .filter_map(category_of)
-            .collect();
-        if !cats.is_empty() {
-            // with a year, category and year must belong to the same prize
-            note(truth.prizes.iter().any(|p| {
-                cats.contains(&p.category.as_str())
-                    && (years_said.is_empty() || years_said.contains(&(p.year as i32)))
-            }));
-        }
-        if let Some(at) = ["for ", "recognition", "because"]
-            .iter()
-            .filter_map(|k| lower.find(k))
-            .min()
-        {
-            let words = content_words(&claim[at..]);
-            let motivation: Vec<String> = truth
-                .prizes
-                .iter()
-                .flat_map(|p| content_words(&p.motivation))
-                .collect();
-            let hits = words.iter().filter(|w| motivation.contains(w)).count();
-            if hits >= 2 && hits * 2 >= words.len() {
-                matched = true;
+                    .flat_map(|p| content_words(&p.motivation))
+                    .collect();
+                let hits = words.iter().filter(|w| motivation.contains(w)).count();
+                (hits >= 2 && hits * 2 >= words.len()).then_some(true)
             }
-        }
-    }
-    if contradicted {
+        })
+        .collect()
+}
+
+/// Wrong if any verdict is, else correct if any is, else undecided.
+fn combine(verdicts: &[Option<bool>]) -> Option<bool> {
+    if verdicts.contains(&Some(false)) {
         Some(false)
-    } else if matched {
+    } else if verdicts.contains(&Some(true)) {
         Some(true)
     } else {
         None
     }
+}
+
+/// The verdict of one whole claim by the rules of the module docs: its facts combined
+/// (`Some(false)` a contradiction, `Some(true)` a match, `None` undecided or no fact).
+pub fn check_claim(truth: &BioTruth, claim: &str) -> Option<bool> {
+    combine(&check_facts(truth, claim, &facts_in(claim)))
 }
 
 /// The biography judge; see the module docs.
@@ -366,18 +284,45 @@ impl Judge for BioJudge {
             message: "no bio truth".into(),
         })?;
         let facts = serde_json::to_string(truth).unwrap_or_default();
-        claims(response)
-            .into_iter()
-            .map(|span| {
-                let mut verdict = check_claim(truth, &span.text);
+        let mut out = Vec::new();
+        for claim in claims_with_facts(response) {
+            let ranges: Vec<(Range<usize>, FactKind)> = claim
+                .facts
+                .iter()
+                .map(|f| {
+                    (
+                        f.span.start - claim.span.start..f.span.end - claim.span.start,
+                        f.kind,
+                    )
+                })
+                .collect();
+            let verdicts = check_facts(truth, &claim.span.text, &ranges);
+            let judged: Vec<(String, Option<bool>)> = if claim.is_split() {
+                claim
+                    .facts
+                    .iter()
+                    .zip(verdicts)
+                    .map(|(f, v)| {
+                        let ask = format!(
+                            "{}\n(Judge only this part of the sentence: \"{}\")",
+                            claim.span.text, f.span.text
+                        );
+                        (ask, v)
+                    })
+                    .collect()
+            } else {
+                vec![(claim.span.text.clone(), combine(&verdicts))]
+            };
+            for (span, (ask, mut verdict)) in claim.fragments().into_iter().zip(judged) {
                 if verdict.is_none()
                     && let Some(llm) = &self.llm
                 {
-                    verdict = llm.judge_claim(&example.prompt, &span.text, &facts)?;
+                    verdict = llm.judge_claim(&example.prompt, &ask, &facts)?;
                 }
-                Ok(Fragment::new(span, verdict))
-            })
-            .collect()
+                out.push(Fragment::new(span, verdict));
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -1,5 +1,5 @@
-//! The code judge (dependent lines; `design.md` "Judges"): the program is run against the
-//! example's tests in a sandbox.
+//! The code judge (dependent lines; `design.md` "Judges"): the answer's code is compiled as a
+//! prefix and run against the example's tests in a sandbox; a line is marked only on evidence.
 //!
 //! Program: `prompt + code + test + "check(<entry_point>)"`, where `code` is the
 //! [`code_region`] of the answer (a full `def` after the prompt simply redefines the function;
@@ -13,13 +13,51 @@
 //! is killed. Network: where `unshare -rn` works (Linux with user namespaces, or root) the
 //! program runs in an empty network namespace; elsewhere only Python's `socket` connect
 //! functions are disabled by the preamble (not a security boundary: documented, and reported by
-//! [`network_isolated`]).
+//! [`network_isolated`]). A run *passes* only if the program ran to its end: exit status 0 and a
+//! token, random per run, that the preamble writes after the program returns. An exit before
+//! that (`sys.exit(0)`, `exit()`, `quit()`, `raise SystemExit`, `os._exit(0)`) is a failure; the
+//! preamble prints the traceback of a `SystemExit` and the stack of an `os._exit` call, so the
+//! line that exits can be found.
 //!
-//! Verdicts: passing → every line correct. Failing → the first wrong line is asked of the LLM
-//! judge when one is configured; otherwise (or if it names none) the heuristic: the last
-//! traceback frame (or `faulthandler` frame, for a timeout) that lies in the answer's code marks
-//! the first wrong line; a failure with no frame in the code (a failed assertion, wrong output)
-//! marks the first line, i.e. the whole answer is wrong.
+//! # Verdicts
+//!
+//! Every verdict rests on evidence; a line without any is `null` (undecided), counted by the
+//! run's [`NullPolicy`](crate::dataset::record::NullPolicy) and reported as undecided. The
+//! answer may be partial (cut at the token limit, or stopped by HALT before "Unsure from Here"),
+//! and the judge cannot tell a finished program from an unfinished one that happens to parse, so
+//! every answer is judged by the same rules:
+//!
+//! 1. *Prefix.* The answer's code is compiled as the prefix of a program (Python's `codeop`,
+//!    which tells input that is incomplete from input that is invalid). A syntax error in a line
+//!    of the answer that no continuation could fix marks that line wrong, except in a last line
+//!    without a line break, which may have been cut mid-line. What is run is the longest prefix
+//!    of the answer's lines that compiles, an open block closed by `pass` and an open `try` by
+//!    `finally: pass`; lines left out (an unfinished statement, a `def` or `class` with no body
+//!    yet, whose `pass` would replace one already given, a syntax error and what follows) are
+//!    not judged by the run.
+//! 2. *Run.* That prefix is run with the tests. If it passes, its lines are correct; lines left
+//!    out stay `null`, or are wrong from a syntax error on.
+//! 3. *Located failure.* Otherwise the first wrong line is asked of the LLM judge when one is
+//!    configured (told when the code is unfinished), and the lines before the one it names are
+//!    correct. Without one (or if it names none), the last traceback frame in the answer's lines
+//!    (the first `faulthandler` frame, for a timeout; the exit call, for an exit) marks the first
+//!    wrong line — unless a frame of the failure lies in a loop or `try` still open at the
+//!    answer's last run line, where the missing rest of the block (the next iteration's state, an
+//!    `except` clause) could have changed the outcome. The earlier of that line and a syntax
+//!    error is the first wrong line; it and every line after it are wrong.
+//! 4. *Right so far.* Lines before the first wrong one, or of a failing answer with no located
+//!    failure (a failed assertion, a wrong result: no line to blame), are correct only where the
+//!    reference shows it: answer lines `1..=i` are the reference's first lines (trailing
+//!    whitespace and blank lines aside), or, followed by the reference solution's lines after
+//!    some line `j`, they pass the tests while those reference lines alone do not (the answer's
+//!    lines do the work of the reference's first `j`). The largest such `i` is searched in one
+//!    sandboxed process (each try a fraction of a second, all within the wall-clock limit); its
+//!    lines are correct, any others stay `null`.
+//!
+//! So a partial answer is never wrong for what it has not written yet: lines that match the
+//! reference's way to the solution (its names and state) are correct so far, as HALT needs to
+//! keep them before the marker; lines written another way are `null`; only a failure or syntax
+//! error located in the answer makes lines wrong.
 
 use std::io::Read;
 use std::path::Path;
@@ -28,16 +66,20 @@ use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::{Duration, Instant};
 
 use regex::Regex;
+use serde::Deserialize;
+use serde_json::{Value, json};
 
 use super::llm::LlmJudge;
-use super::{Judge, JudgeError, expect_domain, first_wrong_onward};
+use super::{Judge, JudgeError, expect_domain};
 use crate::dataset::domain::Domain;
 use crate::dataset::example::Example;
 use crate::dataset::fragment::{code_region, lines};
 use crate::dataset::record::{Fragment, FragmentKind};
+use crate::dataset::truth::CodeTruth;
 
-const PREAMBLE: &str = r#"import faulthandler, resource, socket, sys
-mem, wall = int(sys.argv[1]), float(sys.argv[2])
+const PREAMBLE: &str = r#"import faulthandler, os, resource, socket, sys, traceback
+mem, wall, token = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+done = os.path.abspath("done")
 resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
 cpu = int(wall) + 1
 resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
@@ -48,15 +90,160 @@ def _no_network(*args, **kwargs):
 socket.socket.connect = _no_network
 socket.socket.connect_ex = _no_network
 socket.create_connection = _no_network
+_exit = os._exit
+def _traced_exit(status):
+    traceback.print_stack()
+    sys.stderr.flush()
+    _exit(status)
+os._exit = _traced_exit
 faulthandler.dump_traceback_later(max(wall - 0.5, 0.1), exit=True)
 sys.argv = ["prog.py"]
 with open("prog.py", encoding="utf-8") as f:
     code = compile(f.read(), "prog.py", "exec")
-exec(code, {"__name__": "__main__"})
+try:
+    exec(code, {"__name__": "__main__"})
+except SystemExit:
+    traceback.print_exc()
+    sys.exit(3)
+with open(done, "w") as f:
+    f.write(token)
+"#;
+
+/// Classifies the answer's code as a prefix and closes it (rule 1 of the module docs); prints
+/// one JSON line: `kept` code lines, their `closer`, the program line of a `syntax` error that
+/// is evidence, and the `open` loops and `try` blocks at the last kept line.
+const ANALYSE: &str = r#"import ast, codeop, json, warnings
+warnings.simplefilter("ignore")
+inp = json.loads(INPUT)
+prompt, code, first = inp["prompt"], inp["code"], inp["first"]
+lines = [l + "\n" for l in code.split("\n")]
+lines[-1] = lines[-1][:-1]
+if not lines[-1]:
+    lines.pop()
+def status(src):
+    try:
+        c = codeop.compile_command(src, "prog.py", "exec")
+        return ("complete" if c is not None else "incomplete"), None
+    except SyntaxError as e:
+        return "invalid", e.lineno
+    except Exception:
+        return "invalid", None
+def closer(k):
+    src = prompt + "".join(lines[:k])
+    st, _ = status(src)
+    if st == "complete":
+        return ""
+    if st != "incomplete":
+        return None
+    body = [l for l in lines[:k] if l.strip()]
+    base = len(body[-1]) - len(body[-1].lstrip(" \t")) if body else 0
+    nl = "" if src.endswith("\n") else "\n"
+    tries = [len(l) - len(l.lstrip(" \t")) for l in lines[:k] if l.strip().startswith("try:")]
+    for extra in (None, 4, 1, 2, 8):
+        add = nl if extra is None else nl + " " * (base + extra) + "pass\n"
+        for t in [None] + tries[::-1]:
+            if t is not None:
+                add += " " * t + "finally:\n" + " " * (t + 4) + "pass\n"
+            if status(src + add)[0] == "complete" and not shadows(src + add, first + k):
+                return add
+    return None
+def shadows(src, last):
+    # `pass` as the whole body of a `def` or `class` would replace one already given: leave
+    # the unfinished definition out instead
+    defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    try:
+        tree = ast.parse(src)
+    except Exception:
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, defs) and all(s.lineno > last for s in node.body):
+            return True
+    return False
+syntax = None
+st, at = status(prompt + code)
+if st == "invalid" and at is not None and first < at <= first + len(lines):
+    if code.endswith("\n") or at < first + len(lines):
+        syntax = at
+kept, close = 0, ""
+for k in range(len(lines), -1, -1):
+    if syntax is not None and first + k >= syntax:
+        continue
+    c = closer(k)
+    if c is not None:
+        kept, close = k, c
+        break
+open_blocks = []
+body = [first + i + 1 for i, l in enumerate(lines[:kept]) if l.strip()]
+if body:
+    try:
+        blocks = (ast.For, ast.AsyncFor, ast.While, ast.Try, getattr(ast, "TryStar", ast.Try))
+        for node in ast.walk(ast.parse(prompt + "".join(lines[:kept]) + close)):
+            if isinstance(node, blocks) and node.lineno <= body[-1] <= node.end_lineno:
+                open_blocks.append([node.lineno, node.end_lineno])
+    except Exception:
+        open_blocks.append([0, first + len(lines)])
+print(json.dumps({"kept": kept, "closer": close, "syntax": syntax, "open": open_blocks}))
+"#;
+
+/// Finds how many of the answer's lines the reference's continuation shows right (rule 4 of the
+/// module docs); prints `<token> <lines>`.
+const SPLICE: &str = r#"import json, os, signal, time
+inp = json.loads(INPUT)
+start = time.monotonic()
+out = os.dup(1)
+os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+class _Stop(BaseException):
+    pass
+def _alarm(*_):
+    raise _Stop()
+def _no_exit(*_):
+    raise _Stop()
+def passes(src):
+    if time.monotonic() - start > inp["budget"]:
+        raise TimeoutError
+    ok = False
+    try:
+        try:
+            os._exit = _no_exit
+            signal.signal(signal.SIGALRM, _alarm)
+            signal.setitimer(signal.ITIMER_REAL, inp["per_try"])
+            g = {"__name__": "__main__"}
+            exec(compile(src, "prog.py", "exec"), g)
+            g["check"](g[inp["entry_point"]])
+            ok = True
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except BaseException:
+        pass
+    return ok
+def search():
+    ref = inp["reference"].split("\n")
+    tail = "\n\n" + inp["test"] + "\n"
+    rest = ["\n".join(ref[j:]) for j in range(1, len(ref) + 1) if ref[j - 1].strip()]
+    rest = [r for r in rest if not passes(inp["prompt"] + r + tail)]
+    same = [l.rstrip() for l in ref if l.strip()]
+    for n, given in inp["prefixes"]:
+        lines = [l.rstrip() for l in given.split("\n") if l.strip()]
+        if lines == same[: len(lines)]:
+            return n
+        given = given if given.endswith("\n") else given + "\n"
+        if any(passes(inp["prompt"] + given + r + tail) for r in rest):
+            return n
+    return 0
+try:
+    found = search()
+except TimeoutError:
+    found = 0
+os.write(out, ("%s %d\n" % (inp["token"], found)).encode())
 "#;
 
 static FRAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"File "prog\.py", line (\d+)"#).unwrap());
+
+/// Told to the LLM judge when the code it sees is unfinished.
+const UNFINISHED: &str = "\nThe attempt is unfinished: it stops after its last line (to run it, \
+an open block was closed with `pass` or an unfinished statement left out). Judge only the lines \
+given, not what is missing.\n";
 
 /// Resource limits of the code sandbox.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,12 +269,18 @@ impl Default for SandboxLimits {
 /// What happened to a sandboxed run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunOutcome {
-    /// Exit status 0 within the limits.
+    /// The program ran to its end (`completed`) and the process exited with status 0 within the
+    /// limits.
     pub passed: bool,
+    /// The program returned: the preamble wrote this run's token after it (an exit before the
+    /// end, a crash or a timeout leaves it unwritten).
+    pub completed: bool,
     /// Stopped at the wall-clock limit.
     pub timed_out: bool,
     /// The exit code, if the process exited normally.
     pub exit_code: Option<i32>,
+    /// Standard output (at most 1 MiB).
+    pub stdout: String,
     /// Standard error (at most 64 KiB), with tracebacks.
     pub stderr: String,
 }
@@ -105,18 +298,27 @@ pub fn network_isolated() -> bool {
     })
 }
 
-fn read_capped(path: &Path) -> String {
+fn read_capped(path: &Path, cap: u64) -> String {
     let mut buf = Vec::new();
     if let Ok(f) = std::fs::File::open(path) {
-        let _ = f.take(64 << 10).read_to_end(&mut buf);
+        let _ = f.take(cap).read_to_end(&mut buf);
     }
     String::from_utf8_lossy(&buf).into_owned()
 }
 
+fn token() -> String {
+    format!(
+        "{:016x}{:016x}",
+        rand::random::<u64>(),
+        rand::random::<u64>()
+    )
+}
+
 /// Runs a Python program in the sandbox described in the module docs.
 ///
-/// Errors: [`JudgeError::Sandbox`] if the temporary directory or the process cannot be set up
-/// (e.g. no `python3`); a program that fails, crashes, loops or exhausts memory is an
+/// # Errors
+/// [`JudgeError::Sandbox`] if the temporary directory or the process cannot be set up (e.g. no
+/// `python3`); a program that fails, exits early, crashes, loops or exhausts memory is a
 /// [`RunOutcome`] with `passed == false`, not an error.
 pub fn run_python(program: &str, limits: &SandboxLimits) -> Result<RunOutcome, JudgeError> {
     use std::os::unix::process::CommandExt;
@@ -126,11 +328,13 @@ pub fn run_python(program: &str, limits: &SandboxLimits) -> Result<RunOutcome, J
     std::fs::write(dir.path().join("runner.py"), PREAMBLE).map_err(|e| err("write runner", e))?;
     let stdout = std::fs::File::create(dir.path().join("stdout")).map_err(|e| err("stdout", e))?;
     let stderr = std::fs::File::create(dir.path().join("stderr")).map_err(|e| err("stderr", e))?;
+    let token = token();
     let args = [
         "-I".to_string(),
         "runner.py".into(),
         limits.memory_bytes.to_string(),
         format!("{:.3}", limits.wall.as_secs_f64()),
+        token.clone(),
     ];
     let mut cmd = if network_isolated() {
         let mut c = Command::new("unshare");
@@ -168,35 +372,71 @@ pub fn run_python(program: &str, limits: &SandboxLimits) -> Result<RunOutcome, J
             None => std::thread::sleep(Duration::from_millis(10)),
         }
     };
-    let stderr = read_capped(&dir.path().join("stderr"));
+    let stderr = read_capped(&dir.path().join("stderr"), 64 << 10);
     timed_out |= stderr.contains("Timeout (");
+    let completed = read_capped(&dir.path().join("done"), 64) == token;
     let exit_code = status.and_then(|s| s.code());
     Ok(RunOutcome {
-        passed: !timed_out && exit_code == Some(0),
+        passed: completed && !timed_out && exit_code == Some(0),
+        completed,
         timed_out,
         exit_code,
+        stdout: read_capped(&dir.path().join("stdout"), 1 << 20),
         stderr,
     })
 }
 
-/// The program to run for `code` (see the module docs) and the 0-based program line of the
-/// code's first line.
-pub fn program_for(example: &Example, code: &str) -> Result<(String, usize), JudgeError> {
-    let truth = example.code().ok_or_else(|| JudgeError::BadTruth {
+fn code_truth(example: &Example) -> Result<&CodeTruth, JudgeError> {
+    example.code().ok_or_else(|| JudgeError::BadTruth {
         id: example.id.clone(),
         message: "no code ground truth".into(),
-    })?;
-    let mut program = example.prompt.clone();
-    if !program.is_empty() && !program.ends_with('\n') {
-        program.push('\n');
+    })
+}
+
+/// The prompt, ending with a line break (the answer's code starts on a line of its own).
+fn prompt_head(example: &Example) -> String {
+    let mut head = example.prompt.clone();
+    if !head.is_empty() && !head.ends_with('\n') {
+        head.push('\n');
     }
-    let first_line = program.matches('\n').count();
-    program.push_str(code);
-    program.push_str(&format!(
-        "\n\n{}\n\ncheck({})\n",
-        truth.test, truth.entry_point
-    ));
-    Ok((program, first_line))
+    head
+}
+
+/// `head` (prompt and code) followed by the tests and the call that runs them.
+fn with_tests(head: &str, truth: &CodeTruth) -> String {
+    format!("{head}\n\n{}\n\ncheck({})\n", truth.test, truth.entry_point)
+}
+
+/// The program to run for `code` (see the module docs) and the 0-based program line of the
+/// code's first line.
+///
+/// # Errors
+/// [`JudgeError::BadTruth`] if `example` has no code ground truth.
+pub fn program_for(example: &Example, code: &str) -> Result<(String, usize), JudgeError> {
+    let truth = code_truth(example)?;
+    let head = prompt_head(example);
+    let first_line = head.matches('\n').count();
+    Ok((with_tests(&format!("{head}{code}"), truth), first_line))
+}
+
+/// A Python program that sets `INPUT` (a JSON text) to `input` and then runs `script`.
+fn script(script: &str, input: &Value) -> String {
+    // a JSON string literal is a Python string literal too
+    let literal = serde_json::to_string(&input.to_string()).expect("a string serialises");
+    format!("INPUT = {literal}\n{script}")
+}
+
+/// What [`ANALYSE`] found about the answer's code (rule 1 of the module docs).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct Prefix {
+    /// Lines of the code (split after `\n`) in the program that is run.
+    kept: usize,
+    /// What closes the kept lines (`pass`, `finally: pass`), if anything.
+    closer: String,
+    /// The program line (1-based) of a syntax error in the answer that is evidence.
+    syntax: Option<usize>,
+    /// Program lines (first, last) of loops and `try` blocks open at the last kept line.
+    open: Vec<(usize, usize)>,
 }
 
 /// The code judge; see the module docs.
@@ -206,6 +446,106 @@ pub struct CodeJudge {
     pub limits: SandboxLimits,
     /// Locates the first wrong line of a failing answer, if configured.
     pub llm: Option<Arc<LlmJudge>>,
+}
+
+impl CodeJudge {
+    /// Rule 1: the answer's `code` as a prefix after `head`, whose last line is program line
+    /// `first_line`. If the analysis itself fails, the code is run as it stands and no failure
+    /// is located (no evidence).
+    fn analyse(&self, head: &str, code: &str, first_line: usize) -> Result<Prefix, JudgeError> {
+        let input = json!({"prompt": head, "code": code, "first": first_line});
+        let out = run_python(&script(ANALYSE, &input), &self.limits)?;
+        let parsed = out
+            .stdout
+            .lines()
+            .last()
+            .and_then(|l| serde_json::from_str::<Prefix>(l).ok());
+        Ok(match parsed {
+            Some(p) if out.passed => p,
+            _ => Prefix {
+                kept: code.split_inclusive('\n').count(),
+                closer: String::new(),
+                syntax: None,
+                open: vec![(0, usize::MAX)],
+            },
+        })
+    }
+
+    /// Rule 4: the largest `i` such that the code up to `ends[i - 1]` (a byte offset in `code`)
+    /// is shown right by the reference's continuation; 0 if none is.
+    fn right_so_far(
+        &self,
+        example: &Example,
+        head: &str,
+        code: &str,
+        ends: &[usize],
+    ) -> Result<usize, JudgeError> {
+        let truth = code_truth(example)?;
+        let wall = self.limits.wall.as_secs_f64();
+        let per_try = (wall / 8.0).min(0.25);
+        let prefixes: Vec<(usize, &str)> = ends
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, &end)| (i + 1, &code[..end]))
+            .collect();
+        let token = token();
+        let input = json!({
+            "prompt": head,
+            "prefixes": prefixes,
+            "reference": &example.reference[code_region(&example.reference)],
+            "test": truth.test,
+            "entry_point": truth.entry_point,
+            "token": token,
+            "per_try": per_try,
+            "budget": (wall - 1.0 - per_try).max(0.1),
+        });
+        let out = run_python(&script(SPLICE, &input), &self.limits)?;
+        Ok(out
+            .stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix(&token)?.trim().parse::<usize>().ok())
+            .next_back()
+            .unwrap_or(0)
+            .min(ends.len()))
+    }
+}
+
+/// Rule 3 without the LLM: the program line of the failure in `stderr`, if its frames in the
+/// answer's run lines (`first_line < line <= last_line`) locate it (none in an `open` block).
+fn located(
+    stderr: &str,
+    first_line: usize,
+    last_line: usize,
+    open: &[(usize, usize)],
+) -> Option<usize> {
+    let frames: Vec<usize> = FRAME
+        .captures_iter(stderr)
+        .filter_map(|c| c[1].parse::<usize>().ok())
+        .filter(|&line| line > first_line && line <= last_line)
+        .collect();
+    if frames
+        .iter()
+        .any(|&line| open.iter().any(|&(a, b)| (a..=b).contains(&line)))
+    {
+        return None;
+    }
+    // tracebacks list the innermost frame last, faulthandler (timeouts) first
+    if stderr.contains("most recent call first") {
+        frames.first().copied()
+    } else {
+        frames.last().copied()
+    }
+}
+
+/// Lines before `right` correct, lines from `first_wrong` on wrong, the others `null`.
+fn marked(n: usize, right: usize, first_wrong: Option<usize>) -> Vec<Option<bool>> {
+    let mut v = vec![None; n];
+    v[..right.min(n)].fill(Some(true));
+    if let Some(w) = first_wrong.filter(|&w| w < n) {
+        v[w..].fill(Some(false));
+    }
+    v
 }
 
 impl Judge for CodeJudge {
@@ -219,49 +559,75 @@ impl Judge for CodeJudge {
 
     fn judge(&self, example: &Example, response: &str) -> Result<Vec<Fragment>, JudgeError> {
         expect_domain(example, Domain::Code)?;
+        let truth = code_truth(example)?;
         let spans = lines(response);
         if spans.is_empty() {
             return Ok(Vec::new());
         }
         let region = code_region(response);
-        let (program, first_line) = program_for(example, &response[region.clone()])?;
-        let outcome = run_python(&program, &self.limits)?;
-        let mut verdicts = vec![Some(true); spans.len()];
-        if !outcome.passed {
-            let texts: Vec<&str> = spans.iter().map(|s| s.text.as_str()).collect();
+        let code = &response[region.clone()];
+        let head = prompt_head(example);
+        let first_line = head.matches('\n').count();
+        // program line (1-based) of each span, and the span at or before a program line
+        let span_lines: Vec<usize> = spans
+            .iter()
+            .map(|s| first_line + 1 + response[region.start..s.start].matches('\n').count())
+            .collect();
+        let span_at = |line: usize| span_lines.iter().rposition(|&l| l <= line);
+        let prefix = self.analyse(&head, code, first_line)?;
+        let code_lines = code.split_inclusive('\n').count();
+        let kept = prefix.kept.min(code_lines);
+        let last_line = first_line + kept;
+        let kept_spans = span_lines.iter().filter(|&&l| l <= last_line).count();
+        let run: String = code.split_inclusive('\n').take(kept).collect();
+        let outcome = run_python(
+            &with_tests(&format!("{head}{run}{}", prefix.closer), truth),
+            &self.limits,
+        )?;
+        let syntax = prefix.syntax.and_then(span_at);
+        let n = spans.len();
+        let verdicts = if outcome.passed {
+            marked(n, kept_spans, syntax)
+        } else {
             let from_llm = match &self.llm {
-                Some(llm) => llm.first_wrong_step(
-                    &example.prompt,
-                    &example.reference,
-                    &texts,
-                    &outcome.stderr,
-                )?,
+                Some(llm) => {
+                    let texts: Vec<&str> = spans.iter().map(|s| s.text.as_str()).collect();
+                    let mut feedback = outcome.stderr.clone();
+                    if kept < code_lines || !prefix.closer.is_empty() {
+                        feedback.push_str(UNFINISHED);
+                    }
+                    llm.first_wrong_step(&example.prompt, &example.reference, &texts, &feedback)?
+                        .filter(|&w| w < n)
+                }
                 None => None,
             };
-            // program line (1-based) of each span
-            let span_lines: Vec<usize> = spans
-                .iter()
-                .map(|s| first_line + 1 + response[region.start..s.start].matches('\n').count())
-                .collect();
-            let last_line = span_lines.last().copied().unwrap_or(0);
-            let mut in_code = FRAME
-                .captures_iter(&outcome.stderr)
-                .filter_map(|c| c[1].parse::<usize>().ok())
-                .filter(|&line| line <= last_line)
-                .filter_map(|line| span_lines.iter().rposition(|&l| l <= line));
-            // tracebacks list the innermost frame last, faulthandler (timeouts) first
-            let from_trace = if outcome.stderr.contains("most recent call first") {
-                in_code.next()
-            } else {
-                in_code.last()
-            };
-            let first = from_llm
-                .filter(|&i| i < spans.len())
-                .or(from_trace)
-                .unwrap_or(0);
-            verdicts[first] = Some(false);
-            first_wrong_onward(&mut verdicts);
-        }
+            match from_llm {
+                Some(w) => marked(n, w, Some(w)),
+                None => {
+                    let failed = located(&outcome.stderr, first_line, last_line, &prefix.open)
+                        .and_then(span_at);
+                    let first_wrong = match (syntax, failed) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    let limit = first_wrong.unwrap_or(n);
+                    let right = if limit == 0 {
+                        0
+                    } else {
+                        // byte offset in `code` of the end of each span's line
+                        let ends: Vec<usize> = spans[..limit]
+                            .iter()
+                            .map(|s| {
+                                let end = s.end - region.start;
+                                code[end..].find('\n').map_or(code.len(), |i| end + i + 1)
+                            })
+                            .collect();
+                        self.right_so_far(example, &head, code, &ends)?
+                    };
+                    marked(n, right, first_wrong)
+                }
+            }
+        };
         Ok(spans
             .into_iter()
             .zip(verdicts)
@@ -271,104 +637,5 @@ impl Judge for CodeJudge {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::dataset::judge::test_data::{CODE_003, example};
-
-    fn quick() -> CodeJudge {
-        CodeJudge {
-            limits: SandboxLimits {
-                wall: Duration::from_secs(3),
-                memory_bytes: 256 << 20,
-                python: "python3".into(),
-            },
-            llm: None,
-        }
-    }
-
-    fn verdicts(response: &str) -> Vec<Option<bool>> {
-        let ex = example(CODE_003);
-        quick()
-            .judge(&ex, response)
-            .unwrap()
-            .iter()
-            .map(|f| f.correct)
-            .collect()
-    }
-
-    const T: Option<bool> = Some(true);
-    const F: Option<bool> = Some(false);
-
-    #[test]
-    fn the_reference_passes_and_every_line_is_correct() {
-        let ex = example(CODE_003);
-        assert_eq!(verdicts(&ex.reference), [T; 6]);
-        let fenced = "Here:\n```python\ndef below_zero(operations):\n    total = 0\n    for op in operations:\n        total += op\n        if total < 0:\n            return True\n    return False\n```\n";
-        assert_eq!(verdicts(fenced), [T; 7]);
-    }
-
-    #[test]
-    fn a_wrong_answer_without_a_frame_is_wrong_from_the_first_line() {
-        let wrong = "    return False\n";
-        assert_eq!(verdicts(wrong), [F]);
-        let wrong = "    balance = 0\n    for op in operations:\n        balance += op\n    return balance < 0\n";
-        assert_eq!(verdicts(wrong), [F, F, F, F]);
-    }
-
-    #[test]
-    fn an_exception_marks_its_line_as_first_wrong() {
-        let r = "    balance = 0\n    for op in operations:\n        balance += op / 0\n        if balance < 0:\n            return True\n    return False\n";
-        assert_eq!(verdicts(r), [T, T, F, F, F, F]);
-    }
-
-    #[test]
-    fn an_endless_loop_is_stopped_and_judged_wrong() {
-        let r = "    balance = 0\n    while True:\n        balance += 1\n    return False\n";
-        let start = Instant::now();
-        let v = verdicts(r);
-        assert!(
-            start.elapsed() < Duration::from_secs(6),
-            "{:?}",
-            start.elapsed()
-        );
-        // faulthandler points into the loop (`while` or its body), not at line 1
-        assert_eq!(v[0], T, "{v:?}");
-        assert_eq!(v[2..], [F, F], "{v:?}");
-    }
-
-    #[test]
-    fn unbounded_allocation_is_stopped_and_judged_wrong() {
-        let r = "    hog = []\n    while True:\n        hog.append(' ' * 10_000_000)\n    return False\n";
-        let v = verdicts(r);
-        assert!(v.contains(&F), "{v:?}");
-        let out = run_python("x = bytearray(2 << 30)\n", &quick().limits).unwrap();
-        assert!(!out.passed && out.stderr.contains("MemoryError"), "{out:?}");
-    }
-
-    #[test]
-    fn no_network_and_a_private_working_directory() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let prog =
-            format!("import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=1)\n");
-        let out = run_python(&prog, &quick().limits).unwrap();
-        assert!(!out.passed, "connected to the host: {out:?}");
-        let out = run_python("import os\nassert sorted(os.listdir('.')) == ['prog.py', 'runner.py', 'stderr', 'stdout']\n", &quick().limits).unwrap();
-        assert!(out.passed, "{out:?}");
-    }
-
-    #[test]
-    fn a_missing_interpreter_is_a_clear_error() {
-        let limits = SandboxLimits {
-            python: "/nonexistent/python3".into(),
-            ..SandboxLimits::default()
-        };
-        let r = run_python("pass\n", &limits);
-        if network_isolated() {
-            // unshare starts but cannot exec the interpreter: a failed run, not a panic
-            assert!(!r.unwrap().passed);
-        } else {
-            assert!(r.unwrap_err().to_string().contains("/nonexistent/python3"));
-        }
-    }
-}
+#[path = "code_tests.rs"]
+mod tests;

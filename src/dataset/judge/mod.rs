@@ -17,8 +17,11 @@ pub mod llm;
 pub mod math;
 pub mod medicine;
 pub mod numbers;
+pub mod path;
 
 use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
 
 pub use bio::BioJudge;
 pub use code::{CodeJudge, SandboxLimits};
@@ -79,8 +82,9 @@ pub trait Judge {
 
     /// Fragments `response` and judges each fragment against `example`'s ground truth.
     ///
-    /// Errors: [`JudgeError::WrongDomain`] for an example of another domain, others as the
-    /// judge documents; never panics on any response text.
+    /// # Errors
+    /// [`JudgeError::WrongDomain`] for an example of another domain, others as the judge
+    /// documents; never panics on any response text.
     fn judge(&self, example: &Example, response: &str) -> Result<Vec<Fragment>, JudgeError>;
 
     /// Whether `response` reached its end (default: always). The math judge requires a
@@ -88,10 +92,59 @@ pub trait Judge {
     fn is_complete(&self, _response: &str) -> bool {
         true
     }
+
+    /// How far judged `fragments` of an answer get along the reference solution, for
+    /// completeness; `None` (the default) where the domain measures completeness by counting
+    /// correct fragments against the reference's. The math judge counts the reference's
+    /// intermediates reached and the final answer ([`MathJudge`]).
+    ///
+    /// # Errors
+    /// As [`Judge::judge`].
+    fn progress(
+        &self,
+        _example: &Example,
+        _fragments: &[Fragment],
+    ) -> Result<Option<Progress>, JudgeError> {
+        Ok(None)
+    }
+}
+
+/// Progress of an answer along its reference solution (maths): what completeness counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Progress {
+    /// Points reached: reference intermediates hit by correct steps, plus one for a correct
+    /// final answer.
+    pub reached: usize,
+    /// Points of a complete answer: the reference's intermediates plus the final answer.
+    pub desired: usize,
+    /// Whether the answer states the right final answer in a correct step.
+    pub solved: bool,
+}
+
+/// Judges `response`, leaving out its last fragment when `cut` (the response stopped at the
+/// token limit, so that fragment is unfinished): the fragments are those of the text before the
+/// last fragment, judged on their own. Returns the fragments and whether a fragment was left
+/// out.
+///
+/// # Errors
+/// As [`Judge::judge`].
+pub fn judge_response(
+    judge: &dyn Judge,
+    example: &Example,
+    response: &str,
+    cut: bool,
+) -> Result<(Vec<Fragment>, bool), JudgeError> {
+    let fragments = judge.judge(example, response)?;
+    match fragments.last() {
+        Some(last) if cut => Ok((judge.judge(example, &response[..last.start])?, true)),
+        _ => Ok((fragments, false)),
+    }
 }
 
 /// Judges every response of `sampled` and builds the [`Judged`] record, with
-/// `mean_correctness` computed under `policy`.
+/// `mean_correctness` computed under `policy`. A response cut at the token limit loses its last
+/// fragment ([`judge_response`]) and is never complete.
 pub fn judge_sampled(
     judge: &dyn Judge,
     example: &Example,
@@ -107,13 +160,20 @@ pub fn judge_sampled(
     let responses = sampled
         .responses
         .iter()
-        .map(|r| {
-            let fragments = judge.judge(example, r)?;
+        .enumerate()
+        .map(|(k, r)| {
+            let (fragments, cut) = judge_response(judge, example, r, sampled.cut_at_length(k))?;
+            let judged_text = if cut {
+                &r[..fragments.last().map_or(0, |f| f.end)]
+            } else {
+                r.as_str()
+            };
             Ok(JudgedResponse {
                 mean_correctness: mean_correctness(&fragments, policy),
+                complete: judge.is_complete(judged_text),
                 fragments,
                 kind: judge.kind(),
-                complete: judge.is_complete(r),
+                cut,
             })
         })
         .collect::<Result<_, JudgeError>>()?;
@@ -221,6 +281,7 @@ mod tests {
                 seed: 0,
                 max_new_tokens: 64,
             },
+            finish: vec![],
         };
         let judge = judge_for(Domain::Math, &JudgeConfig::default());
         let j = judge_sampled(judge.as_ref(), &ex, &sampled, NullPolicy::Wrong).unwrap();

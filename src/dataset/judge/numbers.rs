@@ -2,6 +2,7 @@
 //! equation checker used by the maths judge.
 //!
 //! Written forms understood by [`parse_number`]: `1,000`, `-3` / `−3`, `0.5`, `.5`, `1/2`,
+//! the mixed number `2 1/2` (2.5),
 //! `$9,500`, `12 ft`, `50%` (as written: 50), `\boxed{...}` with nested braces, `\frac{a}{b}`,
 //! `#### x`.
 
@@ -17,6 +18,7 @@ static NUMBER: LazyLock<Regex> = LazyLock::new(|| {
 });
 static FRACTION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*/\s*([-−]?)(\d+(?:\.\d+)?)").unwrap());
+static MIXED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[ \t]+(\d+)\s*/\s*(\d+)").unwrap());
 static LATEX_FRAC: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\\d?frac\{([^{}]*)\}\{([^{}]*)\}").unwrap());
 
@@ -85,6 +87,14 @@ pub fn parse_number(s: &str) -> Option<f64> {
         .replace("{,}", ",");
     let lit = literals(&cleaned).into_iter().next()?;
     let rest = &cleaned[lit.end..];
+    if lit.decimals == 0
+        && let Some(c) = MIXED.captures(rest)
+    {
+        let (num, den): (f64, f64) = (c[1].parse().ok()?, c[2].parse().ok()?);
+        if den != 0.0 && num < den {
+            return Some(lit.value + lit.value.signum() * num / den);
+        }
+    }
     if let Some(c) = FRACTION.captures(rest) {
         let den: f64 = c[2].parse().ok()?;
         let den = if c[1].is_empty() { den } else { -den };
@@ -146,73 +156,91 @@ static COMPOUND: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap()
 });
 
-/// Numbers written as words in a question (`three`, `forty-two`, `twice`, `half` (0.5 and 2),
-/// `a quarter` (0.25 and 4), `a dozen`, ...).
-pub fn number_words(text: &str) -> Vec<f64> {
-    const WORDS: &[(&str, f64)] = &[
-        ("one", 1.0),
-        ("two", 2.0),
-        ("three", 3.0),
-        ("four", 4.0),
-        ("five", 5.0),
-        ("six", 6.0),
-        ("seven", 7.0),
-        ("eight", 8.0),
-        ("nine", 9.0),
-        ("ten", 10.0),
-        ("eleven", 11.0),
-        ("twelve", 12.0),
-        ("thirteen", 13.0),
-        ("fourteen", 14.0),
-        ("fifteen", 15.0),
-        ("sixteen", 16.0),
-        ("seventeen", 17.0),
-        ("eighteen", 18.0),
-        ("nineteen", 19.0),
-        ("twenty", 20.0),
-        ("thirty", 30.0),
-        ("forty", 40.0),
-        ("fifty", 50.0),
-        ("sixty", 60.0),
-        ("seventy", 70.0),
-        ("eighty", 80.0),
-        ("ninety", 90.0),
-        ("hundred", 100.0),
-        ("thousand", 1000.0),
-        ("million", 1e6),
-        ("half", 0.5),
-        ("half", 2.0),
-        ("halves", 2.0),
-        ("quarter", 4.0),
-        ("third", 1.0 / 3.0),
-        ("twice", 2.0),
-        ("double", 2.0),
-        ("triple", 3.0),
-        ("thrice", 3.0),
-        ("third", 3.0),
-        ("quarter", 0.25),
-        ("dozen", 12.0),
-        ("pair", 2.0),
-    ];
+/// Number words: the cardinals (`one` … `million`) first, then the ratio words.
+const WORDS: &[(&str, f64)] = &[
+    ("one", 1.0),
+    ("two", 2.0),
+    ("three", 3.0),
+    ("four", 4.0),
+    ("five", 5.0),
+    ("six", 6.0),
+    ("seven", 7.0),
+    ("eight", 8.0),
+    ("nine", 9.0),
+    ("ten", 10.0),
+    ("eleven", 11.0),
+    ("twelve", 12.0),
+    ("thirteen", 13.0),
+    ("fourteen", 14.0),
+    ("fifteen", 15.0),
+    ("sixteen", 16.0),
+    ("seventeen", 17.0),
+    ("eighteen", 18.0),
+    ("nineteen", 19.0),
+    ("twenty", 20.0),
+    ("thirty", 30.0),
+    ("forty", 40.0),
+    ("fifty", 50.0),
+    ("sixty", 60.0),
+    ("seventy", 70.0),
+    ("eighty", 80.0),
+    ("ninety", 90.0),
+    ("hundred", 100.0),
+    ("thousand", 1000.0),
+    ("million", 1e6),
+    ("half", 0.5),
+    ("half", 2.0),
+    ("halves", 2.0),
+    ("quarter", 4.0),
+    ("third", 1.0 / 3.0),
+    ("twice", 2.0),
+    ("double", 2.0),
+    ("triple", 3.0),
+    ("thrice", 3.0),
+    ("third", 3.0),
+    ("quarter", 0.25),
+    ("dozen", 12.0),
+    ("pair", 2.0),
+];
+
+/// How many entries of [`WORDS`] are cardinals.
+const CARDINALS: usize = 30;
+
+fn words_in(text: &str, table: &[(&str, f64)]) -> Vec<f64> {
+    let lower = text.to_lowercase();
     let mut out: Vec<f64> = COMPOUND
-        .captures_iter(&text.to_lowercase())
+        .captures_iter(&lower)
         .filter_map(|c| {
             let tens = TENS.iter().position(|t| *t == &c[1])? as f64 * 10.0 + 20.0;
             let unit = UNITS.iter().position(|u| *u == &c[2])? as f64 + 1.0;
             Some(tens + unit)
         })
         .collect();
-    for w in text.split(|c: char| !c.is_alphabetic()) {
-        let w = w.to_lowercase();
-        let stem = w.strip_suffix('s').unwrap_or(&w);
+    // the parts of a compound (`forty-two`) are not numbers of their own
+    let rest = COMPOUND.replace_all(&lower, " ");
+    for w in rest.split(|c: char| !c.is_alphabetic()) {
+        let stem = w.strip_suffix('s').unwrap_or(w);
         out.extend(
-            WORDS
+            table
                 .iter()
                 .filter(|(k, _)| *k == w || *k == stem)
                 .map(|(_, v)| *v),
         );
     }
     out
+}
+
+/// Numbers written as words in a question (`three`, `forty-two`, `twice`, `half` (0.5 and 2),
+/// `a quarter` (0.25 and 4), `a dozen`, ...).
+pub fn number_words(text: &str) -> Vec<f64> {
+    words_in(text, WORDS)
+}
+
+/// Cardinal numbers written as words (`four`, `forty-two`, `a hundred`): what a step claims
+/// in words. Ratio words (`half`, `twice`) are left out: they name an operation, not a
+/// quantity the step introduces.
+pub fn cardinal_words(text: &str) -> Vec<f64> {
+    words_in(text, &WORDS[..CARDINALS])
 }
 
 #[cfg(test)]
@@ -237,6 +265,11 @@ mod tests {
         assert_eq!(parse_number("#### 140"), Some(140.0));
         assert_eq!(parse_number("#### -7/2"), Some(-3.5));
         assert_eq!(parse_number("no number here"), None);
+        // mixed numbers: whole part plus a proper fraction
+        assert_eq!(parse_number("2 1/2 cups"), Some(2.5));
+        assert_eq!(parse_number("#### 3 3/4"), Some(3.75));
+        assert_eq!(parse_number("-1 1/4"), Some(-1.25));
+        assert_eq!(parse_number("2 5/4"), Some(2.0)); // not a proper fraction: only the 2
         assert_eq!(parse_number("1/0"), Some(1.0)); // a zero denominator is not a fraction
     }
 
@@ -273,7 +306,10 @@ mod tests {
             super::number_words("Three dogs and twice as many cats, half a dozen eggs"),
             [3.0, 2.0, 0.5, 2.0, 12.0]
         );
-        let v = super::number_words("he buys forty-two packs");
-        assert!(v.contains(&42.0), "{v:?}");
+        assert_eq!(super::number_words("he buys forty-two packs"), [42.0]);
+        assert_eq!(
+            super::cardinal_words("Four cats, twice as many dogs and forty-two fish"),
+            [42.0, 4.0]
+        );
     }
 }
