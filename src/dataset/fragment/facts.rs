@@ -11,14 +11,14 @@
 //! - *dates* ([`date_mentions`]: `30 August 1852`, `August 30, 1852`, `30th of August 1852`,
 //!   `1852-08-30`, `August 1852`, `1852`), with a directly preceding `on`/`in` (`the`): the topic
 //!   keyword nearest before the date in the same clause decides ([`FactKind::BirthDate`] or
-//!   [`FactKind::PrizeYear`]); a date after `died`/`death` is no fact; without such a keyword the
-//!   claim's only topic decides, and in a claim about both a full date is the birth date and a
-//!   bare year is [`FactKind::Year`] (birth or prize year). A lifespan in parentheses
-//!   (`(1852–1911)`) is one birth-date fact;
-//! - *places*, in the clause after `born`/`birth` (up to ` and `, `;`, ` where `, ` before `,
-//!   ` after `): `in`/`at`/`near` followed by capitalised names separated by commas, the
-//!   preposition included (` in Amsterdam, the Netherlands` without its leading space): one
-//!   [`FactKind::BirthPlace`] fact per preposition;
+//!   [`FactKind::PrizeYear`]; clauses end at ` and `, `;`, ` where `, ` before `, ` after ` and
+//!   at a comma before `he`/`she`/`they`/`his`/`her`/`their`); a date after `died`/`death` is no
+//!   fact; without such a keyword the claim's only topic decides, and in a claim about both a
+//!   full date is the birth date and a bare year is [`FactKind::Year`] (birth or prize year). A
+//!   lifespan in parentheses (`(1852–1911)`) is one birth-date fact;
+//! - *places*, in the clause after `born`/`birth`: `in`/`at`/`near` followed by capitalised
+//!   names separated by commas (a month name is a date, not a place), the preposition included
+//!   (`in Amsterdam, the Netherlands`): one [`FactKind::BirthPlace`] fact per preposition;
 //! - *categories*, in a prize claim: `Physics`, `Chemistry`, `Physiology or Medicine`,
 //!   `Medicine`, `Literature`, `Peace`, `Economic Sciences`, `Economics`, with a directly
 //!   preceding `in`/`for` (`the`);

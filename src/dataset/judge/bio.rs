@@ -8,7 +8,7 @@
 //!   must agree with the birth date in every part it states;
 //! - *prize year*: a bare year that is a prize year (a full date is wrong: the truth has no prize
 //!   dates); when the claim names categories that are the laureate's, the year must belong to a
-//!   prize in one of them;
+//!   prize in one of them (a category that is not the laureate's is wrong on its own);
 //! - *year* (bare, in a claim about both birth and prize): the birth year or a prize year;
 //! - *birthplace* (`in Amsterdam, the Netherlands`): decided by its first, most specific name: it
 //!   must name the birthplace or birth country (including the "(now ...)" country, a US city
@@ -17,8 +17,10 @@
 //!   right country after it is wrong (the city is the more specific fact);
 //! - *category* (`physics`, `chemistry`, `physiology`/`medicine`, `literature`, `peace`,
 //!   `economics`/`economic`): one of the laureate's categories, of a prize in a year the claim
-//!   names if it names prize years; a category and a year of two different prizes of the
-//!   laureate are both wrong (which one is cannot be told);
+//!   names if it names some of the laureate's prize years (a year that is none of them is wrong
+//!   on its own: `Chemistry 1965` for the 1901 chemist has a right category and a wrong year); a
+//!   category and a year of two different prizes of the laureate are both wrong (which one is
+//!   cannot be told);
 //! - *motivation* (`for ...`, `in recognition of ...`, `because ...`): if at least half (and at
 //!   least two) of its content words (4+ letters, compared by their first 5 letters) occur in a
 //!   motivation, it matches; otherwise it is undecided (paraphrases cannot be refuted by words).
@@ -194,15 +196,12 @@ pub fn check_facts(
         .copied()
         .filter(|c| truth.prizes.iter().any(|p| p.category == *c))
         .collect();
-    // the prize years the claim names (a bare year of a claim about both only if it is one)
+    // the laureate's prize years the claim names (a wrong year is wrong on its own)
     let years: Vec<i32> = facts
         .iter()
-        .filter_map(|(r, k)| match k {
-            FactKind::PrizeYear => first_date(text(r)),
-            FactKind::Year => first_date(text(r)).filter(|d| prize_years.contains(&d.year)),
-            _ => None,
-        })
-        .filter(|d| d.month.is_none())
+        .filter(|(_, k)| matches!(k, FactKind::PrizeYear | FactKind::Year))
+        .filter_map(|(r, _)| first_date(text(r)))
+        .filter(|d| d.month.is_none() && prize_years.contains(&d.year))
         .map(|d| d.year)
         .collect();
     let is_birth = |d: &DateMention| birth_date.is_some_and(|b| agrees(d, &b));

@@ -183,6 +183,11 @@ fn a_prize_sentence_splits_into_category_year_and_motivation() {
             v("for his work on osmotic pressure", Some(true))
         ]
     );
+    // a wrong year does not make the right category wrong
+    assert_eq!(
+        judged("The Nobel Prize in Chemistry 1965 was awarded to him."),
+        [v("in Chemistry", Some(true)), v("1965", Some(false))]
+    );
     // a motivation whose words are not the laureate's is undecided, not wrong
     assert_eq!(
         judged("He won the Nobel Prize in 1901 for his kindness."),
