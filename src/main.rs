@@ -41,7 +41,7 @@ enum Command {
     Devices,
     /// HALT stage 1: N few-shot responses of the pretrained model per training example.
     Sample(cli::dataset::SampleArgs),
-    /// Split text from stdin into fragments (claims, steps or lines), printed as JSON.
+    /// Split text from stdin into fragments (claims, facts, steps or lines), printed as JSON.
     Fragment(cli::dataset::FragmentArgs),
     /// HALT stage 2: fragment and judge every sampled response against the ground truth.
     Judge(cli::dataset::JudgeArgs),

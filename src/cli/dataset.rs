@@ -126,7 +126,7 @@ pub fn sample(args: SampleArgs) -> Result<()> {
 /// `halt-llm fragment`.
 #[derive(Args)]
 pub struct FragmentArgs {
-    /// claims (independent), steps or lines (dependent).
+    /// claims or facts (independent: sentences, or biography facts), steps or lines (dependent).
     #[arg(long)]
     kind: Splitter,
 }

@@ -99,7 +99,7 @@ pub mod at {
 /// is (the limit as `c → 0`); undefined only when `c` is, or when `p` is and `c > 0`.
 pub fn f1(p: Option<f64>, c: Option<f64>) -> Option<f64> {
     match (p, c) {
-        (_, Some(c)) if c == 0.0 => Some(0.0),
+        (_, Some(0.0)) => Some(0.0),
         (Some(p), Some(c)) if p + c > 0.0 => Some(2.0 * p * c / (p + c)),
         (Some(_), Some(_)) => Some(0.0),
         _ => None,
