@@ -14,7 +14,9 @@
 //! Verdict: *supported* when the interval lies above 0, *contradicted* when it lies below 0,
 //! otherwise *not resolved at this size*. Metrics are those of [`point`] on the resampled
 //! prompts; a resample where either side is undefined (e.g. correctness when every answer
-//! abstains) is left out of that claim's interval.
+//! abstains) is left out of that claim's interval, and a claim whose difference is undefined in
+//! more than 5% of the resamples gets no verdict (*not resolved*): its interval would describe
+//! only the resamples that happen to contain the few prompts a method answered.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -60,8 +62,14 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// From a 95% interval.
-    pub fn of(ci: Option<[f64; 2]>) -> Verdict {
+    /// Share of resamples in which a difference must be defined for a verdict.
+    pub const MIN_DEFINED: f64 = 0.95;
+
+    /// From a 95% interval and the share of resamples in which the difference was defined.
+    pub fn of(ci: Option<[f64; 2]>, defined: f64) -> Verdict {
+        if defined < Self::MIN_DEFINED {
+            return Verdict::NotResolved;
+        }
         match ci {
             Some([lo, _]) if lo > 0.0 => Verdict::Supported,
             Some([_, hi]) if hi < 0.0 => Verdict::Contradicted,
@@ -88,6 +96,8 @@ pub struct Claim {
     pub difference: Option<f64>,
     /// 95% paired, clustered bootstrap interval of the difference.
     pub ci95: Option<[f64; 2]>,
+    /// Resamples in which the difference was defined (of [`BootstrapConfig::resamples`]).
+    pub defined_in: usize,
     /// What the interval says.
     pub verdict: Verdict,
 }
@@ -244,11 +254,14 @@ pub fn test_claims(
         .enumerate()
         .map(|(k, s)| {
             let ci95 = percentile_interval(draws.iter().filter_map(|d| d[k]));
+            let defined_in = draws.iter().filter(|d| d[k].is_some()).count();
+            let share = defined_in as f64 / draws.len().max(1) as f64;
             Claim {
                 text: s.text.clone(),
                 difference: diff(&full, s),
                 ci95,
-                verdict: Verdict::of(ci95),
+                defined_in,
+                verdict: Verdict::of(ci95, share),
             }
         })
         .collect();

@@ -138,6 +138,36 @@ fn the_paper_claims_for_three_alphas() {
     let last = &specs[13];
     assert_eq!((last.a.as_str(), last.b.as_str()), ("halt-0.8", "halt-0.4"));
     assert_eq!(last.metric, at::COMPLETENESS);
-    assert_eq!(Verdict::of(Some([-0.2, -0.01])), Verdict::Contradicted);
-    assert_eq!(Verdict::of(None), Verdict::NotResolved);
+    assert_eq!(Verdict::of(Some([-0.2, -0.01]), 1.0), Verdict::Contradicted);
+    assert_eq!(Verdict::of(None, 1.0), Verdict::NotResolved);
+    // an interval over too few defined resamples gives no verdict
+    assert_eq!(Verdict::of(Some([0.1, 0.2]), 0.9), Verdict::NotResolved);
+}
+
+/// One prompt of eight answered by A: A's correctness is undefined whenever a resample misses
+/// it (about (7/8)^8 = 34% of resamples), so the claim gets no verdict however its interval
+/// looks.
+#[test]
+fn a_claim_on_one_answered_prompt_gets_no_verdict() {
+    let ids = ["p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8"];
+    let a_rows: Vec<(&str, usize, usize)> = ids
+        .iter()
+        .map(|id| (*id, usize::from(*id == "p1"), 0))
+        .collect();
+    let b_rows: Vec<(&str, usize, usize)> = ids.iter().map(|id| (*id, 2, 1)).collect();
+    let c = test_claims(
+        &[method("a", &a_rows), method("b", &b_rows)],
+        &[spec("a", "b", at::CORRECTNESS)],
+        |id| id.to_string(),
+        "prompt",
+        &BOOT,
+    );
+    let claim = &c.claims[0];
+    assert_eq!(claim.ci95, Some([-0.5, -0.5]));
+    assert!(
+        claim.defined_in < 800 && claim.defined_in > 500,
+        "{}",
+        claim.defined_in
+    );
+    assert_eq!(claim.verdict, Verdict::NotResolved);
 }

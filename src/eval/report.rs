@@ -283,14 +283,18 @@ fn claims_section(c: &Claims) -> String {
          Intervals: one paired bootstrap ({} resamples, seed {}) that draws the {} clusters \
          ({}) with replacement, the same draw for every method, so renumbered instances of one \
          problem are not counted as independent. Verdict: supported when the 95% interval lies \
-         above 0, contradicted when below 0, otherwise not resolved at this size.\n",
+         above 0, contradicted when below 0, otherwise not resolved at this size; no verdict \
+         when the difference is undefined (a method gave no fragment) in more than 5% of the \
+         resamples (\"defined in\").\n",
         c.prompts, c.bootstrap.resamples, c.bootstrap.seed, c.clusters, c.cluster_kind
     );
     if c.claims.is_empty() {
         md.push_str("(no claim applies to the methods of this run)\n");
         return md;
     }
-    md.push_str("| claim | difference | 95% interval | verdict |\n|---|---|---|---|\n");
+    md.push_str(
+        "| claim | difference | 95% interval | defined in | verdict |\n|---|---|---|---|---|\n",
+    );
     for claim in &c.claims {
         let d = claim
             .difference
@@ -300,8 +304,10 @@ fn claims_section(c: &Claims) -> String {
             .map_or_else(|| "n/a".into(), |[lo, hi]| format!("[{lo:+.3}, {hi:+.3}]"));
         let _ = writeln!(
             md,
-            "| {} | {d} | {ci} | {} |",
+            "| {} | {d} | {ci} | {} of {} | {} |",
             cell(&claim.text),
+            claim.defined_in,
+            c.bootstrap.resamples,
             claim.verdict.words()
         );
     }

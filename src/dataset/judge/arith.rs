@@ -10,6 +10,10 @@
 //!   expression makes that equation undecidable, and it is skipped (never judged wrong);
 //! - an equation directly after a word that carries arithmetic (`half of 20 = 10`,
 //!   `twice 4 = 8`) is skipped too;
+//! - an equation whose run starts with an operator right after a word (`x + 4 = 42`) is skipped
+//!   too (its left operand is a word);
+//! - two single numbers that differ by a unit-conversion factor ([`CONVERSIONS`]) are equal:
+//!   `2 hours = 120 minutes` is `2 = 120` after the units are dropped, and holds;
 //! - sides are equal up to floating-point noise, or up to rounding when a side is a single
 //!   number written with decimals (`10/3 = 3.33`); `10/3 = 3` is false.
 
@@ -81,7 +85,16 @@ pub struct Equation {
     /// Decimals written on the right side when it is a single number (`3.33` → 2), else 0:
     /// the rounding a result may carry.
     pub right_decimals: u32,
+    /// A unit conversion between two single numbers (`2 hours = 120 minutes`, `42 years = 504
+    /// months`): the sides differ by one of [`CONVERSIONS`], and it holds.
+    pub conversion: bool,
 }
+
+/// Factors of plain unit conversions: days/week, inches/foot and months/year, hours/day,
+/// weeks/year, minutes/hour and seconds/minute, percent and cents, grams/kg and metres/km,
+/// days/year, seconds/hour. 2 and 10 are left out on purpose: doubling or scaling by ten is
+/// arithmetic, not a change of unit, and would let almost any number through.
+pub const CONVERSIONS: [f64; 9] = [7.0, 12.0, 24.0, 52.0, 60.0, 100.0, 1000.0, 365.0, 3600.0];
 
 /// Every decidable equation of `step`, in order.
 pub fn equations(step: &str) -> Vec<Equation> {
@@ -137,8 +150,12 @@ fn check_run(
         .take(3)
         .take_while(|w| !w.is_empty())
         .any(|w| ARITH_WORDS.contains(&w.as_str()));
+    // a run that starts with an operator right after a word has a word as its left operand
+    // (`x + 4 = 42`): its first equation cannot be checked either
+    let word_operand = matches!(run.first(), Some(Tok::Op(_)))
+        && words_before.last().is_some_and(|w| !w.is_empty());
     for (i, pair) in sides.windows(2).enumerate() {
-        if i == 0 && arith_before {
+        if i == 0 && (arith_before || word_operand) {
             if let Some(v) = eval(pair[1], true) {
                 let decimals = match pair[1] {
                     [Tok::Num { decimals, .. }] => *decimals,
@@ -153,8 +170,16 @@ fn check_run(
             continue;
         };
         let (lr, rr) = (eval(l, false), eval(r, false));
-        let holds =
-            equal(lp, rp, l, r) || matches!((lr, rr), (Some(a), Some(b)) if equal(a, b, l, r));
+        let single = |side: &[Tok]| matches!(side, [Tok::Num { .. }]);
+        let conversion = single(l)
+            && single(r)
+            && lp != 0.0
+            && CONVERSIONS
+                .iter()
+                .any(|&c| same(lp * c, rp) || same(lp, rp * c));
+        let holds = conversion
+            || equal(lp, rp, l, r)
+            || matches!((lr, rr), (Some(a), Some(b)) if equal(a, b, l, r));
         let right_literals = r
             .iter()
             .filter_map(|t| match t {
@@ -172,6 +197,7 @@ fn check_run(
             holds,
             right_literals,
             right_decimals,
+            conversion,
         });
     }
 }

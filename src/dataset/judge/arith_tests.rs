@@ -65,3 +65,18 @@ fn right_literals_are_reported() {
     assert_eq!(e[0].right_literals, [14.0]);
     assert_eq!((e[0].left, e[0].right), (14.0, 14.0));
 }
+
+#[test]
+fn unit_conversions_and_variables() {
+    // two single numbers a conversion factor apart (units dropped): a conversion, true
+    let e = equations("42 years = 504 months.");
+    assert_eq!((e.len(), e[0].holds, e[0].conversion), (1, true, true));
+    assert_eq!(verdicts("3000 cents = $30."), [true]);
+    assert_eq!(verdicts("2*60 = 120 minutes = 7200 seconds."), [true, true]);
+    // 2 and 10 are no conversion factors; a computed side is no conversion
+    assert_eq!(verdicts("14 = 28"), [false]);
+    assert_eq!(verdicts("3 * 4 = 1200"), [false]);
+    // a variable as the left operand: skipped, its result reported
+    assert!(equations("Then x + 4 = 42.").is_empty());
+    assert_eq!(skipped_results("Then x + 4 = 42."), [(42.0, 0)]);
+}

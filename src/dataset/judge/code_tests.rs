@@ -1,6 +1,8 @@
 //! Tests of [`code`](super) on HumanEval/3 (`below_zero`): expected verdicts written by hand
 //! before running. They need `python3`, as the judge does.
 use super::*;
+use std::time::{Duration, Instant};
+
 use crate::dataset::judge::test_data::{CODE_003, example};
 
 fn quick() -> CodeJudge {

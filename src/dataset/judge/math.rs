@@ -45,7 +45,10 @@ use crate::dataset::record::{Fragment, FragmentKind};
 static MARKER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^\s*(?:step\s*)?\(?\d{1,3}\s*[.):]\s").unwrap());
 static ANSWER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)####|\\boxed\{|\banswer\b\s*(?:is|:|=)|\banswer\b[^.\d]{0,20}?\bis\b").unwrap()
+    Regex::new(
+        r"(?i)####|\\boxed\{|\banswer\b\**\s*(?:is|:|=)|\b(?:the|final|my|our)\s+answer\b[^.,;\d]{0,20}?\bis\b",
+    )
+    .unwrap()
 });
 /// The end of the clause that states a final answer: `. `, `, `, `; ` or a line break.
 static CLAUSE_END: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[.,;](?:\s|$)|\n").unwrap());
@@ -71,12 +74,26 @@ impl Default for MathJudge {
 
 /// Where a step states the final answer: the byte offset of the marker and the value.
 ///
-/// The value is read from the clause after the marker (up to `. `, `, `, `; ` or the end of
-/// the line): the result of its last equation when it has one (`the answer is 60 + 10 = 70`
-/// → 70), else its first number as [`parse_number`] reads it (`$1,250`, `25%`, `2 1/2`,
-/// `\boxed{\frac{1}{2}}`).
+/// Markers: `####` and `\boxed{` always (with nothing readable after them the value is `None`:
+/// a wrong final answer); the word forms `answer is`, `answer:`, `the answer … is` only when a
+/// number follows in their clause, so prose such as `Answer: let's think` or `the answer is
+/// clear` states no final answer. The value is read from the clause after the marker (up to
+/// `. `, `, `, `; ` or the end of the line): the result of its last equation when it has one
+/// (`the answer is 60 + 10 = 70` → 70), else its first number as [`parse_number`] reads it
+/// (`$1,250`, `25%`, `2 1/2`, `\boxed{\frac{1}{2}}`).
 pub fn final_answer(step: &str) -> Option<(usize, Option<f64>)> {
-    let m = ANSWER.find_iter(step).last()?;
+    ANSWER
+        .find_iter(step)
+        .filter_map(|m| {
+            let value = value_after(step, &m);
+            let explicit = m.as_str().starts_with('#') || m.as_str().starts_with('\\');
+            (explicit || value.is_some()).then_some((m.start(), value))
+        })
+        .last()
+}
+
+/// The value stated after a final-answer marker (see [`final_answer`]).
+fn value_after(step: &str, m: &regex::Match) -> Option<f64> {
     let tail = if m.as_str().starts_with('\\') {
         &step[m.start()..]
     } else {
@@ -87,11 +104,11 @@ pub fn final_answer(step: &str) -> Option<(usize, Option<f64>)> {
         Some(end) => &tail[..lead + end.start()],
         None => tail,
     };
-    let value = equations(clause)
+    equations(clause)
         .last()
         .map(|e| e.right)
-        .or_else(|| parse_number(clause));
-    Some((m.start(), value))
+        .or_else(|| parse_number(clause))
+        .filter(|v| v.is_finite())
 }
 
 /// One step's verdict before the first-wrong rule.
@@ -144,7 +161,14 @@ impl MathJudge {
             }
             let eqs = equations(step);
             ok &= eqs.iter().all(|e| e.holds);
-            ok &= eqs.iter().all(|e| path.contains(e.right, e.right_decimals));
+            ok &= eqs.iter().all(|e| {
+                if e.conversion {
+                    // `42 years = 504 months`: a conversion of a known quantity
+                    path.contains_converted(e.left, 0) || self.is_constant(e.left)
+                } else {
+                    path.contains(e.right, e.right_decimals)
+                }
+            });
             // an equation whose arithmetic cannot be checked (`a mass of 10*12 = 120`) still
             // states its result, which must be on the path
             ok &= skipped_results(step)

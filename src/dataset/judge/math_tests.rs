@@ -204,6 +204,43 @@ fn path_cases_worked_by_hand() {
     );
 }
 
+/// Cases from a review (expected verdicts written before the fix): unit conversions written as
+/// equations, an equation whose left operand is a variable, and "answer" in prose.
+#[test]
+fn conversions_variables_and_prose_answers() {
+    let j = MathJudge::default();
+    let angela = example(ANGELA);
+    let v = |r: &str| -> Vec<Option<bool>> {
+        j.judge(&angela, r)
+            .unwrap()
+            .iter()
+            .map(|f| f.correct)
+            .collect()
+    };
+    assert_eq!(
+        v(
+            "Angela will be 14 * 3 = 42 years old, and 42 years = 504 months.\n\
+           So now she is 42 - 4 = 38.\n#### 38"
+        ),
+        [T, T, T]
+    );
+    // a conversion of a quantity off the path is still off it
+    assert_eq!(v("Brett is 5 years = 60 months old.\n#### 38"), [F, F]);
+    assert_eq!(
+        v("Then x + 4 = 3 * 14 = 42.\nx = 42 - 4 = 38.\n#### 38"),
+        [T, T, T]
+    );
+    let prose = "Answer: Let's think step by step.\n14*3 = 42.\n42-4 = 38.";
+    assert_eq!(v(prose), [T, T, T]);
+    assert!(!j.is_complete(prose));
+    let f = j.judge(&angela, prose).unwrap();
+    assert!(f[0].neutral && !f[1].neutral);
+    assert_eq!(v("So the answer is clear.\n14 * 3 = 42."), [T, T]);
+    assert_eq!(v("To answer this, we compute 14 * 3 = 42."), [T]);
+    // a number too large for f64 is on no path
+    assert_eq!(v(&format!("Angela is {} years old.", "9".repeat(400))), [F]);
+}
+
 #[test]
 fn progress_counts_intermediates_and_a_right_final_answer() {
     let j = MathJudge::default();

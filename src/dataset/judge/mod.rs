@@ -18,6 +18,7 @@ pub mod math;
 pub mod medicine;
 pub mod numbers;
 pub mod path;
+pub mod sandbox;
 
 use std::sync::Arc;
 

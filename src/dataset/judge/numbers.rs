@@ -39,6 +39,9 @@ pub struct NumLit {
 
 /// Whether `a` and `b` are the same number up to floating-point noise.
 pub fn same(a: f64, b: f64) -> bool {
+    if !(a.is_finite() && b.is_finite()) {
+        return false; // an overflowed number equals nothing, not even another infinity
+    }
     (a - b).abs() <= REL_TOL * a.abs().max(b.abs()).max(1.0)
 }
 

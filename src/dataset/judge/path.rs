@@ -27,17 +27,11 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::arith::equations;
+use super::arith::{CONVERSIONS, equations};
 use super::numbers::{NumLit, literals, matches_rounded, number_words, parse_number, same};
 use crate::dataset::truth::MathTruth;
 
 static AFTER_EQUALS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"=\s*[$€£]?").unwrap());
-
-/// Factors of plain unit conversions: days/week, inches/foot and months/year, hours/day,
-/// weeks/year, minutes/hour and seconds/minute, percent and cents, grams/kg and metres/km,
-/// days/year, seconds/hour. 2 and 10 are left out on purpose: doubling or scaling by ten is
-/// arithmetic, not a change of unit, and would let almost any number through.
-pub const CONVERSIONS: [f64; 9] = [7.0, 12.0, 24.0, 52.0, 60.0, 100.0, 1000.0, 365.0, 3600.0];
 
 /// The quantities of one problem's reference solution (see the module docs).
 #[derive(Debug, Clone, PartialEq)]
@@ -141,6 +135,9 @@ impl SolutionPath {
     }
 
     fn scaled_by(&self, value: f64, decimals: u32, factors: &[f64]) -> bool {
+        if !value.is_finite() {
+            return false; // a number too large for f64 is no quantity of any solution
+        }
         let hit = |p: f64| {
             matches_rounded(p, value, decimals) || matches_rounded(p.abs(), value.abs(), decimals)
         };
