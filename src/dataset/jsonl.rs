@@ -1,6 +1,6 @@
 //! JSON Lines files: one serde record per line, errors naming file and line.
 //!
-//! Every stage of the pipeline reads and writes its records this way (see `design.md`).
+//! Every stage of the pipeline reads and writes its records this way (the book's data chapter, "The stage records").
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};

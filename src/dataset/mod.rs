@@ -25,6 +25,7 @@
 //! ```
 
 pub mod align;
+mod align_independent;
 pub mod align_stage;
 pub mod domain;
 pub mod error;

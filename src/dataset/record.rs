@@ -1,6 +1,6 @@
 //! The stage records of the HALT data pipeline: [`Sampled`], [`Judged`], [`Aligned`].
 //!
-//! Field names are the contract between stages (`design.md`, "Records"); every record is one
+//! Field names are the contract between stages (the book's data chapter, "The stage records"); every record is one
 //! JSON Lines line, read and written with [`read_jsonl`](super::jsonl::read_jsonl) /
 //! [`write_jsonl`](super::jsonl::write_jsonl). Unknown fields are rejected so that a record of
 //! the wrong stage is an error, not silently half-read.

@@ -1,5 +1,5 @@
 //! The [`Evaluated`] record: one test prompt, the finetuned model's answer, its judged fragments
-//! and the counts the metrics are computed from (`design.md`, "Records").
+//! and the counts the metrics are computed from (the book's evaluation chapter, "The `Evaluated` record").
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! The biography judge (independent facts against structured facts; `design.md` "Judges").
+//! The biography judge (independent facts against structured facts; paper §"Judge", book "Fragments and judges").
 //!
 //! Answers are split with the [`facts`](crate::dataset::fragment::facts) splitter: each claim
 //! into its atomic facts (birth date, birthplace, prize year, category, motivation; see that

@@ -1,4 +1,4 @@
-//! The code judge (dependent lines; `design.md` "Judges"): the answer's code is compiled as a
+//! The code judge (dependent lines; paper §"Judge", book "Fragments and judges"): the answer's code is compiled as a
 //! prefix and run against the example's tests in a sandbox; a line is marked only on evidence.
 //!
 //! Program: `prompt + code + test + "check(<entry_point>)"`, where `code` is the

@@ -1,4 +1,4 @@
-//! The medicine judge (multiple choice with explanation; `design.md` "Judges"; the paper leaves
+//! The medicine judge (multiple choice with explanation; paper §"Judge", book "Fragments and judges"; the paper leaves
 //! the fragmenting of medicine *open*).
 //!
 //! Fragments are [`claims`] (independent). The chosen option is found by, in order:
