@@ -63,7 +63,7 @@ pub fn run(model: &Llama, cfg: &BenchConfig, device: &Device) -> Result<BenchRep
     let mut best_prefill = f64::INFINITY;
     let mut best_decode = f64::INFINITY;
     for _ in 0..cfg.repeats.max(1) {
-        let mut cache = KvCache::new(model.layers.len());
+        let mut cache = KvCache::with_capacity(model.layers.len(), cfg.prompt_len + cfg.new_tokens);
         let input = Tensor::<2, Int>::from_data(
             TensorData::new(ids.clone(), [cfg.batch, cfg.prompt_len]),
             device,

@@ -90,6 +90,12 @@ impl SamplingConfig {
 }
 
 /// Picks a token from `logits` (`[vocab_size]`).
+///
+/// With `top_p < 1` the nucleus is found by partial selection: the `k` most probable tokens
+/// are selected in O(vocab) (`k` = 64, then ×8 while their mass is short of `top_p`) and
+/// only they are sorted, instead of sorting the whole vocabulary every step. The order is
+/// probability descending, then token id ascending, so the nucleus and the sampled token
+/// are exactly those of a full stable sort.
 pub fn sample_token(logits: &[f32], cfg: &SamplingConfig, rng: &mut StdRng) -> u32 {
     if cfg.temperature <= 0.0 {
         return argmax(logits);
@@ -104,15 +110,7 @@ pub fn sample_token(logits: &[f32], cfg: &SamplingConfig, rng: &mut StdRng) -> u
     let total: f32 = probs.iter().map(|p| p.1).sum();
     let mut keep = probs.len();
     if cfg.top_p < 1.0 {
-        probs.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let mut acc = 0.0;
-        for (i, p) in probs.iter().enumerate() {
-            acc += p.1 / total;
-            if acc >= cfg.top_p {
-                keep = i + 1;
-                break;
-            }
-        }
+        keep = nucleus(&mut probs, total, cfg.top_p);
     }
     let probs = &probs[..keep];
     let mass: f32 = probs.iter().map(|p| p.1).sum();
@@ -124,6 +122,33 @@ pub fn sample_token(logits: &[f32], cfg: &SamplingConfig, rng: &mut StdRng) -> u
         }
     }
     probs.last().map_or(0, |p| p.0)
+}
+
+/// Moves the nucleus (the smallest prefix, in order of probability descending then id
+/// ascending, whose mass reaches `top_p · total`) to the front of `probs`, sorted, and
+/// returns its length. `probs` holds unnormalised `(id, p)` pairs summing to `total`.
+fn nucleus(probs: &mut [(u32, f32)], total: f32, top_p: f32) -> usize {
+    let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    let n = probs.len();
+    let mut k = 64.min(n);
+    loop {
+        if k < n {
+            probs.select_nth_unstable_by(k - 1, order);
+        }
+        let head = &mut probs[..k];
+        head.sort_unstable_by(order);
+        let mut acc = 0.0;
+        for (i, p) in head.iter().enumerate() {
+            acc += p.1 / total;
+            if acc >= top_p {
+                return i + 1;
+            }
+        }
+        if k == n {
+            return n;
+        }
+        k = (k * 8).min(n);
+    }
 }
 
 fn argmax(v: &[f32]) -> u32 {
@@ -197,7 +222,7 @@ pub fn generate(
     }
     // Chunks of PREFILL_CHUNK positions bound the attention scores to
     // `[rows, heads, PREFILL_CHUNK, prompt_len]` however long the prompt is.
-    let mut cache = KvCache::new(model.layers.len());
+    let mut cache = KvCache::with_capacity(model.layers.len(), max_len + cfg.max_new_tokens);
     let rows = unique.len();
     let mut hidden = None;
     for start in (0..max_len).step_by(PREFILL_CHUNK) {
@@ -348,6 +373,37 @@ mod tests {
         // expected share of id 0 within the nucleus: 0.6 / 0.9 = 0.667
         let share = seen[0] as f64 / 2000.0;
         assert!((share - 0.667).abs() < 0.05, "{share}");
+    }
+
+    #[test]
+    fn nucleus_by_selection_equals_full_stable_sort() {
+        // Reference: the previous implementation, a full stable sort by probability.
+        let mut rng = StdRng::seed_from_u64(3);
+        for case in 0..50 {
+            let n = [10, 100, 5000][case % 3];
+            // Ties on purpose: logits rounded to a coarse grid.
+            let probs: Vec<(u32, f32)> = (0..n)
+                .map(|i| (i as u32, (rng.random::<f32>() * 8.0).round().exp()))
+                .collect();
+            let total: f32 = probs.iter().map(|p| p.1).sum();
+            for top_p in [0.1f32, 0.5, 0.9, 0.95, 0.999] {
+                let mut full = probs.clone();
+                full.sort_by(|a, b| b.1.total_cmp(&a.1));
+                let mut acc = 0.0;
+                let mut keep = n;
+                for (i, p) in full.iter().enumerate() {
+                    acc += p.1 / total;
+                    if acc >= top_p {
+                        keep = i + 1;
+                        break;
+                    }
+                }
+                let mut fast = probs.clone();
+                let k = nucleus(&mut fast, total, top_p);
+                assert_eq!(k, keep, "n {n} top_p {top_p}");
+                assert_eq!(&fast[..k], &full[..keep], "n {n} top_p {top_p}");
+            }
+        }
     }
 
     #[test]

@@ -512,3 +512,66 @@ fn a_failed_start_leaves_no_run_behind() {
     let err = train(&wild, &dir.path().join("wild"), &TrainOptions::default()).unwrap_err();
     assert!(err.to_string().contains("diverged"), "{err}");
 }
+
+#[test]
+fn the_label_only_loss_equals_the_masked_full_vocabulary_loss() {
+    // Reference: log-softmax over every position, masked (the previous formulation).
+    let dev = Device::flex();
+    let loaded = tiny(&dev);
+    let (model, tok) = (loaded.model, loaded.tokenizer);
+    let e1 = tokenize_pair(&tok, "1", "hello there", "the cat", 64).unwrap();
+    let e2 = tokenize_pair(&tok, "2", "hi", "a", 64).unwrap();
+    let b = make_batch(&[e1.clone(), e2.clone()], &dev);
+    let logits = model.forward(b.input_ids.clone(), &b.attention_mask);
+    let want =
+        masked_nll_sum(logits, b.targets.clone(), b.target_mask.clone()).into_scalar::<f64>();
+    let (got, n) = model.batch_nll(&b);
+    let got = got.into_scalar::<f64>();
+    assert_eq!(n, e1.num_labels() + e2.num_labels());
+    assert!(want > 1.0);
+    assert!((got - want).abs() < 1e-4 * want, "{got} vs {want}");
+}
+
+#[test]
+fn the_lora_side_path_equals_the_materialised_weight() {
+    use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
+    use burn::tensor::Distribution;
+    use halt_llm::model::linear::project;
+    use halt_llm::train::lora::apply_lora;
+    // Reference: burn's reparameterised `Linear::forward`, x · (W + s·A·B).
+    let dev = Device::flex().autodiff();
+    let loaded = tiny(&dev);
+    let (model, tok) = (loaded.model, loaded.tokenizer);
+    let (model, _) = apply_lora(model, &LoraSettings::with_rank(4)).unwrap();
+    // One optimiser step so that B (zero at the start) is not zero.
+    let e = tokenize_pair(&tok, "1", "hi", "the cat", 64).unwrap();
+    let (loss, _) = model.step_loss(&make_batch(&[e], &dev));
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    let model = AdamWConfig::new().init().step(1e-2, model, grads);
+    let lin = &model.layers[0].mlp.up_proj;
+    let d_in = lin.weight.base().dims()[0];
+    let x = Tensor::<3>::random([2, 3, d_in], Distribution::Normal(0.0, 1.0), &dev);
+    let side = project(lin, x.clone())
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let whole = lin
+        .forward(x.clone())
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let base = x
+        .matmul(lin.weight.base().unsqueeze_dim(0))
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let moved = side
+        .iter()
+        .zip(&base)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(moved > 1e-4, "the adapter changed nothing: {moved}");
+    for (a, b) in side.iter().zip(&whole) {
+        assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+    }
+}

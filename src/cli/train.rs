@@ -168,6 +168,10 @@ pub struct BenchTrainArgs {
     /// Measure LoRA of this rank (all projections) instead of full finetuning.
     #[arg(long)]
     lora_rank: Option<usize>,
+    /// Train on these aligned JSONL files (as `halt-llm train` batches them) instead of
+    /// synthetic sequences; `--seq-len` is then the cut-off length. Repeatable.
+    #[arg(long)]
+    data: Vec<PathBuf>,
 }
 
 /// Runs `halt-llm bench-train`.
@@ -180,16 +184,19 @@ pub fn bench(args: BenchTrainArgs) -> Result<()> {
         seq_len: args.seq_len,
         steps: args.steps,
         lora: args.lora_rank.map(LoraSettings::with_rank),
+        data: args.data.clone(),
     };
-    let r = halt_llm::train::bench::run(loaded.model, &cfg, &device)?;
+    let r = halt_llm::train::bench::run(loaded.model, &loaded.tokenizer, &cfg, &device)?;
     println!(
-        "{} on {}: {} × {} tokens per step, {:.2} s/step, {:.1} tokens/s, peak RSS {}",
+        "{} on {} ({}): {} × ≤{} tokens per step, {:.2} s/step, {:.1} tokens/s ({:.1} label tokens/s), peak RSS {}",
         r.mode,
         args.model.device,
+        r.workload,
         r.batch,
         r.seq_len,
         r.seconds_per_step,
         r.tokens_per_s,
+        r.label_tokens_per_s,
         r.peak_rss_mib
             .map_or("n/a".into(), |m| format!("{m:.0} MiB"))
     );

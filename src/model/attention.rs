@@ -7,6 +7,8 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Bool, Device, Tensor, activation::softmax};
 
+use super::cache::LayerKv;
+use super::linear::project;
 use super::rope::RopeAngles;
 
 /// Self-attention of one decoder layer (HF names `q_proj`, `k_proj`, `v_proj`, `o_proj`).
@@ -56,29 +58,25 @@ impl Attention {
     /// - `x`: `[batch, seq_len, hidden_size]`
     /// - `rope`: angles for the `seq_len` new positions
     /// - `mask`: `[batch, 1, seq_len, past_len + seq_len]`, `true` = masked
-    /// - `cache`: this layer's `(keys, values)`, each `[batch, num_key_value_heads, past_len,
-    ///   head_dim]`; replaced by the extended cache when given
+    /// - `cache`: this layer's cached keys and values (`past_len` positions) and the
+    ///   positions to reserve when it is first allocated; the new keys/values are appended
     /// - output: `[batch, seq_len, hidden_size]`
     pub fn forward(
         &self,
         x: Tensor<3>,
         rope: &RopeAngles,
         mask: Tensor<4, Bool>,
-        cache: Option<&mut Option<(Tensor<4>, Tensor<4>)>>,
+        cache: Option<(&mut Option<LayerKv>, usize)>,
     ) -> Tensor<3> {
         let [batch, seq, _] = x.dims();
         let heads =
             |t: Tensor<3>, n: usize| t.reshape([batch, seq, n, self.head_dim]).swap_dims(1, 2);
-        let q = rope.apply(heads(self.q_proj.forward(x.clone()), self.num_heads));
-        let mut k = rope.apply(heads(self.k_proj.forward(x.clone()), self.num_kv_heads));
-        let mut v = heads(self.v_proj.forward(x), self.num_kv_heads);
+        let q = rope.apply(heads(project(&self.q_proj, x.clone()), self.num_heads));
+        let mut k = rope.apply(heads(project(&self.k_proj, x.clone()), self.num_kv_heads));
+        let mut v = heads(project(&self.v_proj, x), self.num_kv_heads);
 
-        if let Some(slot) = cache {
-            if let Some((pk, pv)) = slot.take() {
-                k = Tensor::cat(vec![pk, k], 2);
-                v = Tensor::cat(vec![pv, v], 2);
-            }
-            *slot = Some((k.clone(), v.clone()));
+        if let Some((slot, reserve)) = cache {
+            (k, v) = LayerKv::append(slot, k, v, reserve);
         }
         let total = k.dims()[2];
         // Grouped-query attention without copying the cache: the `rep` query heads that share
@@ -100,6 +98,6 @@ impl Attention {
         let out = out
             .swap_dims(1, 2)
             .reshape([batch, seq, self.num_heads * self.head_dim]);
-        self.o_proj.forward(out)
+        project(&self.o_proj, out)
     }
 }

@@ -6,6 +6,7 @@ use burn::nn::{RmsNorm, RmsNormConfig};
 use burn::tensor::{Bool, Device, Tensor};
 
 use super::attention::Attention;
+use super::cache::LayerKv;
 use super::config::LlamaConfig;
 use super::mlp::Mlp;
 use super::rope::RopeAngles;
@@ -52,7 +53,7 @@ impl DecoderLayer {
         x: Tensor<3>,
         rope: &RopeAngles,
         mask: Tensor<4, Bool>,
-        cache: Option<&mut Option<(Tensor<4>, Tensor<4>)>>,
+        cache: Option<(&mut Option<LayerKv>, usize)>,
     ) -> Tensor<3> {
         let h = x.clone()
             + self

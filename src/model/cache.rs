@@ -1,16 +1,83 @@
 //! Key/value cache for incremental decoding, and the host-side bookkeeping of which cached
 //! slots hold real tokens (left padding of a batch) so that masks and positions stay right.
+//!
+//! Each layer's keys and values live in tensors with room for more positions than are
+//! filled: a decode step writes its new key/value into the free slots in place
+//! (`slice_assign` on a uniquely held tensor) instead of concatenating, which would copy the
+//! whole cache every step. When the room runs out the buffers are reallocated with at least
+//! double the capacity, so a sequence of `n` steps copies O(n) positions in all.
 
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+
+/// One layer's cached keys and values (keys already rotated).
+#[derive(Debug, Clone)]
+pub struct LayerKv {
+    /// `[batch, num_key_value_heads, capacity, head_dim]`; positions `len..` are free.
+    keys: Tensor<4>,
+    /// `[batch, num_key_value_heads, capacity, head_dim]`; positions `len..` are free.
+    values: Tensor<4>,
+    /// Filled positions.
+    len: usize,
+}
+
+impl LayerKv {
+    /// Appends `keys`/`values` (`[batch, num_key_value_heads, new_len, head_dim]`) to the
+    /// cache in `slot` (created with room for `reserve` positions when empty) and returns
+    /// views of all cached keys and values, `[batch, num_key_value_heads, len, head_dim]`.
+    pub(crate) fn append(
+        slot: &mut Option<LayerKv>,
+        keys: Tensor<4>,
+        values: Tensor<4>,
+        reserve: usize,
+    ) -> (Tensor<4>, Tensor<4>) {
+        let [batch, heads, new_len, head_dim] = keys.dims();
+        let (mut all_k, mut all_v, past) = match slot.take() {
+            Some(c) if c.len + new_len <= c.keys.dims()[2] => (c.keys, c.values, c.len),
+            Some(c) => {
+                let capacity = (c.len + new_len).max(2 * c.keys.dims()[2]);
+                let grow = |t: Tensor<4>| {
+                    let dev = t.device();
+                    Tensor::zeros([batch, heads, capacity, head_dim], &dev).slice_assign(
+                        [0..batch, 0..heads, 0..c.len, 0..head_dim],
+                        t.narrow(2, 0, c.len),
+                    )
+                };
+                (grow(c.keys), grow(c.values), c.len)
+            }
+            None => {
+                let capacity = new_len.max(reserve);
+                let dev = keys.device();
+                let zeros = || Tensor::zeros([batch, heads, capacity, head_dim], &dev);
+                (zeros(), zeros(), 0)
+            }
+        };
+        let len = past + new_len;
+        let at = [0..batch, 0..heads, past..len, 0..head_dim];
+        all_k = all_k.slice_assign(at.clone(), keys);
+        all_v = all_v.slice_assign(at, values);
+        let views = (
+            all_k.clone().narrow(2, 0, len),
+            all_v.clone().narrow(2, 0, len),
+        );
+        *slot = Some(LayerKv {
+            keys: all_k,
+            values: all_v,
+            len,
+        });
+        views
+    }
+}
 
 /// Per-layer cached keys and values plus the validity of every cached slot.
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
-    /// One `(keys, values)` pair per layer, each `[batch, num_key_value_heads, cached_len, head_dim]`
-    /// (keys already rotated). `None` before the first forward.
-    pub(crate) layers: Vec<Option<(Tensor<4>, Tensor<4>)>>,
+    /// One entry per layer, `None` before the first forward.
+    pub(crate) layers: Vec<Option<LayerKv>>,
     /// `valid[b][j]`: slot `j` of row `b` holds a real token (false: padding).
     pub(crate) valid: Vec<Vec<bool>>,
+    /// Positions to make room for when a layer's buffers are first allocated (the prompt
+    /// plus the tokens still to generate); more is allocated on demand.
+    pub(crate) reserve: usize,
 }
 
 impl KvCache {
@@ -19,6 +86,16 @@ impl KvCache {
         Self {
             layers: vec![None; num_layers],
             valid: Vec::new(),
+            reserve: 0,
+        }
+    }
+
+    /// An empty cache that allocates room for `positions` tokens per row up front (prompt
+    /// plus new tokens), so decoding never reallocates.
+    pub fn with_capacity(num_layers: usize, positions: usize) -> Self {
+        Self {
+            reserve: positions,
+            ..Self::new(num_layers)
         }
     }
 
@@ -36,19 +113,22 @@ impl KvCache {
     /// or repeating them (several samples from one prefilled prompt).
     pub fn select_rows(&mut self, rows: &[usize]) {
         if rows.is_empty() {
-            *self = Self::new(self.layers.len());
+            *self = Self {
+                reserve: self.reserve,
+                ..Self::new(self.layers.len())
+            };
             return;
         }
-        let Some(device) = self.layers.iter().flatten().next().map(|(k, _)| k.device()) else {
+        let Some(device) = self.layers.iter().flatten().next().map(|c| c.keys.device()) else {
             return;
         };
         let idx = Tensor::<1, Int>::from_ints(
             TensorData::new(rows.iter().map(|&r| r as i64).collect(), [rows.len()]),
             &device,
         );
-        for (k, v) in self.layers.iter_mut().flatten() {
-            *k = k.clone().select(0, idx.clone());
-            *v = v.clone().select(0, idx.clone());
+        for c in self.layers.iter_mut().flatten() {
+            c.keys = c.keys.clone().select(0, idx.clone());
+            c.values = c.values.clone().select(0, idx.clone());
         }
         self.valid = rows.iter().map(|&r| self.valid[r].clone()).collect();
     }

@@ -12,6 +12,7 @@ use burn::tensor::{Device, Int, Tensor};
 use super::block::DecoderLayer;
 use super::cache::{KvCache, StepLayout};
 use super::config::LlamaConfig;
+use super::linear;
 use super::rope::RopeAngles;
 
 /// A Llama causal language model.
@@ -61,9 +62,22 @@ impl Llama {
     /// - `input_ids`: `[batch, seq_len]`
     /// - output logits: `[batch, seq_len, vocab_size]`
     pub fn forward(&self, input_ids: Tensor<2, Int>, attention_mask: &[Vec<bool>]) -> Tensor<3> {
+        self.logits(self.hidden_states(input_ids, attention_mask))
+    }
+
+    /// Final hidden states (after the last RMSNorm) of whole sequences, no cache: the
+    /// input of [`Llama::logits`], for callers that need logits at a few positions only.
+    ///
+    /// # Shapes
+    /// - `input_ids`: `[batch, seq_len]`
+    /// - output: `[batch, seq_len, hidden_size]`
+    pub fn hidden_states(
+        &self,
+        input_ids: Tensor<2, Int>,
+        attention_mask: &[Vec<bool>],
+    ) -> Tensor<3> {
         let layout = StepLayout::new(&[], attention_mask, &input_ids.device());
-        let h = self.hidden(input_ids, layout, None);
-        self.logits(h)
+        self.hidden(input_ids, layout, None)
     }
 
     /// Runs the new tokens through the model, appending their keys/values to `cache`, and
@@ -101,7 +115,7 @@ impl Llama {
         let rope = RopeAngles::new(&self.config, layout.positions);
         let mut x = self.embed_tokens.forward(input_ids);
         for (i, layer) in self.layers.iter().enumerate() {
-            let slot = cache.as_deref_mut().map(|c| &mut c.layers[i]);
+            let slot = cache.as_deref_mut().map(|c| (&mut c.layers[i], c.reserve));
             x = layer.forward(x, &rope, layout.mask.clone(), slot);
         }
         self.norm.forward(x)
@@ -116,11 +130,17 @@ impl Llama {
             Some(head) => head.forward(hidden),
             None => {
                 let [b, s, h] = hidden.dims();
+                let vocab = self.config.vocab_size;
                 let w = self.embed_tokens.weight.val(); // [vocab, hidden], contiguous
-                // (W · hᵀ)ᵀ keeps the large matrix contiguous; only the small one is transposed.
-                w.matmul(hidden.reshape([b * s, h]).transpose())
-                    .transpose()
-                    .reshape([b, s, self.config.vocab_size])
+                let x = hidden.reshape([b * s, h]);
+                if linear::splits(b * s, h, vocab, &x) {
+                    // Decoding on the CPU: rows of W split across threads.
+                    linear::matmul(x, w.transpose()).reshape([b, s, vocab])
+                } else {
+                    // (W · hᵀ)ᵀ keeps the large matrix contiguous; only the small one is
+                    // transposed.
+                    w.matmul(x.transpose()).transpose().reshape([b, s, vocab])
+                }
             }
         }
     }

@@ -5,6 +5,8 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor, activation::silu};
 
+use super::linear::project;
+
 /// The MLP of one decoder layer (HF names `gate_proj`, `up_proj`, `down_proj`).
 #[derive(Module, Debug)]
 pub struct Mlp {
@@ -30,7 +32,7 @@ impl Mlp {
     /// # Shapes
     /// `x`: `[batch, seq_len, hidden_size]` → `[batch, seq_len, hidden_size]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let gate = silu(self.gate_proj.forward(x.clone()));
-        self.down_proj.forward(gate * self.up_proj.forward(x))
+        let gate = silu(project(&self.gate_proj, x.clone()));
+        project(&self.down_proj, gate * project(&self.up_proj, x))
     }
 }

@@ -5,6 +5,7 @@ pub mod attention;
 pub mod block;
 pub mod cache;
 pub mod config;
+pub mod linear;
 pub mod llama;
 pub mod load;
 pub mod mlp;

@@ -19,6 +19,11 @@ pub struct LmBatch {
     /// Completion mask `[batch, seq_len]`: 1.0 where `targets` is a label (target text or
     /// its end token), 0.0 on prompt tokens and padding.
     pub target_mask: Tensor<2>,
+    /// Flat indices `b · seq_len + i` of the label positions, `[num_targets]`: the loss
+    /// computes logits only there.
+    pub label_positions: Tensor<1, Int>,
+    /// The next-token targets at `label_positions`, `[num_targets]`.
+    pub label_targets: Tensor<1, Int>,
     /// Attention validity per row (`false` on padding), `batch` rows of `seq_len` flags.
     pub attention_mask: Vec<Vec<bool>>,
     /// Label tokens in this micro-batch.
@@ -53,6 +58,7 @@ pub fn make_batch(items: &[TrainExample], device: &Device) -> LmBatch {
     let mut mask = vec![0f32; b * seq_len];
     let mut attention_mask = Vec::with_capacity(b);
     let mut num_targets = 0;
+    let (mut label_positions, mut label_targets) = (Vec::new(), Vec::new());
     for (r, e) in items.iter().enumerate() {
         assert!(e.input_ids.len() >= 2, "example {} has < 2 tokens", e.id);
         let n = e.input_ids.len() - 1;
@@ -63,6 +69,8 @@ pub fn make_batch(items: &[TrainExample], device: &Device) -> LmBatch {
             if e.label_mask[i + 1] {
                 mask[row + i] = 1.0;
                 num_targets += 1;
+                label_positions.push((row + i) as i64);
+                label_targets.push(e.input_ids[i + 1] as i64);
             }
         }
         let mut valid = vec![false; seq_len];
@@ -73,6 +81,8 @@ pub fn make_batch(items: &[TrainExample], device: &Device) -> LmBatch {
         input_ids: Tensor::from_data(TensorData::new(inputs, [b, seq_len]), device),
         targets: Tensor::from_data(TensorData::new(targets, [b, seq_len]), device),
         target_mask: Tensor::from_data(TensorData::new(mask, [b, seq_len]), device),
+        label_positions: Tensor::from_data(TensorData::new(label_positions, [num_targets]), device),
+        label_targets: Tensor::from_data(TensorData::new(label_targets, [num_targets]), device),
         attention_mask,
         num_targets,
         step_targets: num_targets,

@@ -1,8 +1,13 @@
-//! Training throughput: optimiser steps of full finetuning or LoRA on synthetic batches of a
-//! fixed sequence length (every position supervised), timed after a warm-up step, with the
-//! process's peak resident memory. Run one configuration per process: peak RSS is a
-//! process-wide high-water mark.
+//! Training throughput: optimiser steps of full finetuning or LoRA, timed after a warm-up
+//! step, with the process's peak resident memory. Run one configuration per process: peak
+//! RSS is a process-wide high-water mark.
+//!
+//! Two workloads: synthetic batches of a fixed sequence length with every position
+//! supervised (comparable with other frameworks), or real HALT-aligned records (`data`),
+//! batched as `halt-llm train` batches them (length-grouped micro-batches, completion-only
+//! loss), where throughput is reported over all real tokens and over label tokens.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Result, bail};
@@ -14,20 +19,25 @@ use super::batch::make_batch;
 use super::config::LoraSettings;
 use super::example::TrainExample;
 use super::lora::apply_lora;
+use super::plan::TrainPlan;
+use super::run::tokenize_aligned;
 use crate::bench::peak_rss_mib;
 use crate::model::llama::Llama;
+use crate::tokenizer::Tokenizer;
 
 /// What to measure.
 #[derive(Debug, Clone)]
 pub struct TrainBenchConfig {
     /// Sequences per optimiser step.
     pub batch: usize,
-    /// Tokens per sequence.
+    /// Tokens per sequence (synthetic batches), or the most tokens per example (`data`).
     pub seq_len: usize,
     /// Timed optimiser steps (after one untimed warm-up step).
     pub steps: usize,
     /// LoRA instead of full finetuning.
     pub lora: Option<LoraSettings>,
+    /// Aligned JSONL files to train on instead of synthetic batches.
+    pub data: Vec<PathBuf>,
 }
 
 /// Measured figures.
@@ -35,14 +45,18 @@ pub struct TrainBenchConfig {
 pub struct TrainBenchReport {
     /// `full` or `lora-r{rank}`.
     pub mode: String,
+    /// `synthetic` or the data files.
+    pub workload: String,
     /// Sequences per step.
     pub batch: usize,
-    /// Tokens per sequence.
+    /// Tokens per sequence (synthetic) or the cut-off length (data).
     pub seq_len: usize,
     /// Mean seconds per optimiser step (forward, backward, AdamW update).
     pub seconds_per_step: f64,
-    /// Trained tokens per second (`batch × seq_len / seconds_per_step`).
+    /// Input tokens per second, padding excluded.
     pub tokens_per_s: f64,
+    /// Label (supervised) tokens per second.
+    pub label_tokens_per_s: f64,
     /// Peak resident memory of the process (MiB), Linux only.
     pub peak_rss_mib: Option<f64>,
 }
@@ -50,8 +64,14 @@ pub struct TrainBenchReport {
 /// Runs the benchmark on `model` (loaded on `device.autodiff()`).
 ///
 /// # Errors
-/// Zero batch, steps or a sequence shorter than 2 tokens; LoRA settings errors.
-pub fn run(model: Llama, cfg: &TrainBenchConfig, device: &Device) -> Result<TrainBenchReport> {
+/// Zero batch, steps or a sequence shorter than 2 tokens; LoRA settings errors; unreadable
+/// data files.
+pub fn run(
+    model: Llama,
+    tokenizer: &Tokenizer,
+    cfg: &TrainBenchConfig,
+    device: &Device,
+) -> Result<TrainBenchReport> {
     if cfg.batch == 0 || cfg.steps == 0 || cfg.seq_len < 2 {
         bail!("batch and steps must be at least 1 and seq_len at least 2");
     }
@@ -60,38 +80,69 @@ pub fn run(model: Llama, cfg: &TrainBenchConfig, device: &Device) -> Result<Trai
         Some(l) => (apply_lora(model, l)?.0, format!("lora-r{}", l.rank)),
         None => (model, "full".to_string()),
     };
-    let items: Vec<TrainExample> = (0..cfg.batch)
-        .map(|b| TrainExample {
-            id: format!("bench{b}"),
-            input_ids: (0..=cfg.seq_len as u32)
-                .map(|i| (i * 7919 + b as u32 * 104_729) % vocab)
-                .collect(),
-            label_mask: vec![true; cfg.seq_len + 1],
-            prompt_tokens_cut: 0,
-            target_tokens_cut: 0,
-        })
-        .collect();
+    // One micro-batch per optimiser step: the warm-up step, then `steps` timed ones.
+    let batches: Vec<Vec<TrainExample>> = if cfg.data.is_empty() {
+        let items: Vec<TrainExample> = (0..cfg.batch)
+            .map(|b| TrainExample {
+                id: format!("bench{b}"),
+                input_ids: (0..=cfg.seq_len as u32)
+                    .map(|i| (i * 7919 + b as u32 * 104_729) % vocab)
+                    .collect(),
+                label_mask: vec![true; cfg.seq_len + 1],
+                prompt_tokens_cut: 0,
+                target_tokens_cut: 0,
+            })
+            .collect();
+        vec![items; cfg.steps + 1]
+    } else {
+        let examples = tokenize_aligned(&cfg.data, tokenizer, cfg.seq_len)?;
+        let epochs = ((cfg.steps + 1) * cfg.batch).div_ceil(examples.len()) + 1;
+        let plan = TrainPlan::new(&examples, epochs, cfg.batch, 1, usize::MAX, 0);
+        plan.steps
+            .iter()
+            .flatten()
+            .take(cfg.steps + 1)
+            .map(|m| m.examples.iter().map(|&i| examples[i].clone()).collect())
+            .collect()
+    };
     let mut optim = AdamWConfig::new().init();
-    let mut step = |model: Llama| -> Llama {
-        let batch = make_batch(&items, device);
+    let mut step = |model: Llama, items: &[TrainExample]| -> Llama {
+        let batch = make_batch(items, device);
         let (loss, _) = model.step_loss(&batch);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         optim.step(1e-5, model, grads)
     };
-    model = step(model);
+    model = step(model, &batches[0]);
+    let timed = &batches[1..];
     let start = Instant::now();
-    for _ in 0..cfg.steps {
-        model = step(model);
+    for items in timed {
+        model = step(model, items);
     }
     // Read one weight back so lazy backends finish the work being timed.
     let _ = model.norm.gamma.val().into_data();
-    let seconds_per_step = start.elapsed().as_secs_f64() / cfg.steps as f64;
+    let seconds = start.elapsed().as_secs_f64();
+    let tokens: usize = timed.iter().flatten().map(|e| e.input_ids.len() - 1).sum();
+    let labels: usize = timed
+        .iter()
+        .flatten()
+        .map(|e| e.label_mask[1..].iter().filter(|&&m| m).count())
+        .sum();
     Ok(TrainBenchReport {
         mode,
+        workload: if cfg.data.is_empty() {
+            "synthetic".into()
+        } else {
+            cfg.data
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        },
         batch: cfg.batch,
         seq_len: cfg.seq_len,
-        seconds_per_step,
-        tokens_per_s: (cfg.batch * cfg.seq_len) as f64 / seconds_per_step,
+        seconds_per_step: seconds / timed.len() as f64,
+        tokens_per_s: tokens as f64 / seconds,
+        label_tokens_per_s: labels as f64 / seconds,
         peak_rss_mib: peak_rss_mib(),
     })
 }

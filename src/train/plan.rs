@@ -2,7 +2,12 @@
 //! whole run, fixed before training starts.
 //!
 //! Each pass (epoch) shuffles the training examples with its own seed and cuts them into
-//! micro-batches of `batch_size`; consecutive runs of `grad_accum` micro-batches form one
+//! micro-batches of `batch_size`, grouped by length: the shuffled order is cut into windows
+//! of [`LENGTH_WINDOW`] micro-batches' worth of examples, each window is sorted by token
+//! count (longest first, ties in shuffled order) and cut into micro-batches, and the window's
+//! micro-batches are shuffled again, so a micro-batch holds examples of similar length (less
+//! padding computed) while the order of steps stays random (the idea of Hugging Face's
+//! `group_by_length`). Consecutive runs of `grad_accum` micro-batches form one
 //! optimiser step (the last step of the run may be shorter). Every micro-batch knows the
 //! label tokens of its whole step (the loss normaliser, see [`super::step`]).
 //!
@@ -24,6 +29,9 @@ use rand::seq::SliceRandom;
 
 use super::batch::{LmBatch, make_batch};
 use super::example::TrainExample;
+
+/// Micro-batches per length-grouping window (see the module docs).
+pub const LENGTH_WINDOW: usize = 16;
 
 /// One micro-batch: indices into the training examples.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +68,13 @@ impl TrainPlan {
                 seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(epoch as u64 + 1)),
             );
             order.shuffle(&mut rng);
-            micro.extend(order.chunks(batch_size).map(<[usize]>::to_vec));
+            for window in order.chunks_mut(batch_size * LENGTH_WINDOW) {
+                window.sort_by_key(|&i| std::cmp::Reverse(examples[i].input_ids.len()));
+                let mut batches: Vec<Vec<usize>> =
+                    window.chunks(batch_size).map(<[usize]>::to_vec).collect();
+                batches.shuffle(&mut rng);
+                micro.extend(batches);
+            }
         }
         let steps = micro
             .chunks(grad_accum)
@@ -265,5 +279,25 @@ mod tests {
         assert_eq!(plan.segment(1).len(), 2);
         // Same seed, same plan.
         assert_eq!(TrainPlan::new(&examples, 2, 2, 2, 2, 7).steps, plan.steps);
+    }
+
+    #[test]
+    fn micro_batches_group_examples_of_similar_length() {
+        // 8 examples of lengths 1..=8 (+1 token), batch 2, one window: the micro-batches
+        // are exactly the pairs {8,7}, {6,5}, {4,3}, {2,1} (label counts), in some order.
+        let examples: Vec<_> = (1..=8).map(ex).collect();
+        let plan = TrainPlan::new(&examples, 1, 2, 1, 4, 3);
+        let mut pairs: Vec<Vec<usize>> = plan
+            .steps
+            .iter()
+            .flatten()
+            .map(|m| {
+                let mut p: Vec<usize> = m.examples.iter().map(|&i| i + 1).collect();
+                p.sort();
+                p
+            })
+            .collect();
+        pairs.sort();
+        assert_eq!(pairs, vec![vec![1, 2], vec![3, 4], vec![5, 6], vec![7, 8]]);
     }
 }

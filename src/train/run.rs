@@ -311,19 +311,34 @@ fn load_examples(
     config: &TrainConfig,
     tokenizer: &Tokenizer,
 ) -> Result<(Vec<TrainExample>, usize, usize)> {
+    let examples = tokenize_aligned(&config.data, tokenizer, config.max_seq_len)?;
+    let prompt = examples.iter().filter(|e| e.prompt_tokens_cut > 0).count();
+    let target = examples.iter().filter(|e| e.target_tokens_cut > 0).count();
+    Ok((examples, prompt, target))
+}
+
+/// Tokenizes every aligned record of every file in `paths` (chat template, completion
+/// mask, cut to `max_seq_len` tokens).
+///
+/// # Errors
+/// An unreadable or empty file, or a record that cannot be tokenized (named by file and
+/// line).
+pub fn tokenize_aligned(
+    paths: &[PathBuf],
+    tokenizer: &Tokenizer,
+    max_seq_len: usize,
+) -> Result<Vec<TrainExample>> {
     let mut examples = Vec::new();
-    for path in &config.data {
+    for path in paths {
         let records: Vec<Aligned> = read_jsonl(path)?;
         if records.is_empty() {
             bail!("{}: no aligned records", path.display());
         }
         for (i, r) in records.iter().enumerate() {
-            let e = tokenize_pair(tokenizer, &r.id, &r.prompt, &r.target, config.max_seq_len)
+            let e = tokenize_pair(tokenizer, &r.id, &r.prompt, &r.target, max_seq_len)
                 .with_context(|| format!("{} line {}", path.display(), i + 1))?;
             examples.push(e);
         }
     }
-    let prompt = examples.iter().filter(|e| e.prompt_tokens_cut > 0).count();
-    let target = examples.iter().filter(|e| e.target_tokens_cut > 0).count();
-    Ok((examples, prompt, target))
+    Ok(examples)
 }

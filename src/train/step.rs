@@ -54,12 +54,42 @@ impl Adaptor<LossInput> for LmOutput {
     }
 }
 
+/// Sum of the token cross-entropies over the rows of `logits`, each `-log p(target) =
+/// logsumexp(logits) − logit[target]`, with the maximum (detached) subtracted before `exp`.
+///
+/// # Shapes
+/// - `logits`: `[num_targets, vocab_size]`; `targets`: `[num_targets]`
+/// - output: `[1]` (nats)
+pub fn nll_sum(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+    let max = logits.clone().detach().max_dim(1); // [n, 1]
+    let log_sum_exp = (logits.clone() - max.clone()).exp().sum_dim(1).log() + max; // [n, 1]
+    let picked = logits.gather(1, targets.unsqueeze_dim(1)); // [n, 1]
+    (log_sum_exp - picked).sum()
+}
+
 impl Llama {
     /// `(Σ token cross-entropy [1], label tokens)` of a batch.
+    ///
+    /// Logits are computed only at the label positions (the hidden states there are
+    /// gathered first), so prompt and padding positions cost neither the output head
+    /// (`hidden_size × vocab_size` per position) nor a softmax over the vocabulary.
     pub fn batch_nll(&self, batch: &LmBatch) -> (Tensor<1>, usize) {
-        let logits = self.forward(batch.input_ids.clone(), &batch.attention_mask);
-        let sum = masked_nll_sum(logits, batch.targets.clone(), batch.target_mask.clone());
-        (sum, batch.num_targets)
+        if batch.num_targets == 0 {
+            // Nothing supervised: a zero that is still connected to the graph.
+            let logits = self.forward(batch.input_ids.clone(), &batch.attention_mask);
+            let sum = masked_nll_sum(logits, batch.targets.clone(), batch.target_mask.clone());
+            return (sum, 0);
+        }
+        let hidden = self.hidden_states(batch.input_ids.clone(), &batch.attention_mask);
+        let [b, s, h] = hidden.dims();
+        let at_labels = hidden
+            .reshape([b * s, h])
+            .select(0, batch.label_positions.clone()); // [num_targets, hidden]
+        let logits = self.logits(at_labels.unsqueeze_dim(0)).squeeze_dim(0); // [n, vocab]
+        (
+            nll_sum(logits, batch.label_targets.clone()),
+            batch.num_targets,
+        )
     }
 
     /// The loss a micro-batch contributes to its optimiser step: its summed token
