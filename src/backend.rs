@@ -79,12 +79,6 @@ pub fn device(choice: DeviceChoice) -> Result<Device> {
     Ok(dev)
 }
 
-/// True for the CPU backend without autodiff (inference on the host), where a small matrix
-/// product runs on one core unless the caller splits it (see [`crate::model::linear`]).
-pub fn is_host_inference(device: &Device) -> bool {
-    *device == Device::flex()
-}
-
 /// The same device with automatic differentiation, for training.
 pub fn autodiff(device: &Device) -> Device {
     device.clone().autodiff()

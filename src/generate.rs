@@ -243,57 +243,65 @@ pub fn generate(
             .flat_map(|&u| logits[u * vocab..(u + 1) * vocab].to_vec())
             .collect();
     }
-    let mut active: Vec<usize> = (0..n).collect();
+    // `active[row]`: the sequence decoded in cache row `row`, `None` once it has finished.
+    // Finished rows stay in the batch (fed a dummy token, their logits ignored) until a
+    // quarter of the rows are finished: dropping rows copies the whole cache, so it is done
+    // rarely rather than every time a sequence ends.
+    let mut active: Vec<Option<usize>> = (0..n).map(Some).collect();
 
     for step in 0..cfg.max_new_tokens {
         let vocab = logits.len() / active.len();
         let mut next = Vec::with_capacity(active.len());
-        let mut still = Vec::with_capacity(active.len());
-        for (row, &seq) in active.iter().enumerate() {
+        for (row, slot) in active.iter_mut().enumerate() {
+            let Some(seq) = *slot else {
+                next.push(0);
+                continue;
+            };
             let tok = sample_token(&logits[row * vocab..(row + 1) * vocab], cfg, &mut rngs[seq]);
-            if tokenizer.stop_ids.contains(&tok) {
-                out[seq] = Some(Generation {
-                    ids: std::mem::take(&mut ids_out[seq]),
-                    text: std::mem::take(&mut texts[seq]),
-                    finish: FinishReason::Eos,
-                });
-                continue;
-            }
-            ids_out[seq].push(tok);
-            if let Some(piece) = streams[seq].step(tok)? {
-                let before = texts[seq].len();
-                texts[seq].push_str(&piece);
-                if let Some(cut) = find_stop(&texts[seq], &cfg.stop_strings, before) {
-                    texts[seq].truncate(cut);
-                    if cut > before {
-                        on_text(seq, &texts[seq][before..]);
-                    }
-                    out[seq] = Some(Generation {
-                        ids: std::mem::take(&mut ids_out[seq]),
-                        text: std::mem::take(&mut texts[seq]),
-                        finish: FinishReason::StopString,
-                    });
-                    continue;
-                }
-                on_text(seq, &piece);
-            }
-            if step + 1 == cfg.max_new_tokens {
-                out[seq] = Some(Generation {
-                    ids: std::mem::take(&mut ids_out[seq]),
-                    text: std::mem::take(&mut texts[seq]),
-                    finish: FinishReason::Length,
-                });
-                continue;
-            }
-            still.push(row);
             next.push(tok as i64);
+            let finish = if tokenizer.stop_ids.contains(&tok) {
+                Some(FinishReason::Eos)
+            } else {
+                ids_out[seq].push(tok);
+                let mut stopped = false;
+                if let Some(piece) = streams[seq].step(tok)? {
+                    let before = texts[seq].len();
+                    texts[seq].push_str(&piece);
+                    if let Some(cut) = find_stop(&texts[seq], &cfg.stop_strings, before) {
+                        texts[seq].truncate(cut);
+                        if cut > before {
+                            on_text(seq, &texts[seq][before..]);
+                        }
+                        stopped = true;
+                    } else {
+                        on_text(seq, &piece);
+                    }
+                }
+                if stopped {
+                    Some(FinishReason::StopString)
+                } else if step + 1 == cfg.max_new_tokens {
+                    Some(FinishReason::Length)
+                } else {
+                    None
+                }
+            };
+            if let Some(finish) = finish {
+                out[seq] = Some(Generation {
+                    ids: std::mem::take(&mut ids_out[seq]),
+                    text: std::mem::take(&mut texts[seq]),
+                    finish,
+                });
+                *slot = None;
+            }
         }
-        if still.is_empty() {
+        let alive: Vec<usize> = (0..active.len()).filter(|&r| active[r].is_some()).collect();
+        if alive.is_empty() {
             break;
         }
-        if still.len() != active.len() {
-            cache.select_rows(&still);
-            active = still.iter().map(|&r| active[r]).collect();
+        if (active.len() - alive.len()) * 4 >= active.len() {
+            cache.select_rows(&alive);
+            next = alive.iter().map(|&r| next[r]).collect();
+            active = alive.iter().map(|&r| active[r]).collect();
         }
         let b = active.len();
         let input = Tensor::<2, Int>::from_data(TensorData::new(next, [b, 1]), device);

@@ -12,7 +12,6 @@ use burn::tensor::{Device, Int, Tensor};
 use super::block::DecoderLayer;
 use super::cache::{KvCache, StepLayout};
 use super::config::LlamaConfig;
-use super::linear;
 use super::rope::RopeAngles;
 
 /// A Llama causal language model.
@@ -130,17 +129,11 @@ impl Llama {
             Some(head) => head.forward(hidden),
             None => {
                 let [b, s, h] = hidden.dims();
-                let vocab = self.config.vocab_size;
                 let w = self.embed_tokens.weight.val(); // [vocab, hidden], contiguous
-                let x = hidden.reshape([b * s, h]);
-                if linear::splits(b * s, h, vocab, &x) {
-                    // Decoding on the CPU: rows of W split across threads.
-                    linear::matmul(x, w.transpose()).reshape([b, s, vocab])
-                } else {
-                    // (W · hᵀ)ᵀ keeps the large matrix contiguous; only the small one is
-                    // transposed.
-                    w.matmul(x.transpose()).transpose().reshape([b, s, vocab])
-                }
+                // (W · hᵀ)ᵀ keeps the large matrix contiguous; only the small one is transposed.
+                w.matmul(hidden.reshape([b * s, h]).transpose())
+                    .transpose()
+                    .reshape([b, s, self.config.vocab_size])
             }
         }
     }
