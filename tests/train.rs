@@ -534,7 +534,7 @@ fn the_label_only_loss_equals_the_masked_full_vocabulary_loss() {
 
 #[test]
 fn the_lora_side_path_equals_the_materialised_weight() {
-    use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
+    use burn::optim::{AdamWConfig, GradientsParams};
     use burn::tensor::Distribution;
     use halt_llm::model::linear::project;
     use halt_llm::train::lora::apply_lora;
