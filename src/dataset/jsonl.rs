@@ -13,12 +13,17 @@ use super::error::DatasetError;
 
 /// Parses one line of `path` (used for error messages; `line` is 1-based).
 ///
-/// An empty or blank line is an error: a JSON Lines file has exactly one record per line.
+/// An empty or blank line is an error: a JSON Lines file has exactly one record per line. A
+/// UTF-8 byte-order mark at the start of line 1 (written by some Windows editors) is skipped.
 pub fn parse_line<T: DeserializeOwned>(
     path: &Path,
     line: usize,
     text: &str,
 ) -> Result<T, DatasetError> {
+    let text = match line {
+        1 => text.strip_prefix('\u{feff}').unwrap_or(text),
+        _ => text,
+    };
     let record_error = |message: String| DatasetError::Record {
         path: path.to_path_buf(),
         line,
@@ -35,7 +40,8 @@ pub fn parse_line<T: DeserializeOwned>(
 /// Reads every record of a JSON Lines file, in order.
 ///
 /// Fails on the first line that cannot be read or parsed, naming the file and the 1-based line;
-/// no line is ever skipped.
+/// no line is ever skipped, except blank lines at the very end of the file (an editor's
+/// trailing newline): a blank line followed by a record is an error.
 pub fn read_jsonl<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, DatasetError> {
     let io_error = |source| DatasetError::Io {
         path: path.to_path_buf(),
@@ -43,6 +49,8 @@ pub fn read_jsonl<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, DatasetErr
     };
     let reader = BufReader::new(File::open(path).map_err(io_error)?);
     let mut records = Vec::new();
+    // First blank line not yet followed by a record (1-based).
+    let mut blank: Option<usize> = None;
     for (index, line) in reader.lines().enumerate() {
         let text = line.map_err(|source| match source.kind() {
             std::io::ErrorKind::InvalidData => DatasetError::Record {
@@ -55,6 +63,17 @@ pub fn read_jsonl<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, DatasetErr
                 source,
             },
         })?;
+        if text.trim().is_empty() {
+            blank.get_or_insert(index + 1);
+            continue;
+        }
+        if let Some(line) = blank {
+            return Err(DatasetError::Record {
+                path: path.to_path_buf(),
+                line,
+                message: "empty line (expected one JSON record per line)".into(),
+            });
+        }
         records.push(parse_line(path, index + 1, &text)?);
     }
     Ok(records)
@@ -128,6 +147,19 @@ mod tests {
         let err = read_jsonl::<Row>(f.path()).unwrap_err();
         assert_eq!(err.line(), Some(2));
         assert!(err.to_string().contains("empty line"), "{err}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_trailing_blank_lines_are_accepted() {
+        // Issue 14, case 7: a file saved with a UTF-8 BOM; and an editor's trailing newlines.
+        let f = file_with("\u{feff}{\"a\":1}\n{\"a\":2}\n\n  \n");
+        assert_eq!(
+            read_jsonl::<Row>(f.path()).unwrap(),
+            vec![Row { a: 1 }, Row { a: 2 }]
+        );
+        // A BOM anywhere else is not skipped.
+        let f = file_with("{\"a\":1}\n\u{feff}{\"a\":2}\n");
+        assert_eq!(read_jsonl::<Row>(f.path()).unwrap_err().line(), Some(2));
     }
 
     #[test]

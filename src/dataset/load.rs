@@ -203,8 +203,10 @@ mod tests {
 
     #[test]
     fn empty_line_is_an_error() {
+        // Blank lines at the very end are an editor's trailing newline; one before a record
+        // is an error.
         assert_names(
-            &load_err(Domain::Math, &[MATH, ""]),
+            &load_err(Domain::Math, &[MATH, "", MATH]),
             Domain::Math,
             2,
             "empty line",

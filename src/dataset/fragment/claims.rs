@@ -26,8 +26,9 @@ use crate::dataset::record::Span;
 const NEVER_FINAL: &[&str] = &[
     "dr.", "mr.", "mrs.", "ms.", "prof.", "st.", "sr.", "jr.", "mt.", "gen.", "col.", "lt.",
     "capt.", "sgt.", "rev.", "hon.", "gov.", "sen.", "rep.", "pres.", "e.g.", "i.e.", "vs.", "cf.",
-    "ca.", "approx.", "no.", "nos.", "fig.", "vol.", "pp.", "p.", "ed.", "jan.", "feb.", "apr.",
-    "aug.", "sep.", "sept.", "oct.", "nov.", "dec.", "univ.", "dept.", "est.",
+    "ca.", "approx.", "no.", "nos.", "fig.", "vol.", "pp.", "p.", "ed.", "jan.", "feb.", "mar.",
+    "apr.", "jun.", "jul.", "aug.", "sep.", "sept.", "oct.", "nov.", "dec.", "univ.", "dept.",
+    "est.",
 ];
 
 /// Abbreviations that may end a sentence: kept together unless a sentence opener follows.
@@ -162,6 +163,35 @@ mod tests {
                 "Prof. Ng agreed."
             ]
         );
+    }
+
+    #[test]
+    fn every_month_abbreviation_is_glued_to_its_date() {
+        // Issue 14, case 1 (Mar., Jun. and Jul. used to end a sentence), and the whole kind:
+        // every month that has an abbreviation.
+        let t = "Ada Moreau was born on Mar. 14, 1879. She moved to Lyon on Jul. 2, 1901. \
+                 Her first paper appeared on Jun. 30, 1905.";
+        assert_eq!(
+            texts(&sentences(t)),
+            [
+                "Ada Moreau was born on Mar. 14, 1879.",
+                "She moved to Lyon on Jul. 2, 1901.",
+                "Her first paper appeared on Jun. 30, 1905."
+            ]
+        );
+        for m in [
+            "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec",
+        ] {
+            let t = format!("He left on {m}. 3, 1900. She stayed.");
+            assert_eq!(
+                texts(&sentences(&t)),
+                [
+                    format!("He left on {m}. 3, 1900."),
+                    "She stayed.".to_string()
+                ],
+                "{m}"
+            );
+        }
     }
 
     #[test]

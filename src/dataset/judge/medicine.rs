@@ -2,9 +2,12 @@
 //! the fragmenting of medicine *open*).
 //!
 //! Fragments are [`claims`] (independent). The chosen option is found by, in order:
-//! `answer is B` / `answer: (B)` / `Answer - B`; an answer that starts with `B.`, `B)`, `(B)`;
-//! the first option text (lower case, at least 3 characters) that occurs in the answer. The claim
-//! containing it is the *answer claim*: correct iff the option is the key.
+//! `answer is B` / `answer: (B)` / `Answer - B`; a line that is only the letter (`B`, `(B)`,
+//! `B.`; the last such line); an answer that starts with `B.`, `B)`, `(B)`; the first option
+//! text (lower case, at least 3 characters) that occurs in the answer as whole words (so
+//! `Vitamin B1` is not found inside `vitamin B12`), the longest one where several start at the
+//! same place. The claim containing it is the *answer claim*: correct iff the option is the
+//! key.
 //!
 //! Explanation claims (all others): with an LLM judge, each is judged against the question,
 //! options, key and the source's explanation where there is one. Without one, the documented
@@ -29,6 +32,8 @@ static STATED: LazyLock<Regex> = LazyLock::new(|| {
 });
 static LEADING: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*[(\[]?([A-D])[.):\]]").unwrap());
+static LONE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?m)^[ \t]*[(\[]?([A-D])[.)\]]?[ \t]*$").unwrap());
 
 /// The option the answer chooses (0 = A ... 3 = D) and the byte offset where it is stated.
 pub fn chosen_option(truth: &MedicineTruth, response: &str) -> Option<(usize, usize)> {
@@ -40,6 +45,14 @@ pub fn chosen_option(truth: &MedicineTruth, response: &str) -> Option<(usize, us
     if let Some(found) = STATED.captures(response).as_ref().and_then(letter) {
         return Some(found);
     }
+    if let Some(found) = LONE
+        .captures_iter(response)
+        .last()
+        .as_ref()
+        .and_then(letter)
+    {
+        return Some(found);
+    }
     if let Some(found) = LEADING.captures(response).as_ref().and_then(letter) {
         return Some(found);
     }
@@ -49,8 +62,25 @@ pub fn chosen_option(truth: &MedicineTruth, response: &str) -> Option<(usize, us
         .iter()
         .enumerate()
         .filter(|(_, o)| o.trim().len() >= 3)
-        .filter_map(|(i, o)| lower.find(&o.trim().to_lowercase()).map(|at| (i, at)))
-        .min_by_key(|&(_, at)| at)
+        .filter_map(|(i, o)| {
+            let o = o.trim().to_lowercase();
+            whole_word_find(&lower, &o).map(|at| (i, at, o.len()))
+        })
+        .min_by_key(|&(_, at, len)| (at, std::cmp::Reverse(len)))
+        .map(|(i, at, _)| (i, at))
+}
+
+/// Byte offset of the first occurrence of `needle` in `haystack` that is not part of a longer
+/// word (no letter or digit right before or after it).
+fn whole_word_find(haystack: &str, needle: &str) -> Option<usize> {
+    let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    haystack
+        .match_indices(needle)
+        .map(|(at, _)| at)
+        .find(|&at| {
+            !word(haystack[..at].chars().next_back())
+                && !word(haystack[at + needle.len()..].chars().next())
+        })
 }
 
 /// The medicine judge; see the module docs.
@@ -142,6 +172,40 @@ mod tests {
         );
         assert_eq!(chosen_option(&truth, "I do not know."), None);
         assert_eq!(chosen_option(&truth, "The answer is a bit unclear."), None);
+    }
+
+    const MED_VITAMINS: &str = r#"{"domain":"medicine","ground_truth":{"answer":"B","answer_text":"Vitamin B12","explanation":null,"options":["Vitamin B1","Vitamin B12","Iron","Folate"],"question":"Pernicious anaemia is caused by a lack of:","source_line":1,"subject":"medicine","subject_id":"medicine"},"id":"medicine-test-vitamins","prompt":"Pernicious anaemia is caused by a lack of:\nA. Vitamin B1\nB. Vitamin B12\nC. Iron\nD. Folate","reference":"The answer is B: Vitamin B12"}"#;
+    const MED_INSULIN: &str = r#"{"domain":"medicine","ground_truth":{"answer":"B","answer_text":"Islets of Langerhans","explanation":null,"options":["Liver","Islets of Langerhans","Adrenal cortex","Spleen"],"question":"Insulin is made in the:","source_line":2,"subject":"medicine","subject_id":"medicine"},"id":"medicine-test-insulin","prompt":"Insulin is made in the:\nA. Liver\nB. Islets of Langerhans\nC. Adrenal cortex\nD. Spleen","reference":"The answer is B: Islets of Langerhans"}"#;
+
+    #[test]
+    fn an_option_inside_a_longer_one_is_not_chosen() {
+        // Issue 14, case 3: "Vitamin B1" is a prefix of "vitamin B12".
+        let truth = example(MED_VITAMINS).medicine().unwrap().clone();
+        let r = "Pernicious anaemia comes from a lack of vitamin B12.";
+        assert_eq!(chosen_option(&truth, r).map(|c| c.0), Some(1));
+        assert_eq!(
+            chosen_option(&truth, "A lack of vitamin B1 causes beriberi.").map(|c| c.0),
+            Some(0)
+        );
+        // Inside a longer word it is not an option either.
+        assert_eq!(chosen_option(&truth, "Ironically, nobody knows."), None);
+    }
+
+    #[test]
+    fn the_letter_alone_on_the_last_line_is_the_answer() {
+        // Issue 14, case 4: the explanation names a distractor ("liver", option A).
+        let ex = example(MED_INSULIN);
+        let r = "The liver stores glycogen, but insulin comes from the islets of Langerhans.\n\nB";
+        let truth = ex.medicine().unwrap();
+        assert_eq!(chosen_option(truth, r).map(|c| c.0), Some(1));
+        let judged = MedicineJudge::default().judge(&ex, r).unwrap();
+        assert!(judged.len() >= 2, "{judged:?}");
+        assert!(judged.iter().all(|f| f.correct == Some(true)), "{judged:?}");
+        // A response that is only the letter.
+        assert_eq!(chosen_option(truth, "B").map(|c| c.0), Some(1));
+        assert_eq!(chosen_option(truth, "  (B)\n").map(|c| c.0), Some(1));
+        // A sentence starting with "A" is not a lone letter.
+        assert_eq!(chosen_option(truth, "A gland makes it."), None);
     }
 
     #[test]
