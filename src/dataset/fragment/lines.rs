@@ -37,6 +37,37 @@ pub fn code_region(text: &str) -> Range<usize> {
     }
 }
 
+/// The code of `text` as a program: [`code_region`], with the indentation of the opening
+/// fence removed from each line (at most that many leading spaces; CommonMark's rule for a
+/// fence indented inside a list item), so that code fenced under `1. Define it:` runs as it
+/// would unindented.
+pub fn code_text(text: &str) -> String {
+    let region = code_region(text);
+    let code = &text[region.clone()];
+    // The opening fence is the line that ends where the region starts.
+    let indent = match text[..region.start].strip_suffix('\n') {
+        Some(before) if region.start > 0 => {
+            let fence_line = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
+            let t = fence_line.trim_start();
+            if t.starts_with("```") || t.starts_with("~~~") {
+                fence_line.len() - fence_line.trim_start_matches(' ').len()
+            } else {
+                0
+            }
+        }
+        _ => 0,
+    };
+    if indent == 0 {
+        return code.to_string();
+    }
+    code.split_inclusive('\n')
+        .map(|line| {
+            let spaces = line.len() - line.trim_start_matches(' ').len();
+            &line[spaces.min(indent)..]
+        })
+        .collect()
+}
+
 /// Line spans of the code in `text` (see the module docs).
 pub fn lines(text: &str) -> Vec<Span> {
     let region = code_region(text);
@@ -79,6 +110,22 @@ mod tests {
     fn unclosed_fence_runs_to_the_end_and_crlf_is_trimmed() {
         let t = "~~~\r\n    a = 1\r\n    return a\r\n";
         assert_eq!(texts(&lines(t)), ["    a = 1", "    return a"]);
+    }
+
+    #[test]
+    fn a_fence_indented_in_a_list_item_loses_its_indentation() {
+        // Issue 14, case 6.
+        let t =
+            "1. Define the function:\n   ```python\n   def f(x):\n       return x + 1\n   ```\n";
+        assert_eq!(code_text(t), "def f(x):\n    return x + 1\n");
+        // Not indented: unchanged; a line indented less than the fence loses what it has.
+        let t = "```\ndef f(x):\n    return x\n```\n";
+        assert_eq!(code_text(t), "def f(x):\n    return x\n");
+        assert_eq!(
+            code_text("  ```\nx = 1\n   y = 2\n  ```"),
+            "x = 1\n y = 2\n"
+        );
+        assert_eq!(code_text("x = 1\n"), "x = 1\n");
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::str::FromStr;
 
 pub use claims::{claims, sentences};
 pub use facts::facts;
-pub use lines::{code_region, lines};
+pub use lines::{code_region, code_text, lines};
 pub use steps::steps;
 
 use super::record::{FragmentKind, Span};

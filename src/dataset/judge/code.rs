@@ -71,7 +71,7 @@ pub use super::sandbox::{RunOutcome, SandboxLimits, network_isolated, run_python
 use super::{Judge, JudgeError, expect_domain};
 use crate::dataset::domain::Domain;
 use crate::dataset::example::Example;
-use crate::dataset::fragment::{code_region, lines};
+use crate::dataset::fragment::{code_region, code_text, lines};
 use crate::dataset::record::{Fragment, FragmentKind};
 use crate::dataset::truth::CodeTruth;
 
@@ -387,7 +387,9 @@ impl Judge for CodeJudge {
             return Ok(Vec::new());
         }
         let region = code_region(response);
-        let code = &response[region.clone()];
+        // The program: the region without a list item's fence indentation.
+        let program = code_text(response);
+        let code = program.as_str();
         let head = prompt_head(example);
         let first_line = head.matches('\n').count();
         // program line (1-based) of each span, and the span at or before a program line

@@ -39,6 +39,13 @@ fn the_reference_passes_and_every_line_is_correct() {
 }
 
 #[test]
+fn code_fenced_inside_a_list_item_is_judged_unindented() {
+    // Issue 14, case 6: the fence and its code are indented by three spaces.
+    let listed = "1. Define the function:\n   ```python\n   def below_zero(operations):\n       total = 0\n       for op in operations:\n           total += op\n           if total < 0:\n               return True\n       return False\n   ```\n";
+    assert_eq!(verdicts(listed), [T; 7]);
+}
+
+#[test]
 fn a_failure_with_no_frame_in_the_code_blames_no_line() {
     // a failed assertion in `check`: nothing shows which line is wrong
     assert_eq!(verdicts("    return False\n"), [N]);
