@@ -575,3 +575,69 @@ fn the_lora_side_path_equals_the_materialised_weight() {
         assert!((a - b).abs() < 1e-4, "{a} vs {b}");
     }
 }
+
+/// Issue 14, case 8: under gradient accumulation the loss printed for an optimiser step is the
+/// step's loss, the mean cross-entropy per label token over all its micro-batches (the number
+/// `--batch-size 2` prints for the same two examples), not the last micro-batch's. Expected
+/// value: the untrained model's mean loss over both examples, from the library's `mean_loss`
+/// (the log is not involved); the two targets have different label counts, so a per-batch mean
+/// or the last micro-batch's loss would differ from it.
+#[test]
+fn the_printed_loss_of_an_accumulated_step_is_the_steps_loss() {
+    use halt_llm::train::step::mean_loss;
+    const BIN: &str = env!("CARGO_BIN_EXE_halt-llm");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("aligned.jsonl");
+    let pairs = [("hi", "the cat sat on the mat."), ("who", "a dog.")];
+    write_aligned(&data, &pairs);
+    let device = Device::flex();
+    let m = tiny(&device);
+    let examples: Vec<_> = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, (p, t))| tokenize_pair(&m.tokenizer, &format!("r{i}"), p, t, 64).unwrap())
+        .collect();
+    assert_ne!(examples[0].num_labels(), examples[1].num_labels());
+    let want = mean_loss(&m.model, &examples, 2, &device).unwrap();
+
+    let config = dir.path().join("train.toml");
+    std::fs::write(
+        &config,
+        "epochs = 1\nvalid_fraction = 0.0\nmax_seq_len = 64\nwarmup_ratio = 0.0\n",
+    )
+    .unwrap();
+    let printed = |batch_size: usize, grad_accum: usize| -> f64 {
+        let out = dir.path().join(format!("out-{batch_size}-{grad_accum}"));
+        let run = std::process::Command::new(BIN)
+            .arg("train")
+            .arg("--config")
+            .arg(&config)
+            .arg("--data")
+            .arg(&data)
+            .arg("--model")
+            .arg(tiny_dir())
+            .arg("--out")
+            .arg(&out)
+            .args(["--batch-size", &batch_size.to_string()])
+            .args(["--grad-accum", &grad_accum.to_string()])
+            .arg("--plain")
+            .output()
+            .unwrap();
+        let log = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{log}");
+        let line = log
+            .lines()
+            .find(|l| l.starts_with("[train] step 1/1 · loss "))
+            .unwrap_or_else(|| panic!("no step line in:\n{log}"));
+        line["[train] step 1/1 · loss ".len()..]
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let accumulated = printed(1, 2);
+    let batched = printed(2, 1);
+    assert!((accumulated - want).abs() < 2e-4, "{accumulated} vs {want}");
+    assert!((batched - want).abs() < 2e-4, "{batched} vs {want}");
+}

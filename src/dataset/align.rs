@@ -271,6 +271,15 @@ fn check(example: &Example, sampled: &Sampled, judged: &Judged) -> Result<(), Al
         return Err(AlignError::NoResponses(example.id.clone()));
     }
     for (r, (text, j)) in sampled.responses.iter().zip(&judged.responses).enumerate() {
+        if let Some(end) = j.answer_end
+            && (!text.is_char_boundary(end) || j.fragments.last().is_some_and(|f| f.end > end))
+        {
+            return Err(AlignError::Mismatch(format!(
+                "`{}` response {r}: answer_end {end} is not a character boundary of the \
+                 response before which every fragment ends",
+                example.id
+            )));
+        }
         for (i, fr) in j.fragments.iter().enumerate() {
             if text.get(fr.start..fr.end) != Some(fr.text.as_str()) {
                 return Err(AlignError::BadFragment {
@@ -306,6 +315,7 @@ pub fn align(
         kind,
         complete,
         cut,
+        answer_end,
         ..
     } = &judged.responses[selected];
     // A response cut at the token limit ends in an unfinished fragment that was never judged:
@@ -313,7 +323,10 @@ pub fn align(
     let response = match (cut, f.last()) {
         (true, Some(last)) => &sampled.responses[selected][..last.end],
         (true, None) => "",
-        (false, _) => sampled.responses[selected].as_str(),
+        (false, _) => {
+            let r = sampled.responses[selected].as_str();
+            &r[..answer_end.unwrap_or(r.len())]
+        }
     };
     let (policy, marker) = (judged.null_policy, config.marker.as_str());
     let wrong = |x: &Fragment| policy.is_wrong(x.correct);

@@ -226,6 +226,7 @@ fn records(responses: Vec<String>, verdicts: Vec<Vec<Option<bool>>>) -> (Example
                 mean_correctness: mean,
                 complete: true,
                 cut: false,
+                answer_end: None,
             }
         })
         .collect();
@@ -360,6 +361,7 @@ fn alpha_ties_prefer_complete_then_more_correct() {
         mean_correctness: mean,
         complete,
         cut: !complete,
+        answer_end: None,
     };
     // ascending means: 0.0 (#0), 1.0 (#1 cut, 2 correct), 1.0 (#2 complete, 2), 1.0 (#3 complete, 3), 1.0 (#4 cut, 4)
     let rs = [

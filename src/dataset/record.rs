@@ -176,6 +176,12 @@ pub struct JudgedResponse {
     /// before judging: `fragments` end before it, and aligned targets never include it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cut: bool,
+    /// Where the answer ended, when it ended before the response did (byte offset; maths: after
+    /// the first final-answer step, where small models go on with a question of their own).
+    /// The text after it was not judged, and aligned targets never include it. Absent when the
+    /// answer is the whole response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_end: Option<usize>,
 }
 
 impl JudgedResponse {
@@ -270,6 +276,7 @@ mod tests {
                 mean_correctness: 0.5,
                 complete: true,
                 cut: false,
+                answer_end: None,
             }],
             null_policy: NullPolicy::Wrong,
         };

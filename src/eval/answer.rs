@@ -11,7 +11,9 @@
 //! model writes it) is kept in the record but neither counted nor judged.
 //!
 //! An answer cut at `max_new_tokens` loses its unfinished last fragment before judging, as the
-//! sampled training responses do ([`judge_response`]).
+//! sampled training responses do ([`judge_response`]); text after the answer's end (maths: a
+//! question the model invents after its first final answer, [`Judge::answer_end`]) is not
+//! judged either.
 
 use crate::dataset::domain::Domain;
 use crate::dataset::example::Example;
@@ -64,15 +66,11 @@ pub fn evaluate_answer(
     let (given, marker_at) = cut_at_marker(answer, marker);
     // Only an answer that ran into the token limit without reaching the marker is unfinished.
     let cut_here = finish == FinishReason::Length && marker_at.is_none();
-    let (fragments, cut) = if given.trim().is_empty() {
-        (Vec::new(), false)
+    let (fragments, cut, judged) = if given.trim().is_empty() {
+        (Vec::new(), false, given)
     } else {
-        judge_response(judge, example, given, cut_here)?
-    };
-    let judged = if cut {
-        &given[..fragments.last().map_or(0, |f| f.end)]
-    } else {
-        given
+        let j = judge_response(judge, example, given, cut_here)?;
+        (j.fragments, j.cut, &given[..j.end])
     };
     let counted = || fragments.iter().filter(|f| f.counts());
     let n_fragments = counted().count();

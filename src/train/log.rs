@@ -21,7 +21,8 @@ pub struct PlainLog {
     steps_done: usize,
     micro_in_split: usize,
     split: String,
-    last_loss: Option<f64>,
+    /// The current step's micro-batch losses so far: (Σ mean × label tokens, Σ label tokens).
+    step_loss: (f64, usize),
     valid_loss: Option<(f64, usize)>,
     started: Instant,
 }
@@ -37,7 +38,7 @@ impl PlainLog {
             steps_done: first_step,
             micro_in_split: 0,
             split: String::new(),
-            last_loss: None,
+            step_loss: (0.0, 0),
             valid_loss: None,
             started: Instant::now(),
         }
@@ -46,30 +47,43 @@ impl PlainLog {
     fn line(&self, text: &str) {
         let _ = writeln!(std::io::stderr(), "[train] {text}");
     }
+
+    /// The loss of the optimiser step that just ended: the mean cross-entropy per label token
+    /// over all its micro-batches (each micro-batch's mean weighted by its label tokens), the
+    /// number the update minimises; `None` before any micro-batch. Resets for the next step.
+    fn take_step_loss(&mut self) -> Option<f64> {
+        let (sum, n) = std::mem::take(&mut self.step_loss);
+        (n > 0).then(|| sum / n as f64)
+    }
 }
 
-fn value(state: &MetricState) -> Option<f64> {
+/// A micro-batch's loss entry: its mean loss and the number of label tokens it averages over
+/// (burn's loss metric reports the length of [`LmOutput::loss`](super::step::LmOutput), one
+/// entry per label token; a plain value counts as one).
+fn value(state: &MetricState) -> Option<(f64, usize)> {
     match state {
-        MetricState::Numeric(_, Some(NumericEntry::Value(v))) => Some(*v),
+        MetricState::Numeric(_, Some(NumericEntry::Value(v))) => Some((*v, 1)),
         MetricState::Numeric(
             _,
             Some(NumericEntry::Aggregated {
-                aggregated_value, ..
+                aggregated_value,
+                count,
             }),
-        ) => Some(*aggregated_value),
+        ) => Some((*aggregated_value, *count)),
         _ => None,
     }
 }
 
 impl MetricsRendererTraining for PlainLog {
     fn update_train(&mut self, state: MetricState) {
-        if let Some(v) = value(&state) {
-            self.last_loss = Some(v);
+        if let Some((v, n)) = value(&state) {
+            self.step_loss.0 += v * n as f64;
+            self.step_loss.1 += n;
         }
     }
 
     fn update_valid(&mut self, state: MetricState) {
-        if let Some(v) = value(&state) {
+        if let Some((v, _)) = value(&state) {
             let (sum, n) = self.valid_loss.unwrap_or((0.0, 0));
             self.valid_loss = Some((sum + v, n + 1));
         }
@@ -106,6 +120,7 @@ impl TrainingProgressLogger for PlainLog {
         self.split = split.to_string();
         self.micro_in_split = 0;
         self.valid_loss = None;
+        self.step_loss = (0.0, 0);
     }
 
     fn update_split(&mut self, items_processed: usize) {
@@ -120,11 +135,12 @@ impl TrainingProgressLogger for PlainLog {
             let done_here = (self.steps_done - self.first_step).max(1) as f64;
             let eta =
                 elapsed / done_here * (self.total_steps.saturating_sub(self.steps_done)) as f64;
+            let loss = self.take_step_loss();
             self.line(&format!(
                 "step {}/{} · loss {} · {:.0}s elapsed · ~{:.0}s left",
                 self.steps_done,
                 self.total_steps,
-                self.last_loss.map_or("?".into(), |l| format!("{l:.4}")),
+                loss.map_or("?".into(), |l| format!("{l:.4}")),
                 elapsed,
                 eta
             ));
@@ -160,4 +176,44 @@ impl EvaluationProgressLogger for PlainLog {
 impl MetricsRenderer for PlainLog {
     fn manual_close(&mut self) {}
     fn register_metric(&mut self, _definition: MetricDefinition) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::train::metric::{MetricEntry, MetricId, SerializedEntry};
+
+    fn loss(mean: f64, tokens: usize) -> MetricState {
+        MetricState::Numeric(
+            MetricEntry::new(
+                MetricId::new(std::sync::Arc::new("Loss".into())),
+                SerializedEntry {
+                    formatted: String::new(),
+                    serialized: String::new(),
+                },
+            ),
+            Some(NumericEntry::Aggregated {
+                aggregated_value: mean,
+                count: tokens,
+            }),
+        )
+    }
+
+    /// Micro-batches of 12 label tokens (mean 4.0) and 28 (mean 5.0) in one step: the step's
+    /// loss is (4.0·12 + 5.0·28) / 40 = 4.7 (by hand), then the next step starts from zero.
+    #[test]
+    fn a_steps_loss_weights_its_micro_batches_by_label_tokens() {
+        let mut log = PlainLog::new(2, 0, 2);
+        log.start_split("train", 4);
+        log.update_train(loss(4.0, 12));
+        log.update_split(1);
+        log.update_train(loss(5.0, 28));
+        assert!((log.take_step_loss().unwrap() - 4.7).abs() < 1e-12);
+        assert_eq!(log.take_step_loss(), None);
+        log.update_train(loss(3.0, 5));
+        log.update_split(3);
+        log.update_train(loss(1.0, 15));
+        log.update_split(4); // prints step 2 and resets
+        assert_eq!(log.take_step_loss(), None);
+    }
 }

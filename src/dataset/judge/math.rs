@@ -18,6 +18,10 @@
 //! 4. it states the final answer (`#### x`, `\boxed{x}`, `answer is x`, `answer: x`; the last
 //!    such step; [`final_answer`]) and that is not the ground-truth answer.
 //!
+//! The answer ends with its first step that states a final answer ([`Judge::answer_end`]): what
+//! follows (small models go on after `#### 18` with a `Question: …` / `Answer: …` of their own)
+//! is not part of the answer and is not judged.
+//!
 //! Everything after the first wrong step is wrong. A step with no number at all (no digits, no
 //! cardinal word, no equation, no final answer) claims nothing checkable: it is **neutral**
 //! ([`Fragment::neutral`]): kept in targets while nothing before it is wrong, but counted
@@ -226,6 +230,14 @@ impl Judge for MathJudge {
 
     fn is_complete(&self, response: &str) -> bool {
         final_answer(response).is_some()
+    }
+
+    /// The end of the first step that states a final answer (the whole response without one).
+    fn answer_end(&self, response: &str) -> usize {
+        steps(response)
+            .iter()
+            .find(|s| final_answer(&s.text).is_some())
+            .map_or(response.len(), |s| s.end)
     }
 
     fn progress(

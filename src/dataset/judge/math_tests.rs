@@ -277,3 +277,68 @@ const SUGAR: &str = r#"{"domain":"math","ground_truth":{"answer":"2.5","answer_e
 
 /// Hand-made: 60 + 10 = 70.
 const MARBLES: &str = r#"{"domain":"math","ground_truth":{"answer":"70","answer_expr":null,"calculations":[{"expr":"60+10","step":0,"value":"70"}],"generated":false,"instance":0,"num_calculations":1,"num_steps":1,"source_index":0,"steps":["He has 60+10=70 marbles."],"template":"x3"},"id":"math-x3-00","prompt":"Tom has 60 marbles and wins 10 more. How many marbles does he have now?","reference":"He has 60+10=70 marbles.\n#### 70"}"#;
+
+/// Issue 14, case 2: a small model goes on after its final answer with a few-shot item of its
+/// own. The answer is the text up to the first final answer (`#### 140`, right); the invented
+/// question and its `#### 7` are not judged, not counted and not kept in targets. Expected
+/// values by hand: three steps, all on the reference's path; the answer ends after `#### 140`.
+#[test]
+fn text_after_the_first_final_answer_is_not_the_answer() {
+    use crate::dataset::align::{AlignConfig, align};
+    use crate::dataset::judge::judge_sampled;
+    use crate::dataset::record::{AlignMethod, NullPolicy, Sampled, SamplingParams};
+    use crate::eval::answer::evaluate_answer;
+    use crate::generate::FinishReason;
+
+    let answer = "42/3 = 14 intervals.\n14 * 10 = 140 minutes.\n#### 140";
+    let invented = "\n\nQuestion: Tom has 3 apples and buys 4 more. How many apples does he have?\n\
+                    Answer: 3 + 4 = 7\n#### 7";
+    let response = format!("{answer}{invented}");
+    let ex = example(MATH_0001);
+    let j = MathJudge::default();
+    assert_eq!(j.answer_end(&response), answer.len());
+    assert_eq!(j.answer_end(answer), answer.len());
+    // no final answer: the whole response is the answer
+    assert_eq!(
+        j.answer_end("42/3 = 14.\nMore text"),
+        "42/3 = 14.\nMore text".len()
+    );
+
+    // training data: judged, then aligned
+    let sampled = Sampled {
+        id: ex.id.clone(),
+        responses: vec![response.clone()],
+        model: "m".into(),
+        sampling: SamplingParams {
+            temperature: 0.7,
+            top_p: 0.95,
+            seed: 1,
+            max_new_tokens: 96,
+        },
+        // it ran into the token limit while writing its own next item: the answer still ended
+        finish: vec![FinishReason::Length],
+    };
+    let judged = judge_sampled(&j, &ex, &sampled, NullPolicy::Wrong).unwrap();
+    let r = &judged.responses[0];
+    let texts: Vec<&str> = r.fragments.iter().map(|f| f.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        ["42/3 = 14 intervals.", "14 * 10 = 140 minutes.", "#### 140"]
+    );
+    assert!(r.fragments.iter().all(|f| f.correct == Some(true)));
+    assert_eq!(r.mean_correctness, 1.0);
+    assert!(r.complete && !r.cut);
+    assert_eq!(r.answer_end, Some(answer.len()));
+    let config = AlignConfig {
+        alpha: 0.6,
+        ..AlignConfig::default()
+    };
+    let aligned = align(&ex, &sampled, &judged, AlignMethod::Halt, &config).unwrap();
+    assert_eq!(aligned.target, answer);
+
+    // evaluation: solved, complete, three correct steps
+    let e = evaluate_answer(&j, &ex, &response, FinishReason::Eos, "Unsure from Here").unwrap();
+    assert_eq!((e.n_fragments, e.n_correct), (3, 3));
+    assert!(e.complete);
+    assert!(e.progress.unwrap().solved);
+}

@@ -94,6 +94,16 @@ pub trait Judge {
         true
     }
 
+    /// Where the answer in `response` ends (a byte offset on a character boundary, at most
+    /// `response.len()`): the text after it is not part of the answer and is neither judged
+    /// nor kept in targets. Default: the whole response. The maths judge ends an answer with its
+    /// first final-answer step ([`MathJudge`]): small models go on after `#### 18` with a new
+    /// few-shot item of their own (`Question: …` / `Answer: …` / `#### 7`), which is not the
+    /// answer to the prompt.
+    fn answer_end(&self, response: &str) -> usize {
+        response.len()
+    }
+
     /// How far judged `fragments` of an answer get along the reference solution, for
     /// completeness; `None` (the default) where the domain measures completeness by counting
     /// correct fragments against the reference's. The math judge counts the reference's
@@ -123,10 +133,24 @@ pub struct Progress {
     pub solved: bool,
 }
 
-/// Judges `response`, leaving out its last fragment when `cut` (the response stopped at the
-/// token limit, so that fragment is unfinished): the fragments are those of the text before the
-/// last fragment, judged on their own. Returns the fragments and whether a fragment was left
-/// out.
+/// What [`judge_response`] judged of one response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JudgedText {
+    /// The fragments of `response[..end]`, with verdicts.
+    pub fragments: Vec<Fragment>,
+    /// The response was cut at the token limit and its unfinished last fragment left out.
+    pub cut: bool,
+    /// The judged text is `response[..end]` (byte offset).
+    pub end: usize,
+    /// The answer ended before the response did ([`Judge::answer_end`]): the text after `end`
+    /// is not part of the answer.
+    pub answer_ended: bool,
+}
+
+/// Judges `response`: only the answer in it ([`Judge::answer_end`]; text after the answer's
+/// end is not graded), leaving out its last fragment when `cut` (the response stopped at the
+/// token limit, so that fragment is unfinished) and the answer did not end before: the
+/// fragments are then those of the text before the last fragment, judged on their own.
 ///
 /// # Errors
 /// As [`Judge::judge`].
@@ -135,17 +159,41 @@ pub fn judge_response(
     example: &Example,
     response: &str,
     cut: bool,
-) -> Result<(Vec<Fragment>, bool), JudgeError> {
-    let fragments = judge.judge(example, response)?;
+) -> Result<JudgedText, JudgeError> {
+    let end = judge.answer_end(response);
+    let answer_ended = end < response.len()
+        && response.is_char_boundary(end)
+        && !response[end..].trim().is_empty();
+    let (text, cut) = if answer_ended {
+        (&response[..end], false)
+    } else {
+        (response, cut)
+    };
+    let fragments = judge.judge(example, text)?;
     match fragments.last() {
-        Some(last) if cut => Ok((judge.judge(example, &response[..last.start])?, true)),
-        _ => Ok((fragments, false)),
+        Some(last) if cut => {
+            let fragments = judge.judge(example, &text[..last.start])?;
+            let end = fragments.last().map_or(0, |f| f.end);
+            Ok(JudgedText {
+                fragments,
+                cut: true,
+                end,
+                answer_ended: false,
+            })
+        }
+        _ => Ok(JudgedText {
+            fragments,
+            cut: false,
+            end: text.len(),
+            answer_ended,
+        }),
     }
 }
 
 /// Judges every response of `sampled` and builds the [`Judged`] record, with
 /// `mean_correctness` computed under `policy`. A response cut at the token limit loses its last
-/// fragment ([`judge_response`]) and is never complete.
+/// fragment ([`judge_response`]) and is never complete; text after the answer's end is not
+/// judged (its offset is the record's `answer_end`).
 pub fn judge_sampled(
     judge: &dyn Judge,
     example: &Example,
@@ -163,18 +211,14 @@ pub fn judge_sampled(
         .iter()
         .enumerate()
         .map(|(k, r)| {
-            let (fragments, cut) = judge_response(judge, example, r, sampled.cut_at_length(k))?;
-            let judged_text = if cut {
-                &r[..fragments.last().map_or(0, |f| f.end)]
-            } else {
-                r.as_str()
-            };
+            let j = judge_response(judge, example, r, sampled.cut_at_length(k))?;
             Ok(JudgedResponse {
-                mean_correctness: mean_correctness(&fragments, policy),
-                complete: judge.is_complete(judged_text),
-                fragments,
+                mean_correctness: mean_correctness(&j.fragments, policy),
+                complete: judge.is_complete(&r[..j.end]),
+                fragments: j.fragments,
                 kind: judge.kind(),
-                cut,
+                cut: j.cut,
+                answer_end: j.answer_ended.then_some(j.end),
             })
         })
         .collect::<Result<_, JudgeError>>()?;
