@@ -23,6 +23,29 @@ pub struct BenchConfig {
     pub repeats: usize,
 }
 
+impl BenchConfig {
+    /// Checks the settings with the [`settings`](crate::settings) rules; with the model's
+    /// `context` length, also that prompt and decoded tokens fit in it.
+    ///
+    /// # Errors
+    /// The first value out of range, named.
+    pub fn validate(&self, context: Option<usize>) -> Result<()> {
+        use crate::settings;
+        settings::at_least("batch", self.batch, 1)?;
+        settings::at_least("prompt_len", self.prompt_len, 1)?;
+        settings::at_least("new_tokens", self.new_tokens, 1)?;
+        settings::at_least("repeats", self.repeats, 1)?;
+        if let Some(context) = context {
+            settings::fits_context(
+                "prompt_len + new_tokens",
+                self.prompt_len + self.new_tokens,
+                context,
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// Result of one benchmark.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
@@ -45,17 +68,7 @@ pub struct BenchReport {
 /// # Errors
 /// Reading results back from the device.
 pub fn run(model: &Llama, cfg: &BenchConfig, device: &Device) -> Result<BenchReport> {
-    if cfg.batch == 0 || cfg.prompt_len == 0 {
-        anyhow::bail!("--batch and --prompt-len must be at least 1");
-    }
-    let ctx = model.config.max_position_embeddings;
-    if cfg.prompt_len + cfg.new_tokens > ctx {
-        anyhow::bail!(
-            "prompt_len ({}) + new_tokens ({}) exceeds the context length {ctx}",
-            cfg.prompt_len,
-            cfg.new_tokens
-        );
-    }
+    cfg.validate(Some(model.config.max_position_embeddings))?;
     let vocab = model.config.vocab_size as i64;
     let ids: Vec<i64> = (0..cfg.batch * cfg.prompt_len)
         .map(|i| (i as i64 * 7919 + 13) % vocab)

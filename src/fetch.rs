@@ -132,3 +132,27 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     std::io::copy(&mut f, &mut h).with_context(|| format!("reading {}", path.display()))?;
     Ok(format!("{:x}", h.finalize()))
 }
+
+/// A fingerprint of the model at `path`: the SHA-256 of a GGUF file, or for a Hugging Face
+/// folder the SHA-256 over the names and SHA-256s of its `config.json`, `tokenizer.json` (when
+/// present) and `*.safetensors` files in name order. Two finetunes of one base model differ in
+/// it even when their folders have the same name.
+///
+/// # Errors
+/// Unreadable files, a folder without safetensors.
+pub fn model_sha256(path: &Path) -> Result<String> {
+    if !path.is_dir() {
+        return sha256_file(path);
+    }
+    let mut files = vec![path.join("config.json")];
+    if path.join("tokenizer.json").exists() {
+        files.push(path.join("tokenizer.json"));
+    }
+    files.extend(crate::model::load::hf::safetensors_files(path)?);
+    let mut h = Sha256::new();
+    for f in &files {
+        h.update(f.file_name().unwrap_or_default().as_encoded_bytes());
+        h.update(sha256_file(f)?.as_bytes());
+    }
+    Ok(format!("{:x}", h.finalize()))
+}

@@ -20,8 +20,7 @@ pub fn folder_of(path: &Path) -> PathBuf {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = folder_of(path);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    let mut tmp = temp_file_in(&dir, "")?;
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .and_then(|_| make_readable(tmp.as_file()))
@@ -30,6 +29,54 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| e.error)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+/// The name prefix of every temporary file the stages write beside their outputs (renamed
+/// into place when complete); what [`remove_stale_temp_files`] clears after a killed run.
+pub const TEMP_PREFIX: &str = ".halt-tmp-";
+
+/// A new temporary file in `dir` named `.halt-tmp-XXXXXX{suffix}` ([`TEMP_PREFIX`]).
+///
+/// # Errors
+/// The file cannot be created (the message names the folder).
+pub fn temp_file_in(dir: &Path, suffix: &str) -> Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .suffix(suffix)
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))
+}
+
+/// Removes, under `dir` (recursively), what a killed run left half-written: files and folders
+/// named `.halt-tmp-*` ([`TEMP_PREFIX`]) or `*.tmp` (checkpoints being saved, a model folder
+/// being exported). `.partial` stage outputs are kept: the stages resume from them. Returns
+/// how many entries were removed; a missing `dir` removes nothing.
+///
+/// # Errors
+/// A folder that cannot be read or an entry that cannot be removed (named).
+pub fn remove_stale_temp_files(dir: &Path) -> Result<usize> {
+    let mut removed = 0;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(0);
+    };
+    for entry in entries {
+        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if name.starts_with(TEMP_PREFIX) || name.ends_with(".tmp") {
+            if is_dir {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            }
+            .with_context(|| format!("removing {}", path.display()))?;
+            removed += 1;
+        } else if is_dir {
+            removed += remove_stale_temp_files(&path)?;
+        }
+    }
+    Ok(removed)
 }
 
 /// Gives a temporary file (created `0600`) the usual `0644` mode of an output file (Unix).
@@ -61,6 +108,71 @@ pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
+/// The fields whose values differ between two JSON objects (`recorded`, `now`), as
+/// `name = recorded there, now here` phrases, in the order of `now`'s fields; nested objects
+/// are compared field by field (`sample.n = 5 there, 3 now`); a field missing on one side
+/// counts as `null`.
+pub fn differing_fields(recorded: &serde_json::Value, now: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    diff_into(&mut out, "", recorded, now);
+    out
+}
+
+fn diff_into(out: &mut Vec<String>, prefix: &str, a: &serde_json::Value, b: &serde_json::Value) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = y.keys().collect();
+            keys.extend(x.keys().filter(|k| !y.contains_key(*k)));
+            for k in keys {
+                let name = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                let (u, v) = (
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                );
+                diff_into(out, &name, u, v);
+            }
+        }
+        _ if a != b => out.push(format!("{prefix} = {a} there, {b} now")),
+        _ => {}
+    }
+}
+
+/// Records what an output folder's results were made with in `path` (a JSON object, e.g. the
+/// model and the settings that change the answers), or, when `path` exists, checks that `now`
+/// is the same: resuming into a folder made with another model would silently mix two models'
+/// answers. Fields named in `shown_only` (e.g. the model's path, which moves with the folder)
+/// are not compared, but the message names them when they differ too.
+///
+/// # Errors
+/// A recorded object that differs from `now` (the message names each differing field and
+/// `path`); unreadable or unwritable files.
+pub fn check_made_with(path: &Path, now: &serde_json::Value, shown_only: &[&str]) -> Result<()> {
+    if path.exists() {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let recorded: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let diff = differing_fields(&recorded, now);
+        let compared = |d: &&String| !shown_only.iter().any(|f| d.starts_with(&format!("{f} = ")));
+        if !diff.iter().any(|d| compared(&d)) {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "{} was made with other settings ({}; recorded in {}): use another output folder, \
+             or delete this one to start over",
+            folder_of(path).display(),
+            diff.join("; "),
+            path.display()
+        );
+    }
+    write_json_atomic(path, now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +193,64 @@ mod tests {
             assert_eq!(mode & 0o777, 0o644);
         }
         assert_eq!(folder_of(Path::new("a.md")), PathBuf::from("."));
+    }
+
+    #[test]
+    fn stale_temporary_files_are_removed_and_partial_outputs_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("models/a/checkpoint")).unwrap();
+        std::fs::create_dir_all(d.join("models/a/model.tmp")).unwrap();
+        for f in [
+            "sampled.jsonl.partial",
+            ".halt-tmp-abc123",
+            "models/a/checkpoint/model-1.bpk.tmp",
+            "models/a/checkpoint/model-1.bpk",
+            "models/a/model.tmp/config.json",
+            "report.md",
+        ] {
+            std::fs::write(d.join(f), "x").unwrap();
+        }
+        // by hand: the temp file, the checkpoint being saved, the export folder
+        assert_eq!(remove_stale_temp_files(d).unwrap(), 3);
+        assert!(d.join("sampled.jsonl.partial").exists());
+        assert!(d.join("models/a/checkpoint/model-1.bpk").exists());
+        assert!(d.join("report.md").exists());
+        assert!(!d.join("models/a/model.tmp").exists());
+        assert_eq!(remove_stale_temp_files(&d.join("missing")).unwrap(), 0);
+    }
+
+    #[test]
+    fn differing_fields_are_named_with_their_path() {
+        let a =
+            serde_json::json!({"model": "a.gguf", "sample": {"n": 5, "top_p": 0.95}, "seed": 0});
+        let b =
+            serde_json::json!({"model": "b.gguf", "sample": {"n": 3, "top_p": 0.95}, "seed": 0});
+        assert_eq!(
+            differing_fields(&a, &b),
+            [
+                r#"model = "a.gguf" there, "b.gguf" now"#,
+                "sample.n = 5 there, 3 now"
+            ]
+        );
+        assert!(differing_fields(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn a_folder_made_with_another_model_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("made_with.json");
+        let now = serde_json::json!({"model": "/m/one", "model_sha256": "aa", "shots": 0});
+        check_made_with(&path, &now, &["model"]).unwrap();
+        // the same model moved elsewhere: accepted
+        let moved = serde_json::json!({"model": "/n/one", "model_sha256": "aa", "shots": 0});
+        check_made_with(&path, &moved, &["model"]).unwrap();
+        let other = serde_json::json!({"model": "/m/two", "model_sha256": "bb", "shots": 0});
+        let e = format!(
+            "{:#}",
+            check_made_with(&path, &other, &["model"]).unwrap_err()
+        );
+        assert!(e.contains(r#"model = "/m/one" there, "/m/two" now"#), "{e}");
+        assert!(e.contains(r#"model_sha256 = "aa" there, "bb" now"#), "{e}");
     }
 }

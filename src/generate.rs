@@ -79,15 +79,8 @@ impl SamplingConfig {
     /// # Errors
     /// A negative or non-finite temperature, or `top_p` outside `(0, 1]`.
     pub fn validate(&self) -> Result<()> {
-        if !(self.temperature.is_finite() && self.temperature >= 0.0) {
-            bail!(
-                "temperature must be a finite number >= 0 (0 = greedy), got {}",
-                self.temperature
-            );
-        }
-        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
-            bail!("top_p must be in (0, 1], got {}", self.top_p);
-        }
+        crate::settings::temperature(self.temperature)?;
+        crate::settings::top_p(self.top_p)?;
         Ok(())
     }
 }

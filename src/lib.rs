@@ -17,6 +17,7 @@
 //!   `report.md` and the correctness/completeness plot.
 
 pub mod backend;
+pub mod background_panic;
 pub mod bench;
 pub mod chat;
 pub mod dataset;
@@ -26,5 +27,6 @@ pub mod files;
 pub mod generate;
 pub mod model;
 pub mod pipeline;
+pub mod settings;
 pub mod tokenizer;
 pub mod train;

@@ -37,6 +37,9 @@ enum Command {
     FetchModel,
     /// Print a model's configuration and tokenizer facts.
     Info(ModelArgs),
+    /// Print the next-token top-k logits after a prompt (to check a model against a reference
+    /// implementation).
+    Logits(cli::logits::LogitsArgs),
     /// List the devices this build can use.
     Devices,
     /// HALT stage 1: N few-shot responses of the pretrained model per training example.
@@ -77,14 +80,18 @@ struct SamplingArgs {
 }
 
 impl SamplingArgs {
-    fn config(&self) -> SamplingConfig {
-        SamplingConfig {
+    /// The sampling settings, checked with the shared rules.
+    fn config(&self) -> Result<SamplingConfig> {
+        halt_llm::settings::at_least("max_new_tokens", self.max_new_tokens, 1)?;
+        let cfg = SamplingConfig {
             max_new_tokens: self.max_new_tokens,
             temperature: self.temperature,
             top_p: self.top_p,
             seed: self.seed,
             stop_strings: self.stop.clone(),
-        }
+        };
+        cfg.validate()?;
+        Ok(cfg)
     }
 }
 
@@ -152,8 +159,8 @@ fn encode(loaded: &LoadedModel, system: Option<&str>, text: &str, raw: bool) -> 
 }
 
 fn chat(args: ChatArgs) -> Result<()> {
+    let cfg = args.sampling.config()?;
     let (loaded, device) = load(&args.model)?;
-    let cfg = args.sampling.config();
     let answer = |prompt: &str| -> Result<()> {
         let ids = encode(&loaded, args.system.as_deref(), prompt, args.raw)?;
         let mut out = std::io::stdout().lock();
@@ -193,10 +200,11 @@ fn generate_cmd(args: GenerateArgs) -> Result<()> {
             .with_context(|| format!("reading {}", args.prompts.display()))?
     };
     let prompts: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let cfg = args.sampling.config()?;
+    halt_llm::settings::at_least("batch_size", args.batch_size, 1)?;
     let (loaded, device) = load(&args.model)?;
-    let cfg = args.sampling.config();
     let mut out = std::io::stdout().lock();
-    for (b, chunk) in prompts.chunks(args.batch_size.max(1)).enumerate() {
+    for (b, chunk) in prompts.chunks(args.batch_size).enumerate() {
         let ids = chunk
             .iter()
             .map(|p| encode(&loaded, None, p, args.raw))
@@ -229,6 +237,8 @@ macro_rules! outln {
 }
 
 fn main() {
+    // A failing backend thread must end the command, never leave it waiting (issue 14).
+    halt_llm::background_panic::exit_on_background_panic();
     if let Err(e) = run(Cli::parse()) {
         // A closed pipe (`halt-llm info | head`) is not an error worth reporting.
         let broken_pipe = e
@@ -254,14 +264,16 @@ fn run(cli: Cli) -> Result<()> {
         Command::Run(a) => cli::run::run(a),
         Command::BenchTrain(a) => cli::train::bench(a),
         Command::Eval(a) => cli::eval::eval(a),
+        Command::Logits(a) => cli::logits::logits(a),
         Command::Bench(a) => {
-            let (loaded, device) = load(&a.model)?;
             let cfg = bench::BenchConfig {
                 batch: a.batch,
                 prompt_len: a.prompt_len,
                 new_tokens: a.new_tokens,
                 repeats: a.repeats,
             };
+            cfg.validate(None)?;
+            let (loaded, device) = load(&a.model)?;
             let r = bench::run(&loaded.model, &cfg, &device)?;
             outln!(
                 "model {} on {}: batch {}, prompt {} tokens: prefill {:.1} tokens/s; decode {} tokens: {:.1} tokens/s; peak RSS {}",

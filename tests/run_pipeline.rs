@@ -198,3 +198,176 @@ fn run_writes_every_stage_skips_when_done_and_survives_a_kill() {
         "resumed run differs:\n{resumed}"
     );
 }
+
+/// Where a run folder stands: the last stage whose output exists (for the kill log).
+fn stage_of(dir: &Path) -> String {
+    let has = |p: &str| dir.join(p).exists();
+    let count = |sub: &str, file: &str| {
+        VARIANTS
+            .iter()
+            .filter(|v| dir.join(sub).join(v).join(file).exists())
+            .count()
+    };
+    if has("report.md") {
+        "done".into()
+    } else if count("eval", "summary.json") > 0 || has("eval") {
+        format!(
+            "evaluating ({} of 4 + pretrained)",
+            count("eval", "summary.json")
+        )
+    } else if count("models", "model/config.json") > 0 || has("models") {
+        format!(
+            "finetuning ({} of 4 done)",
+            count("models", "model/config.json")
+        )
+    } else if has("aligned") {
+        "aligning".into()
+    } else if has("judged.jsonl") || has("sampled.jsonl") {
+        "judging".into()
+    } else if has("sampled.jsonl.partial") || has("data") {
+        "sampling".into()
+    } else {
+        "starting".into()
+    }
+}
+
+/// Every file under `dir`, relative, sorted.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// kill -9 anywhere (issue 14): `halt-llm run` killed with SIGKILL at pseudo-random moments
+/// (fixed seed) and started again each time ends with the same stage outputs, models, answers
+/// and report as an uninterrupted run, and leaves no `.partial` or temporary file behind.
+#[test]
+fn killed_anywhere_and_restarted_a_run_ends_as_an_uninterrupted_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let config = setup(dir);
+    let a = dir.join("a");
+    let started = Instant::now();
+    run(&config, &a);
+    let total = started.elapsed();
+
+    // Kill moments: when a stage's output appears (or any later one: a stage may have finished
+    // in an earlier attempt), plus a pseudo-random delay (fixed-seed SplitMix64) of up to 3% of
+    // the uninterrupted run's wall time; one attempt per marker, each started on the folder the
+    // previous one was killed in.
+    let mut state = 0x0123_4567_89ab_cdefu64;
+    let mut next = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let markers = [
+        "config.toml",
+        "data/test.jsonl",
+        "sampled.jsonl.partial",
+        "sampled.jsonl",
+        "judged.jsonl",
+        "aligned",
+        "models/halt-0.4/checkpoint",
+        "models/halt-0.4/model",
+        "models/halt-0.8/checkpoint",
+        "models/unchanged/model",
+        "models/idk/checkpoint",
+        "eval",
+        "eval/halt-0.8",
+        "eval/idk",
+        "eval/pretrained-4shot",
+    ];
+    let b = dir.join("b");
+    let mut kills = Vec::new();
+    for (k, marker) in markers.iter().enumerate() {
+        let delay = total.mul_f64(0.03 * next());
+        let mut child = Command::new(BIN)
+            .args(["run", "--config", config.to_str().unwrap()])
+            .args(["--out", b.to_str().unwrap()])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let t = Instant::now();
+        let mut seen = None;
+        while child.try_wait().unwrap().is_none() {
+            if seen.is_none() && markers[k..].iter().any(|m| b.join(m).exists()) {
+                seen = Some(Instant::now());
+            }
+            if seen.is_some_and(|s| s.elapsed() >= delay) || t.elapsed() > total * 4 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if child.try_wait().unwrap().is_some() {
+            kills.push(format!("{marker}: finished first"));
+            continue;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        kills.push(format!(
+            "{marker} +{:.0} ms: {}",
+            delay.as_secs_f64() * 1e3,
+            stage_of(&b)
+        ));
+    }
+    eprintln!(
+        "uninterrupted run {:.1}s; killed at {}",
+        total.as_secs_f64(),
+        kills.join(", ")
+    );
+    let killed = kills
+        .iter()
+        .filter(|k| !k.ends_with("finished first"))
+        .count();
+    assert!(killed >= 8, "only {killed} kills: {kills:?}");
+    run(&config, &b);
+
+    let (fa, fb) = (files_under(&a), files_under(&b));
+    let only = |x: &[PathBuf], y: &[PathBuf]| -> Vec<PathBuf> {
+        x.iter().filter(|f| !y.contains(f)).cloned().collect()
+    };
+    assert!(
+        fa == fb,
+        "only in the uninterrupted run: {:?}; only in the killed one: {:?} ({})",
+        only(&fa, &fb),
+        only(&fb, &fa),
+        kills.join(", ")
+    );
+    for f in &fb {
+        let name = f.file_name().unwrap().to_string_lossy();
+        assert!(
+            !name.ends_with(".partial")
+                && !name.ends_with(".tmp")
+                && !name.starts_with(".halt-tmp"),
+            "left behind: {}",
+            f.display()
+        );
+        // checkpoints and logs hold timings; the config is written by each; every result must match
+        // Not compared byte for byte: checkpoints, training logs and summaries (timings),
+        // and `made_with.json` (it names the model by its path, which differs between a and b).
+        let in_model_folder = f.iter().nth(2).is_some_and(|c| c == "model");
+        if (f.starts_with("models") && !in_model_folder) || name == "made_with.json" {
+            continue;
+        }
+        assert!(
+            std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(),
+            "{} differs after the kills ({})",
+            f.display(),
+            kills.join(", ")
+        );
+    }
+}

@@ -641,3 +641,27 @@ fn the_printed_loss_of_an_accumulated_step_is_the_steps_loss() {
     assert!((accumulated - want).abs() < 2e-4, "{accumulated} vs {want}");
     assert!((batched - want).abs() < 2e-4, "{batched} vs {want}");
 }
+
+/// The same weights exported twice give the same bytes (burn writes the safetensors metadata
+/// from a hash map; the exporter sorts it), so a resumed run's model can be compared byte for
+/// byte with an uninterrupted one's.
+#[test]
+fn exporting_the_same_weights_gives_the_same_bytes() {
+    let device = Device::flex();
+    let m = tiny(&device);
+    let dir = tempfile::tempdir().unwrap();
+    let bytes: Vec<Vec<u8>> = (0..4)
+        .map(|i| {
+            let out = dir.path().join(format!("m{i}"));
+            export_hf(&m.model, &m.tokenizer, &out).unwrap();
+            std::fs::read(out.join("model.safetensors")).unwrap()
+        })
+        .collect();
+    assert!(bytes.iter().all(|b| *b == bytes[0]));
+    let n = u64::from_le_bytes(bytes[0][..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&bytes[0][8..8 + n]).unwrap();
+    assert!(
+        header.starts_with(r#"{"__metadata__":{"format":"pt","producer":"burn","version":"#),
+        "{header}"
+    );
+}

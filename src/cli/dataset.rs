@@ -89,12 +89,7 @@ pub struct SampleArgs {
 /// `halt-llm sample`: few-shot responses of the pretrained model.
 pub fn sample(args: SampleArgs) -> Result<()> {
     let (examples, _) = args.data.load()?;
-    let (loaded, device) = load(&args.model)?;
-    let model_name = loaded
-        .source
-        .file_name()
-        .map_or_else(|| args.model.model.clone(), |n| n.to_string_lossy().into());
-    let cfg = SampleConfig {
+    let mut cfg = SampleConfig {
         n: args.n,
         temperature: args.temperature,
         top_p: args.top_p,
@@ -104,9 +99,15 @@ pub fn sample(args: SampleArgs) -> Result<()> {
         shots: args.shots,
         format: args.format,
         batch_prompts: args.batch_prompts,
-        model_name,
+        model_name: String::new(),
         quiet: false,
     };
+    cfg.validate()?;
+    let (loaded, device) = load(&args.model)?;
+    cfg.model_name = loaded
+        .source
+        .file_name()
+        .map_or_else(|| args.model.model.clone(), |n| n.to_string_lossy().into());
     let start = Instant::now();
     let r = sample_stage(&loaded, &device, &examples, &cfg, &args.out)?;
     let secs = start.elapsed().as_secs_f64();

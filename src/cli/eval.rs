@@ -63,6 +63,19 @@ pub struct EvalArgs {
 
 /// `halt-llm eval`: runs the evaluation and prints the headline numbers.
 pub fn eval(args: EvalArgs) -> Result<()> {
+    let eval = EvalConfig {
+        max_new_tokens: args.max_new_tokens,
+        batch_size: args.batch_size,
+        limit: args.limit,
+        format: args.format,
+        marker: args.marker.clone(),
+        quiet: false,
+        ..EvalConfig::default()
+    };
+    eval.validate()?;
+    if let Some(a) = args.alpha {
+        halt_llm::settings::fraction("alpha", a)?;
+    }
     let examples = load_examples(&args.data)?;
     let (loaded, device) = load(&args.model)?;
     let label = args.label.clone().unwrap_or_else(|| {
@@ -72,15 +85,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
             .map_or_else(|| args.model.model.clone(), |n| n.to_string_lossy().into())
     });
     let run = EvalRun {
-        eval: EvalConfig {
-            max_new_tokens: args.max_new_tokens,
-            batch_size: args.batch_size,
-            limit: args.limit,
-            format: args.format,
-            marker: args.marker.clone(),
-            quiet: false,
-            ..EvalConfig::default()
-        },
+        eval,
         judges: args.llm.judge_config()?,
         null_policy: args.null_policy,
         bootstrap: BootstrapConfig {

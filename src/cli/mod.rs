@@ -3,6 +3,7 @@
 
 pub mod dataset;
 pub mod eval;
+pub mod logits;
 pub mod model;
 pub mod run;
 pub mod train;

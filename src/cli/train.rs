@@ -176,9 +176,6 @@ pub struct BenchTrainArgs {
 
 /// Runs `halt-llm bench-train`.
 pub fn bench(args: BenchTrainArgs) -> Result<()> {
-    let device = halt_llm::backend::device(args.model.device)?;
-    let path = halt_llm::fetch::resolve_model(Some(&args.model.model))?;
-    let loaded = halt_llm::model::load::load_model(&path, &device.clone().autodiff())?;
     let cfg = halt_llm::train::bench::TrainBenchConfig {
         batch: args.batch_size,
         seq_len: args.seq_len,
@@ -186,6 +183,10 @@ pub fn bench(args: BenchTrainArgs) -> Result<()> {
         lora: args.lora_rank.map(LoraSettings::with_rank),
         data: args.data.clone(),
     };
+    cfg.validate()?;
+    let device = halt_llm::backend::device(args.model.device)?;
+    let path = halt_llm::fetch::resolve_model(Some(&args.model.model))?;
+    let loaded = halt_llm::model::load::load_model(&path, &device.clone().autodiff())?;
     let r = halt_llm::train::bench::run(loaded.model, &loaded.tokenizer, &cfg, &device)?;
     println!(
         "{} on {} ({}): {} × ≤{} tokens per step, {:.2} s/step, {:.1} tokens/s ({:.1} label tokens/s), peak RSS {}",

@@ -71,6 +71,20 @@ impl Default for SampleConfig {
 }
 
 impl SampleConfig {
+    /// Checks the settings with the [`settings`](crate::settings) rules (the context length is
+    /// checked by [`sample_stage`], which knows the model).
+    ///
+    /// # Errors
+    /// The first value out of range, named.
+    pub fn validate(&self) -> Result<()> {
+        use crate::settings;
+        settings::at_least("n", self.n, 1)?;
+        settings::temperature(self.temperature)?;
+        settings::top_p(self.top_p)?;
+        settings::at_least("max_new_tokens", self.max_new_tokens, 1)?;
+        settings::at_least("batch_prompts", self.batch_prompts, 1)
+    }
+
     /// The sampling settings recorded in each [`Sampled`] record.
     pub fn params(&self) -> SamplingParams {
         SamplingParams {
@@ -130,21 +144,14 @@ pub fn sample_stage(
     cfg: &SampleConfig,
     out: &std::path::Path,
 ) -> Result<StageReport> {
-    if cfg.n == 0 {
-        bail!("--n must be at least 1");
-    }
+    cfg.validate()?;
     let ctx = loaded.model.config.max_position_embeddings;
-    let Some(max_prompt) = ctx.checked_sub(cfg.max_new_tokens).filter(|m| *m > 0) else {
-        bail!(
-            "max_new_tokens {} leaves no room for a prompt in the context of {ctx} tokens",
-            cfg.max_new_tokens
-        );
-    };
+    let max_prompt = crate::settings::new_tokens("max_new_tokens", cfg.max_new_tokens, ctx)?;
     let count = cfg.limit.map_or(pool.len(), |l| l.min(pool.len()));
     let items: Vec<(usize, &Example)> = pool[..count].iter().enumerate().collect();
     let options = StageOptions {
         label: "sample".into(),
-        chunk: cfg.batch_prompts.max(1),
+        chunk: cfg.batch_prompts,
         quiet: cfg.quiet,
     };
     run_stage(

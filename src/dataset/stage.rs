@@ -203,7 +203,10 @@ impl<T: Serialize + DeserializeOwned + Keyed> StageOutput<T> {
                 Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
                 _ => PathBuf::from("."),
             };
-            let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io_err(&dir))?;
+            let tmp = tempfile::Builder::new()
+                .prefix(crate::files::TEMP_PREFIX)
+                .tempfile_in(&dir)
+                .map_err(io_err(&dir))?;
             tmp.persist(&self.out)
                 .map_err(|e| io_err(&self.out)(e.error))?;
         }

@@ -117,11 +117,7 @@ pub fn write_plot(
     }
     write_atomic(svg, text.as_bytes())?;
     let dir = folder_of(png);
-    let tmp = tempfile::Builder::new()
-        .prefix(".plot-")
-        .suffix(".png")
-        .tempfile_in(&dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    let tmp = crate::files::temp_file_in(&dir, ".png")?;
     {
         let root = BitMapBackend::new(tmp.path(), SIZE).into_drawing_area();
         draw(&root, groups, reference).map_err(|e| anyhow!("drawing {}: {e}", png.display()))?;

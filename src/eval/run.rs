@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 
 use super::bootstrap::BootstrapConfig;
@@ -19,7 +19,7 @@ use crate::dataset::judge::JudgeConfig;
 use crate::dataset::read_jsonl;
 use crate::dataset::record::NullPolicy;
 use crate::dataset::stage::StageReport;
-use crate::files::write_json_atomic;
+use crate::files::{check_made_with, write_json_atomic};
 use crate::model::load::LoadedModel;
 
 /// Example answers shown per method in the report.
@@ -75,7 +75,33 @@ pub fn records_for(path: &Path, selected: &[Example]) -> Result<Vec<Evaluated>> 
         .collect()
 }
 
+/// The file in an evaluation folder that records the model and the settings its answers were
+/// made with ([`made_with`]); a rerun with another model or other settings is refused.
+pub const MADE_WITH: &str = "made_with.json";
+
+/// What the answers in an evaluation folder depend on: the model (its
+/// [`model_sha256`](crate::fetch::model_sha256), and its path as loaded, which is shown in the
+/// message but not compared: a run folder may move) and the settings that change the answers
+/// or their verdicts.
+///
+/// # Errors
+/// Unreadable model files.
+pub fn made_with(loaded: &LoadedModel, eval: &EvalConfig) -> Result<serde_json::Value> {
+    Ok(serde_json::json!({
+        "model": loaded.source.display().to_string(),
+        "model_sha256": crate::fetch::model_sha256(&loaded.source)?,
+        "max_new_tokens": eval.max_new_tokens,
+        "format": format!("{:?}", eval.format).to_lowercase(),
+        "shots": eval.shots,
+        "marker": eval.marker,
+    }))
+}
+
 /// Runs the whole evaluation of `loaded` on `examples` into `dir`.
+///
+/// # Errors
+/// Invalid settings; a folder whose answers were made with another model or other settings
+/// ([`MADE_WITH`]); the stage's errors.
 pub fn run_eval(
     loaded: &LoadedModel,
     device: &Device,
@@ -84,11 +110,18 @@ pub fn run_eval(
     dir: &Path,
 ) -> Result<EvalOutputs> {
     let (evaluated, summary_path) = output_paths(dir);
+    run.eval.validate()?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    crate::files::remove_stale_temp_files(dir)?;
+    check_made_with(
+        &dir.join(MADE_WITH),
+        &made_with(loaded, &run.eval)?,
+        &["model"],
+    )?;
     let stage = answer_stage(loaded, device, examples, &run.eval, &run.judges, &evaluated)?;
     let selected = run.eval.selected(examples);
     let records = records_for(&stage.path, selected)?;
     let summary = summarize(&records, run.null_policy, &run.bootstrap);
-    write_json_atomic(&summary_path, &summary)?;
     let result = MethodResult {
         method: run.label.clone(),
         alpha: run.alpha,
@@ -97,6 +130,9 @@ pub fn run_eval(
     };
     let title = format!("Evaluation of {}", run.label);
     let report = write_report(dir, &title, &[result], None, None)?;
+    // Written last: a folder with `summary.json` holds a finished evaluation (`halt-llm run`
+    // skips it on a rerun), so a run killed while writing the report redoes it.
+    write_json_atomic(&summary_path, &summary)?;
     Ok(EvalOutputs {
         stage,
         summary_path,

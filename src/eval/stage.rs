@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use burn::tensor::Device;
 
 use super::answer::evaluate_answer;
@@ -64,6 +64,16 @@ impl Default for EvalConfig {
 }
 
 impl EvalConfig {
+    /// Checks the settings with the [`settings`](crate::settings) rules (the context length is
+    /// checked by the stage, which knows the model).
+    ///
+    /// # Errors
+    /// The first value out of range, named.
+    pub fn validate(&self) -> Result<()> {
+        crate::settings::at_least("max_new_tokens", self.max_new_tokens, 1)?;
+        crate::settings::at_least("batch_size", self.batch_size, 1)
+    }
+
     /// The examples this configuration evaluates: the first `limit` of `examples`.
     pub fn selected<'a>(&self, examples: &'a [Example]) -> &'a [Example] {
         &examples[..self.limit.map_or(examples.len(), |l| l.min(examples.len()))]
@@ -97,12 +107,8 @@ pub fn answer_stage(
     out: &Path,
 ) -> Result<StageReport> {
     let ctx = loaded.model.config.max_position_embeddings;
-    let Some(max_prompt) = ctx.checked_sub(cfg.max_new_tokens).filter(|m| *m > 0) else {
-        bail!(
-            "max_new_tokens {} leaves no room for a prompt in the context of {ctx} tokens",
-            cfg.max_new_tokens
-        );
-    };
+    cfg.validate()?;
+    let max_prompt = crate::settings::new_tokens("max_new_tokens", cfg.max_new_tokens, ctx)?;
     let selected = cfg.selected(examples);
     let judges = judges_for(selected, judges);
     let prompt_cfg = SampleConfig {

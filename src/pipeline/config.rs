@@ -7,12 +7,14 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::DeviceChoice;
 use crate::dataset::record::{AlignMethod, NullPolicy};
 use crate::dataset::{DATASETS_DIR, Domain};
+use crate::settings;
+use crate::train::{LoraSettings, TrainConfig};
 
 /// Sampling of the pretrained model's few-shot responses (paper step 2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,26 +161,77 @@ impl RunConfig {
         toml::to_string_pretty(self).expect("RunConfig serializes to TOML")
     }
 
-    /// Checks the settings.
+    /// Checks the settings with the [`settings`] rules (the same as the stage commands and
+    /// their TOML files); [`RunConfig::check_model`] checks them against the model.
     ///
     /// # Errors
     /// A value out of range, naming the field.
     pub fn validate(&self) -> Result<()> {
-        if self.train_examples < 2 || self.test_examples == 0 {
-            bail!("train_examples must be at least 2 and test_examples at least 1");
-        }
-        if self.sample.n == 0 {
-            bail!("sample.n must be at least 1");
+        settings::at_least("train_examples", self.train_examples, 2)?;
+        settings::at_least("test_examples", self.test_examples, 1)?;
+        if let Some(c) = self.max_calculations {
+            settings::at_least("max_calculations", c, 1)?;
         }
         if self.alphas.is_empty() && self.baselines.is_empty() {
             bail!("nothing to train: alphas and baselines are both empty");
         }
-        if let Some(a) = self.alphas.iter().find(|a| !(0.0..=1.0).contains(*a)) {
-            bail!("alpha {a} is not in [0, 1]");
+        settings::alphas(&self.alphas)?;
+        for (i, b) in self.baselines.iter().enumerate() {
+            if self.baselines[..i].contains(b) {
+                bail!(
+                    "baseline `{}` is listed twice in baselines",
+                    crate::dataset::align_stage::method_name(*b)
+                );
+            }
         }
+        let s = &self.sample;
+        settings::at_least("sample.n", s.n, 1)?;
+        settings::temperature(s.temperature)?;
+        settings::top_p(s.top_p)?;
+        settings::at_least("sample.max_new_tokens", s.max_new_tokens, 1)?;
+        settings::at_least("sample.batch_prompts", s.batch_prompts, 1)?;
+        settings::at_least("eval_max_new_tokens", self.eval_max_new_tokens, 1)?;
+        settings::at_least("eval_batch_size", self.eval_batch_size, 1)?;
+        self.train_config(Path::new(&self.model), Path::new("aligned.jsonl"))
+            .validate()
+            .context("train")?;
         if self.baselines.contains(&AlignMethod::Halt) {
             bail!("`halt` is not a baseline; list its thresholds in `alphas`");
         }
         Ok(())
+    }
+
+    /// The token budgets against the context length of the model at `model_path`
+    /// ([`settings::model_context`]; the weights are not loaded): `sample.max_new_tokens` and
+    /// `eval_max_new_tokens` must leave room for a prompt, `train.max_seq_len` must fit. Checked
+    /// before any stage runs, so a budget too large fails at once, not after hours of work.
+    ///
+    /// # Errors
+    /// A budget that does not fit (named), or a model whose configuration cannot be read.
+    pub fn check_model(&self, model_path: &Path) -> Result<()> {
+        let context = settings::model_context(model_path)?;
+        settings::new_tokens("sample.max_new_tokens", self.sample.max_new_tokens, context)?;
+        settings::new_tokens("eval_max_new_tokens", self.eval_max_new_tokens, context)?;
+        settings::fits_context("train.max_seq_len", self.train.max_seq_len, context)
+    }
+
+    /// The finetuning settings of one model of the run, trained on `data`.
+    pub fn train_config(&self, model_path: &Path, data: &Path) -> TrainConfig {
+        let t = &self.train;
+        TrainConfig {
+            data: vec![data.to_path_buf()],
+            model: model_path.display().to_string(),
+            epochs: t.epochs,
+            lr: t.lr,
+            batch_size: t.batch_size,
+            grad_accum: t.grad_accum,
+            max_seq_len: t.max_seq_len,
+            valid_fraction: t.valid_fraction,
+            checkpoint_every: t.checkpoint_every,
+            lora: t.lora_rank.map(LoraSettings::with_rank),
+            seed: self.seed,
+            device: self.device,
+            ..TrainConfig::default()
+        }
     }
 }

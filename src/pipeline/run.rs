@@ -41,7 +41,7 @@ use crate::eval::run::{EvalRun, SHOWN_PER_METHOD, output_paths, records_for, run
 use crate::eval::shown::pick_answers;
 use crate::eval::stage::EvalConfig;
 use crate::model::load::{LoadedModel, load_model};
-use crate::train::{LoraSettings, TrainConfig, TrainOptions};
+use crate::train::TrainOptions;
 use crate::{backend, fetch};
 
 /// One model the run trains and evaluates.
@@ -103,9 +103,17 @@ fn say(text: &str) {
 pub fn run(config: &RunConfig, dir: &Path) -> Result<RunOutcome> {
     let started = Instant::now();
     config.validate()?;
-    record_config(config, dir)?;
     let device = backend::device(config.device)?;
     let model_path = fetch::resolve_model(Some(&config.model))?;
+    config.check_model(&model_path)?;
+    record_config(config, dir)?;
+    // A run killed while writing left temporary files; the stages resume from `.partial`.
+    let stale = crate::files::remove_stale_temp_files(dir)?;
+    if stale > 0 {
+        say(&format!(
+            "removed {stale} temporary file(s) left by an interrupted run"
+        ));
+    }
 
     // 1. The examples.
     let (train_path, test_path) = select_examples(config, dir)?;
@@ -174,7 +182,7 @@ pub fn run(config: &RunConfig, dir: &Path) -> Result<RunOutcome> {
             continue;
         }
         say(&format!("finetuning {}", v.name));
-        let cfg = train_config(config, &model_path, &aligned_path(dir, v));
+        let cfg = config.train_config(&model_path, &aligned_path(dir, v));
         let opts = TrainOptions {
             resume: run_dir.join("train_config.toml").exists(),
             stop_after_segments: None,
@@ -333,9 +341,15 @@ fn record_config(config: &RunConfig, dir: &Path) -> Result<()> {
         // A folder where no stage has produced anything yet (a start that failed) takes
         // the new settings.
         if a != b && dir.join("data").exists() {
+            let diff = crate::files::differing_fields(
+                &serde_json::to_value(&a)?,
+                &serde_json::to_value(&b)?,
+            );
             bail!(
-                "{} was made with other settings ({}); use another --out, or the same settings",
+                "{} was made with other settings ({}; recorded in {}); use another --out, or \
+                 the same settings",
                 dir.display(),
+                diff.join("; "),
                 path.display()
             );
         }
@@ -360,24 +374,5 @@ fn sample_config(config: &RunConfig, model_path: &Path) -> SampleConfig {
         batch_prompts: config.sample.batch_prompts,
         model_name: model_path.display().to_string(),
         quiet: false,
-    }
-}
-
-fn train_config(config: &RunConfig, model_path: &Path, data: &Path) -> TrainConfig {
-    let t = &config.train;
-    TrainConfig {
-        data: vec![data.to_path_buf()],
-        model: model_path.display().to_string(),
-        epochs: t.epochs,
-        lr: t.lr,
-        batch_size: t.batch_size,
-        grad_accum: t.grad_accum,
-        max_seq_len: t.max_seq_len,
-        valid_fraction: t.valid_fraction,
-        checkpoint_every: t.checkpoint_every,
-        lora: t.lora_rank.map(LoraSettings::with_rank),
-        seed: config.seed,
-        device: config.device,
-        ..TrainConfig::default()
     }
 }

@@ -61,6 +61,27 @@ pub struct TrainBenchReport {
     pub peak_rss_mib: Option<f64>,
 }
 
+impl TrainBenchConfig {
+    /// Checks the settings with the [`settings`](crate::settings) rules and that every data
+    /// file exists, before the model is loaded (the context length is checked by [`run`]).
+    ///
+    /// # Errors
+    /// The first value out of range, named; a missing data file.
+    pub fn validate(&self) -> Result<()> {
+        use crate::settings;
+        settings::at_least("batch_size", self.batch, 1)?;
+        settings::at_least("seq_len", self.seq_len, 2)?;
+        settings::at_least("steps", self.steps, 1)?;
+        if let Some(l) = &self.lora {
+            l.validate()?;
+        }
+        if let Some(missing) = self.data.iter().find(|p| !p.is_file()) {
+            bail!("data file {} does not exist", missing.display());
+        }
+        Ok(())
+    }
+}
+
 /// Runs the benchmark on `model` (loaded on `device.autodiff()`).
 ///
 /// # Errors
@@ -72,9 +93,8 @@ pub fn run(
     cfg: &TrainBenchConfig,
     device: &Device,
 ) -> Result<TrainBenchReport> {
-    if cfg.batch == 0 || cfg.steps == 0 || cfg.seq_len < 2 {
-        bail!("batch and steps must be at least 1 and seq_len at least 2");
-    }
+    cfg.validate()?;
+    crate::settings::fits_context("seq_len", cfg.seq_len, model.config.max_position_embeddings)?;
     let vocab = model.config.vocab_size as u32;
     let (mut model, mode) = match &cfg.lora {
         Some(l) => (apply_lora(model, l)?.0, format!("lora-r{}", l.rank)),

@@ -11,6 +11,7 @@ use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::DeviceChoice;
+use crate::settings;
 
 /// LoRA settings (Hu et al. 2021): a frozen base plus trainable `W + (α/r)·A·B` on the target
 /// projections.
@@ -48,6 +49,28 @@ impl LoraSettings {
                 .map(|s| s.to_string())
                 .collect(),
         }
+    }
+
+    /// Checks the rank (at least 1), α (positive) and the target modules (known, at least
+    /// one), with the [`settings`] rules.
+    ///
+    /// # Errors
+    /// The first value out of range, named.
+    pub fn validate(&self) -> Result<()> {
+        settings::at_least("lora.rank", self.rank, 1)?;
+        settings::positive("lora.alpha", self.alpha)?;
+        if self.target_modules.is_empty() {
+            bail!("lora.target_modules is empty");
+        }
+        for m in &self.target_modules {
+            if !Self::ALL_PROJECTIONS.contains(&m.as_str()) {
+                bail!(
+                    "unknown LoRA target module `{m}`: expected some of {}",
+                    Self::ALL_PROJECTIONS.join(", ")
+                );
+            }
+        }
+        Ok(())
     }
 }
 
@@ -149,63 +172,32 @@ impl TrainConfig {
         if self.data.is_empty() {
             bail!("no training data: pass at least one aligned JSONL file (`data`)");
         }
-        let positive = [
+        for (name, v) in [
             ("epochs", self.epochs),
             ("batch_size", self.batch_size),
             ("grad_accum", self.grad_accum),
             ("checkpoint_every", self.checkpoint_every),
-        ];
-        for (name, v) in positive {
-            if v == 0 {
-                bail!("{name} must be at least 1");
-            }
+        ] {
+            settings::at_least(name, v, 1)?;
         }
-        if self.max_seq_len < 8 {
-            bail!("max_seq_len must be at least 8 tokens");
-        }
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            bail!("lr must be a positive number, got {}", self.lr);
-        }
+        settings::at_least("max_seq_len", self.max_seq_len, 8)?;
+        settings::positive("lr", self.lr)?;
         for (name, v) in [
             ("min_lr_ratio", self.min_lr_ratio),
             ("warmup_ratio", self.warmup_ratio),
             ("valid_fraction", self.valid_fraction),
         ] {
-            if !(0.0..=1.0).contains(&v) {
-                bail!("{name} must be in [0, 1], got {v}");
-            }
+            settings::fraction(name, v)?;
         }
-        for (name, v) in [("beta1", self.beta1), ("beta2", self.beta2)] {
-            if !(0.0..1.0).contains(&v) {
-                bail!("{name} must be in [0, 1), got {v}");
-            }
-        }
-        if !(self.weight_decay >= 0.0 && self.epsilon > 0.0) {
-            bail!("weight_decay must be >= 0 and epsilon > 0");
-        }
-        if let Some(n) = self.max_grad_norm
-            && !(n.is_finite() && n > 0.0)
-        {
-            bail!("max_grad_norm must be positive, got {n}");
+        settings::fraction_below_one("beta1", self.beta1.into())?;
+        settings::fraction_below_one("beta2", self.beta2.into())?;
+        settings::non_negative("weight_decay", self.weight_decay.into())?;
+        settings::positive("epsilon", self.epsilon.into())?;
+        if let Some(n) = self.max_grad_norm {
+            settings::positive("max_grad_norm", n.into())?;
         }
         if let Some(l) = &self.lora {
-            if l.rank == 0 {
-                bail!("lora.rank must be at least 1");
-            }
-            if !(l.alpha.is_finite() && l.alpha > 0.0) {
-                bail!("lora.alpha must be positive");
-            }
-            if l.target_modules.is_empty() {
-                bail!("lora.target_modules is empty");
-            }
-            for m in &l.target_modules {
-                if !LoraSettings::ALL_PROJECTIONS.contains(&m.as_str()) {
-                    bail!(
-                        "unknown LoRA target module `{m}`: expected some of {}",
-                        LoraSettings::ALL_PROJECTIONS.join(", ")
-                    );
-                }
-            }
+            l.validate()?;
         }
         Ok(())
     }

@@ -38,6 +38,7 @@ pub fn export_hf(model: &Llama, tokenizer: &Tokenizer, dir: &Path) -> Result<()>
     model
         .save_into(&mut store)
         .map_err(|e| anyhow!("writing {}: {e:?}", weights.display()))?;
+    sort_safetensors_metadata(&weights)?;
 
     let tok_name = |id: Option<u32>| id.and_then(|i| tokenizer.inner().id_to_token(i));
     let bos = tok_name(tokenizer.bos_id);
@@ -97,4 +98,51 @@ fn hf_config(config: &LlamaConfig, tokenizer: &Tokenizer) -> LlamaConfig {
 fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+}
+
+/// Rewrites the `__metadata__` entry of a safetensors header in place with its keys sorted.
+/// burn writes that map from a hash map, so two exports of the same weights differed in the
+/// order of `format`, `producer` and `version`; sorted, the same weights give the same bytes
+/// (a resumed run's model is byte-identical to an uninterrupted one's). The header keeps its
+/// length (padded with spaces, as the format allows).
+///
+/// # Errors
+/// I/O errors, or a header that is not the JSON object the format prescribes.
+fn sort_safetensors_metadata(path: &Path) -> Result<()> {
+    use std::collections::BTreeMap;
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let n = usize::try_from(u64::from_le_bytes(len))?;
+    let mut header = vec![0u8; n];
+    f.read_exact(&mut header)
+        .with_context(|| format!("reading the header of {}", path.display()))?;
+    let text = std::str::from_utf8(&header)?;
+    let Some(start) = text.find(r#""__metadata__":"#) else {
+        return Ok(());
+    };
+    let value_at = start + r#""__metadata__":"#.len();
+    let mut stream = serde_json::Deserializer::from_str(&text[value_at..])
+        .into_iter::<BTreeMap<String, String>>();
+    let metadata = match stream.next() {
+        Some(Ok(m)) => m,
+        _ => anyhow::bail!("{}: unreadable __metadata__ in the header", path.display()),
+    };
+    let end = value_at + stream.byte_offset();
+    let sorted = serde_json::to_string(&metadata)?;
+    if sorted.len() != end - value_at {
+        return Ok(()); // not the compact form burn writes: leave it as it is
+    }
+    let mut fixed = header.clone();
+    fixed[value_at..end].copy_from_slice(sorted.as_bytes());
+    f.seek(SeekFrom::Start(8))?;
+    f.write_all(&fixed)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }

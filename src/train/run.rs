@@ -41,6 +41,7 @@ use crate::dataset::record::Aligned;
 use crate::fetch;
 use crate::files::{write_atomic, write_json_atomic};
 use crate::model::load::load_model;
+use crate::settings;
 use crate::tokenizer::Tokenizer;
 use burn::train::checkpoint::Checkpointer;
 
@@ -105,6 +106,8 @@ pub fn train(
     let checkpoint_dir = out.join("checkpoint");
     let config_path = out.join("train_config.toml");
     let resume_from = check_out_dir(config, out, &config_path, &checkpoint_dir, opts.resume)?;
+    // what a killed run left half-written (checkpoints being saved, an export in progress)
+    crate::files::remove_stale_temp_files(out)?;
     let summary_path = out.join("train_summary.json");
     if resume_from.is_some() && summary_path.exists() && out.join("model/config.json").exists() {
         // A finished run: nothing to do.
@@ -119,6 +122,11 @@ pub fn train(
 
     let device = backend::device(config.device)?;
     let model_path = fetch::resolve_model(Some(&config.model))?;
+    settings::fits_context(
+        "max_seq_len",
+        config.max_seq_len,
+        settings::model_context(&model_path)?,
+    )?;
     // Loaded straight onto the autodiff device, so every weight is a tracked leaf (LoRA
     // then freezes the base and adds tracked factors).
     let loaded = load_model(&model_path, &device.clone().autodiff())
