@@ -14,7 +14,13 @@
 //! - [`dataset`]: ground-truth datasets and the HALT data pipeline;
 //! - [`train`]: supervised finetuning on aligned targets (burn-train, LoRA, export);
 //! - [`eval`]: test answers judged like the training data, metrics with bootstrap intervals,
-//!   `report.md` and the correctness/completeness plot.
+//!   `report.md` and the correctness/completeness plot;
+//! - [`pipeline`]: `halt-llm run`, every stage in one resumable run folder;
+//! - [`settings`]: one validation rule per setting, shared by the commands and TOML files;
+//! - [`files`]: atomic writes, temporary files, what an output folder was made with;
+//! - [`background_panic`]: a failing background (backend) thread ends the process.
+
+#![warn(missing_docs)]
 
 pub mod backend;
 pub mod background_panic;
