@@ -1,8 +1,10 @@
-//! Subcommand handlers of the `halt-llm` binary that would make `main.rs` too long: each parses
-//! nothing itself (clap did) and calls the library.
+//! Subcommand handlers of the `halt-llm` binary, one file per group of commands (`main.rs` only
+//! declares the commands and dispatches): each parses nothing itself (clap did) and calls the
+//! library.
 
 pub mod dataset;
 pub mod eval;
+pub mod generate;
 pub mod logits;
 pub mod model;
 pub mod run;

@@ -1,10 +1,13 @@
-//! `--model` / `--device` options shared by the subcommands that load a model.
+//! `--model` / `--device` options shared by the subcommands that load a model, and the
+//! commands about a model itself: `bench`, `fetch-model`, `info`, `devices`.
+
+use std::io::Write;
 
 use anyhow::{Context, Result};
 use clap::Args;
 use halt_llm::backend::{self, DeviceChoice};
-use halt_llm::fetch;
 use halt_llm::model::load::{LoadedModel, load_model};
+use halt_llm::{bench, fetch};
 
 /// Which model, on which device.
 #[derive(Args, Clone)]
@@ -25,4 +28,89 @@ pub fn load(args: &ModelArgs) -> Result<(LoadedModel, burn::tensor::Device)> {
     let loaded =
         load_model(&path, &device).with_context(|| format!("loading model {}", path.display()))?;
     Ok((loaded, device))
+}
+
+/// `writeln!` to stdout that returns an error instead of panicking when stdout is closed
+/// (`halt-llm info | head`).
+macro_rules! outln {
+    ($($t:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($t)*)?
+    };
+}
+
+/// `halt-llm bench`.
+#[derive(Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Sequences per batch.
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Prompt length in tokens.
+    #[arg(long, default_value_t = 128)]
+    prompt_len: usize,
+    /// Tokens to decode after the prompt.
+    #[arg(long, default_value_t = 32)]
+    new_tokens: usize,
+    /// Repetitions (best is reported).
+    #[arg(long, default_value_t = 2)]
+    repeats: usize,
+}
+
+/// Runs `halt-llm bench`: one readable line, then the report as JSON.
+pub fn bench(a: BenchArgs) -> Result<()> {
+    let cfg = bench::BenchConfig {
+        batch: a.batch,
+        prompt_len: a.prompt_len,
+        new_tokens: a.new_tokens,
+        repeats: a.repeats,
+    };
+    cfg.validate(None)?;
+    let (loaded, device) = load(&a.model)?;
+    let r = bench::run(&loaded.model, &cfg, &device)?;
+    outln!(
+        "model {} on {}: batch {}, prompt {} tokens: prefill {:.1} tokens/s; decode {} tokens: {:.1} tokens/s; peak RSS {}",
+        loaded.source.display(),
+        a.model.device,
+        r.batch,
+        r.prompt_len,
+        r.prefill_tokens_per_s,
+        r.new_tokens,
+        r.decode_tokens_per_s,
+        r.peak_rss_mib
+            .map_or("n/a".into(), |m| format!("{m:.0} MiB"))
+    );
+    outln!("{}", serde_json::to_string(&r)?);
+    Ok(())
+}
+
+/// Runs `halt-llm fetch-model`: prints where the default model is.
+pub fn fetch_model() -> Result<()> {
+    let p = fetch::default_model()?;
+    outln!("{}", p.display());
+    Ok(())
+}
+
+/// Runs `halt-llm info`: the model's source, configuration and tokenizer facts.
+pub fn info(a: ModelArgs) -> Result<()> {
+    let (loaded, _) = load(&a)?;
+    outln!("source: {}", loaded.source.display());
+    outln!("{}", serde_json::to_string_pretty(&loaded.model.config)?);
+    outln!("tokenizer: {:?}", loaded.tokenizer);
+    Ok(())
+}
+
+/// Runs `halt-llm devices`: each compiled backend, available or why not.
+pub fn devices() -> Result<()> {
+    for d in backend::compiled_devices() {
+        let status = match backend::device(d) {
+            Ok(_) => "available".to_string(),
+            Err(e) => format!(
+                "unavailable: {}",
+                e.to_string().lines().next().unwrap_or("")
+            ),
+        };
+        outln!("{d}: {status}");
+    }
+    Ok(())
 }

@@ -92,27 +92,7 @@ impl TrainArgs {
             seed,
             device
         );
-        if let Some(rank) = self.lora_rank {
-            let mut l = c
-                .lora
-                .take()
-                .unwrap_or_else(|| LoraSettings::with_rank(rank));
-            if l.rank != rank {
-                l.alpha = 2.0 * rank as f64;
-            }
-            l.rank = rank;
-            c.lora = Some(l);
-        }
-        if let Some(l) = c.lora.as_mut() {
-            if let Some(a) = self.lora_alpha {
-                l.alpha = a;
-            }
-            if let Some(t) = &self.lora_targets {
-                l.target_modules = t.clone();
-            }
-        } else if self.lora_alpha.is_some() || self.lora_targets.is_some() {
-            bail!("--lora-alpha/--lora-targets need --lora-rank (or a [lora] table in --config)");
-        }
+        c.overlay_lora(self.lora_rank, self.lora_alpha, self.lora_targets.clone())?;
         Ok(c)
     }
 }

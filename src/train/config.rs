@@ -202,6 +202,48 @@ impl TrainConfig {
         Ok(())
     }
 
+    /// Lays LoRA settings given on the command line over those of a settings file: a `rank`
+    /// turns LoRA on (α = 2·rank unless given, or the file's α when the file has the same
+    /// rank); `alpha` and `targets` change the LoRA settings in force.
+    ///
+    /// # Errors
+    /// `alpha` or `targets` without LoRA (no `rank` and no `[lora]` table).
+    pub fn overlay_lora(
+        &mut self,
+        rank: Option<usize>,
+        alpha: Option<f64>,
+        targets: Option<Vec<String>>,
+    ) -> Result<()> {
+        if let Some(rank) = rank {
+            let mut l = self
+                .lora
+                .take()
+                .unwrap_or_else(|| LoraSettings::with_rank(rank));
+            if l.rank != rank {
+                l.alpha = 2.0 * rank as f64;
+            }
+            l.rank = rank;
+            self.lora = Some(l);
+        }
+        match self.lora.as_mut() {
+            Some(l) => {
+                if let Some(a) = alpha {
+                    l.alpha = a;
+                }
+                if let Some(t) = targets {
+                    l.target_modules = t;
+                }
+            }
+            None if alpha.is_some() || targets.is_some() => {
+                bail!(
+                    "--lora-alpha/--lora-targets need --lora-rank (or a [lora] table in --config)"
+                )
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
     /// The settings that change the result (everything but the device), for `--resume`.
     pub fn identity(&self) -> Self {
         Self {
@@ -245,6 +287,25 @@ mod tests {
         assert_eq!(partial.batch_size, TrainConfig::default().batch_size);
         let err = toml::from_str::<TrainConfig>("data = []\nepochz = 1\n").unwrap_err();
         assert!(err.to_string().contains("epochz"), "{err}");
+    }
+
+    #[test]
+    fn lora_flags_over_a_file() {
+        // by hand: rank 4 alone gives α 8; a file's α survives the same rank, not another one
+        let mut c = TrainConfig::default();
+        c.overlay_lora(Some(4), None, None).unwrap();
+        assert_eq!(c.lora.as_ref().map(|l| (l.rank, l.alpha)), Some((4, 8.0)));
+        c.lora.as_mut().unwrap().alpha = 3.0;
+        c.overlay_lora(Some(4), None, None).unwrap();
+        assert_eq!(c.lora.as_ref().map(|l| l.alpha), Some(3.0));
+        c.overlay_lora(Some(16), None, Some(vec!["q_proj".into()]))
+            .unwrap();
+        let l = c.lora.as_ref().unwrap();
+        assert_eq!((l.rank, l.alpha, l.target_modules.len()), (16, 32.0, 1));
+        let mut plain = TrainConfig::default();
+        assert!(plain.overlay_lora(None, Some(2.0), None).is_err());
+        plain.overlay_lora(None, None, None).unwrap();
+        assert!(plain.lora.is_none());
     }
 
     #[test]
