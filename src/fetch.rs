@@ -156,3 +156,33 @@ pub fn model_sha256(path: &Path) -> Result<String> {
     }
     Ok(format!("{:x}", h.finalize()))
 }
+
+/// The name a model goes by in records and reports (one rule for every command, and never a
+/// machine's path): the GGUF file's name, or the Hugging Face folder's name, with its parent
+/// folder's name before it when the folder is a run's exported `model`
+/// (`models/halt-0.4/model` → `halt-0.4/model`).
+pub fn model_name(path: &Path) -> String {
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    match (name(path), path.parent().and_then(name)) {
+        (Some(n), Some(parent)) if n == "model" => format!("{parent}/{n}"),
+        (Some(n), _) => n,
+        (None, _) => path.display().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn models_are_named_without_machine_paths() {
+        let n = |p: &str| model_name(Path::new(p));
+        assert_eq!(
+            n("/root/.cache/halt-llm/models/SmolLM2-135M-Instruct.Q4_1.gguf"),
+            "SmolLM2-135M-Instruct.Q4_1.gguf"
+        );
+        assert_eq!(n("/home/u/runs/default/models/halt-0.4/model"), "halt-0.4/model");
+        assert_eq!(n("tests/fixtures/tiny-llama/hf"), "hf");
+        assert_eq!(n("/"), "/");
+    }
+}

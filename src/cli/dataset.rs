@@ -104,10 +104,7 @@ pub fn sample(args: SampleArgs) -> Result<()> {
     };
     cfg.validate()?;
     let (loaded, device) = load(&args.model)?;
-    cfg.model_name = loaded
-        .source
-        .file_name()
-        .map_or_else(|| args.model.model.clone(), |n| n.to_string_lossy().into());
+    cfg.model_name = halt_llm::fetch::model_name(&loaded.source);
     let start = Instant::now();
     let r = sample_stage(&loaded, &device, &examples, &cfg, &args.out)?;
     let secs = start.elapsed().as_secs_f64();

@@ -78,12 +78,10 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     }
     let examples = load_examples(&args.data)?;
     let (loaded, device) = load(&args.model)?;
-    let label = args.label.clone().unwrap_or_else(|| {
-        loaded
-            .source
-            .file_name()
-            .map_or_else(|| args.model.model.clone(), |n| n.to_string_lossy().into())
-    });
+    let label = args
+        .label
+        .clone()
+        .unwrap_or_else(|| halt_llm::fetch::model_name(&loaded.source));
     let run = EvalRun {
         eval,
         judges: args.llm.judge_config()?,

@@ -80,15 +80,15 @@ pub fn records_for(path: &Path, selected: &[Example]) -> Result<Vec<Evaluated>> 
 pub const MADE_WITH: &str = "made_with.json";
 
 /// What the answers in an evaluation folder depend on: the model (its
-/// [`model_sha256`](crate::fetch::model_sha256), and its path as loaded, which is shown in the
-/// message but not compared: a run folder may move) and the settings that change the answers
+/// [`model_sha256`](crate::fetch::model_sha256), and its [`model_name`](crate::fetch::model_name),
+/// which is shown in the message but not compared) and the settings that change the answers
 /// or their verdicts.
 ///
 /// # Errors
 /// Unreadable model files.
 pub fn made_with(loaded: &LoadedModel, eval: &EvalConfig) -> Result<serde_json::Value> {
     Ok(serde_json::json!({
-        "model": loaded.source.display().to_string(),
+        "model": crate::fetch::model_name(&loaded.source),
         "model_sha256": crate::fetch::model_sha256(&loaded.source)?,
         "max_new_tokens": eval.max_new_tokens,
         "format": format!("{:?}", eval.format).to_lowercase(),

@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Bool, Device, Tensor, activation::softmax};
 
-use super::cache::LayerKv;
+use super::cache::{LayerCache, LayerKv};
 use super::linear::project;
 use super::rope::RopeAngles;
 
@@ -66,9 +66,10 @@ impl Attention {
         x: Tensor<3>,
         rope: &RopeAngles,
         mask: Tensor<4, Bool>,
-        cache: Option<(&mut Option<LayerKv>, usize)>,
+        cache: Option<(&mut LayerCache, usize)>,
     ) -> Tensor<3> {
         let [batch, seq, _] = x.dims();
+        debug_assert_eq!(self.num_heads % self.num_kv_heads, 0, "heads per KV head");
         let heads =
             |t: Tensor<3>, n: usize| t.reshape([batch, seq, n, self.head_dim]).swap_dims(1, 2);
         let q = rope.apply(heads(project(&self.q_proj, x.clone()), self.num_heads));
@@ -79,6 +80,11 @@ impl Attention {
             (k, v) = LayerKv::append(slot, k, v, reserve);
         }
         let total = k.dims()[2];
+        debug_assert_eq!(
+            mask.dims(),
+            [batch, 1, seq, total],
+            "mask must be [batch, 1, seq_len, past_len + seq_len]"
+        );
         // Grouped-query attention without copying the cache: the `rep` query heads that share
         // a KV head are stacked along the sequence axis, so keys and values are read once per
         // KV head (query head i uses KV head i / rep, as in HF `repeat_kv`).

@@ -6,7 +6,7 @@ use burn::nn::{RmsNorm, RmsNormConfig};
 use burn::tensor::{Bool, Device, Tensor};
 
 use super::attention::Attention;
-use super::cache::LayerKv;
+use super::cache::LayerCache;
 use super::config::LlamaConfig;
 use super::mlp::Mlp;
 use super::rope::RopeAngles;
@@ -53,7 +53,7 @@ impl DecoderLayer {
         x: Tensor<3>,
         rope: &RopeAngles,
         mask: Tensor<4, Bool>,
-        cache: Option<(&mut Option<LayerKv>, usize)>,
+        cache: Option<(&mut LayerCache, usize)>,
     ) -> Tensor<3> {
         let h = x.clone()
             + self

@@ -9,6 +9,9 @@
 
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
+/// One layer's slot in a [`KvCache`]: `None` until its first forward pass.
+pub type LayerCache = Option<LayerKv>;
+
 /// One layer's cached keys and values (keys already rotated).
 #[derive(Debug, Clone)]
 pub struct LayerKv {
@@ -25,12 +28,21 @@ impl LayerKv {
     /// cache in `slot` (created with room for `reserve` positions when empty) and returns
     /// views of all cached keys and values, `[batch, num_key_value_heads, len, head_dim]`.
     pub(crate) fn append(
-        slot: &mut Option<LayerKv>,
+        slot: &mut LayerCache,
         keys: Tensor<4>,
         values: Tensor<4>,
         reserve: usize,
     ) -> (Tensor<4>, Tensor<4>) {
         let [batch, heads, new_len, head_dim] = keys.dims();
+        debug_assert_eq!(values.dims(), keys.dims(), "keys and values differ in shape");
+        debug_assert!(
+            slot.as_ref().is_none_or(|c| {
+                let [b, h, _, d] = c.keys.dims();
+                (b, h, d) == (batch, heads, head_dim)
+            }),
+            "cached [batch, heads, _, head_dim] differ from the new keys' {:?}",
+            keys.dims()
+        );
         let (mut all_k, mut all_v, past) = match slot.take() {
             Some(c) if c.len + new_len <= c.keys.dims()[2] => (c.keys, c.values, c.len),
             Some(c) => {
@@ -72,7 +84,7 @@ impl LayerKv {
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
     /// One entry per layer, `None` before the first forward.
-    pub(crate) layers: Vec<Option<LayerKv>>,
+    pub(crate) layers: Vec<LayerCache>,
     /// `valid[b][j]`: slot `j` of row `b` holds a real token (false: padding).
     pub(crate) valid: Vec<Vec<bool>>,
     /// Positions to make room for when a layer's buffers are first allocated (the prompt

@@ -10,10 +10,20 @@
 //! except `PATH`; a Python preamble sets `RLIMIT_AS` (memory, default 1 GiB), `RLIMIT_CPU`,
 //! `RLIMIT_FSIZE` (16 MiB) and no core files, and arms `faulthandler` to print where the program
 //! is stuck shortly before the wall-clock limit (default 10 s), at which the whole process group
-//! is killed. Network: where `unshare -rn` works (Linux with user namespaces, or root) the
-//! program runs in an empty network namespace; elsewhere only Python's `socket` connect
-//! functions are disabled by the preamble (not a security boundary: documented, and reported by
-//! [`network_isolated`]). A run *passes* only if the program ran to its end: exit status 0 and a
+//! is killed; the run returns once the program's processes are gone. Isolation
+//! ([`isolation`](super::sandbox::isolation), decided once per interpreter): where bubblewrap
+//! (`bwrap`) is installed and runs the interpreter, the program sees only the system's program
+//! directories (`/usr`, `/lib*`, `/bin`) and the interpreter's installation, read-only, a fresh
+//! `/tmp` (64 MiB) and its working directory, and has no network and its own process, IPC,
+//! host-name and user namespaces, with at most
+//! [`MAX_PROCESSES`](super::sandbox::MAX_PROCESSES) processes (`RLIMIT_NPROC`, which the kernel
+//! does not apply to root: a root caller runs bubblewrap as user `nobody` when that user can run
+//! the interpreter; see [`processes_limited`](super::sandbox::processes_limited)). Without
+//! bubblewrap, where `unshare -rn` works (Linux with user namespaces, or root;
+//! [`network_isolated`]) the program runs in an empty network namespace but can read and write
+//! what the user can; elsewhere (macOS, other systems) only Python's `socket` connect functions
+//! are disabled by the preamble (not a security boundary). Both print a warning once.
+//! A run *passes* only if the program ran to its end: exit status 0 and a
 //! token, random per run, that the preamble writes after the program returns. An exit before
 //! that (`sys.exit(0)`, `exit()`, `quit()`, `raise SystemExit`, `os._exit(0)`) is a failure; the
 //! preamble prints the traceback of a `SystemExit` and the stack of an `os._exit` call, so the
@@ -67,7 +77,10 @@ use serde_json::{Value, json};
 
 use super::llm::LlmJudge;
 use super::sandbox::token;
-pub use super::sandbox::{RunOutcome, SandboxLimits, network_isolated, run_python};
+pub use super::sandbox::{
+    Isolation, RunOutcome, SandboxLimits, isolation, network_isolated, processes_limited,
+    run_python,
+};
 use super::{Judge, JudgeError, expect_domain};
 use crate::dataset::domain::Domain;
 use crate::dataset::example::Example;
@@ -75,6 +88,9 @@ use crate::dataset::fragment::{code_region, code_text, lines};
 use crate::dataset::record::{Fragment, FragmentKind};
 use crate::dataset::truth::CodeTruth;
 
+/// Classifies the answer's code as a prefix and closes it (rule 1 of the module docs); prints
+/// one JSON line: `kept` code lines, their `closer`, the program line of a `syntax` error that
+/// is evidence, and the `open` loops and `try` blocks at the last kept line.
 const ANALYSE: &str = r#"import ast, codeop, json, warnings
 warnings.simplefilter("ignore")
 inp = json.loads(INPUT)
