@@ -1,7 +1,6 @@
 //! The HALT data subcommands: `sample`, `fragment`, `judge`, `align`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -10,7 +9,7 @@ use halt_llm::dataset::align::AlignConfig;
 use halt_llm::dataset::align_stage::{AlignInputs, align_stage, method_name};
 use halt_llm::dataset::fewshot::{PromptFormat, SHOTS};
 use halt_llm::dataset::fragment::{Splitter, fragments_json};
-use halt_llm::dataset::judge::{JudgeConfig, LlmConfig, LlmJudge, judge_for};
+use halt_llm::dataset::judge::{JudgeConfig, JudgeSettings, judge_for};
 use halt_llm::dataset::judge_stage::judge_stage;
 use halt_llm::dataset::record::{AlignMethod, NullPolicy, UNSURE_MARKER};
 use halt_llm::dataset::sample::{SampleConfig, sample_stage};
@@ -172,16 +171,16 @@ pub struct LlmJudgeArgs {
 }
 
 impl LlmJudgeArgs {
-    /// The judges' settings: the LLM judge when `--llm-url` is given.
+    /// The judges' settings: the LLM judge when `--llm-url` is given, the sandbox defaults.
     pub fn judge_config(&self) -> Result<JudgeConfig> {
-        let mut config = JudgeConfig::default();
-        if let (Some(url), Some(model)) = (&self.llm_url, &self.llm_model) {
-            let mut llm = LlmConfig::new(url.clone(), model.clone());
-            llm.api_key_env = self.llm_api_key_env.clone();
-            llm.cache_dir = self.llm_cache.clone();
-            config.llm = Some(Arc::new(LlmJudge::new(llm)?));
+        JudgeSettings {
+            llm_url: self.llm_url.clone(),
+            llm_model: self.llm_model.clone(),
+            llm_api_key_env: self.llm_api_key_env.clone(),
+            llm_cache: self.llm_cache.clone(),
+            ..JudgeSettings::default()
         }
-        Ok(config)
+        .judge_config()
     }
 }
 

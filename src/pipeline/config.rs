@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::DeviceChoice;
+use crate::dataset::judge::JudgeSettings;
 use crate::dataset::record::{AlignMethod, NullPolicy};
 use crate::dataset::{DATASETS_DIR, Domain};
 use crate::settings;
@@ -114,6 +115,9 @@ pub struct RunConfig {
     pub eval_max_new_tokens: usize,
     /// Test prompts per generation batch.
     pub eval_batch_size: usize,
+    /// The judges: an optional LLM judge (book: "The LLM judge") and the
+    /// code sandbox's limits.
+    pub judge: JudgeSettings,
     /// Seed of sampling, alignment (RandomTrim), shuffling and LoRA initialisation.
     pub seed: u64,
     /// Compute device.
@@ -141,6 +145,7 @@ impl Default for RunConfig {
             train: TrainSettings::default(),
             eval_max_new_tokens: 96,
             eval_batch_size: 12,
+            judge: JudgeSettings::default(),
             seed: 0,
             device: DeviceChoice::Cpu,
         }
@@ -192,6 +197,7 @@ impl RunConfig {
         settings::at_least("sample.batch_prompts", s.batch_prompts, 1)?;
         settings::at_least("eval_max_new_tokens", self.eval_max_new_tokens, 1)?;
         settings::at_least("eval_batch_size", self.eval_batch_size, 1)?;
+        self.judge.validate()?;
         self.train_config(Path::new(&self.model), Path::new("aligned.jsonl"))
             .validate()
             .context("train")?;

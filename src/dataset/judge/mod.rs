@@ -19,6 +19,7 @@ pub mod medicine;
 pub mod numbers;
 pub mod path;
 pub mod sandbox;
+pub mod settings;
 
 use std::sync::Arc;
 
@@ -29,6 +30,7 @@ pub use code::{CodeJudge, SandboxLimits};
 pub use llm::{LlmConfig, LlmError, LlmJudge};
 pub use math::MathJudge;
 pub use medicine::MedicineJudge;
+pub use settings::JudgeSettings;
 
 use super::domain::Domain;
 use super::example::Example;

@@ -1,0 +1,135 @@
+//! The judges' settings as they appear in a settings file (`[judge]` in `halt-llm run`'s TOML)
+//! and on the command line (`halt-llm judge`/`eval --llm-url …`): one type for both, turned
+//! into the live [`JudgeConfig`] by [`JudgeSettings::judge_config`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use serde::{Deserialize, Serialize};
+
+use super::llm::{LlmConfig, LlmJudge};
+use super::sandbox::SandboxLimits;
+use super::JudgeConfig;
+use crate::settings;
+
+/// Settings of the judges: the optional LLM judge (paper §"Judge": a strong LLM compares each
+/// fragment with the ground truth) and the code sandbox's limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JudgeSettings {
+    /// OpenAI-compatible chat-completions endpoint of an LLM judge (`None`: the rule-based
+    /// judges only). Needs `llm_model`.
+    pub llm_url: Option<String>,
+    /// Model name sent to the LLM judge.
+    pub llm_model: Option<String>,
+    /// Environment variable that holds the LLM judge's API key (its value is never stored).
+    pub llm_api_key_env: Option<String>,
+    /// Folder for the LLM judge's verdict cache (`None`: no cache).
+    pub llm_cache: Option<PathBuf>,
+    /// Wall-clock limit of one sandboxed program run, in seconds.
+    pub sandbox_seconds: f64,
+    /// Address-space limit of one sandboxed program run, in MiB.
+    pub sandbox_memory_mib: u64,
+    /// The Python interpreter the code judge runs.
+    pub python: String,
+}
+
+impl Default for JudgeSettings {
+    fn default() -> Self {
+        let limits = SandboxLimits::default();
+        JudgeSettings {
+            llm_url: None,
+            llm_model: None,
+            llm_api_key_env: None,
+            llm_cache: None,
+            sandbox_seconds: limits.wall.as_secs_f64(),
+            sandbox_memory_mib: limits.memory_bytes >> 20,
+            python: limits.python,
+        }
+    }
+}
+
+impl JudgeSettings {
+    /// Checks the settings with the [`settings`] rules.
+    ///
+    /// # Errors
+    /// An LLM endpoint without a model (or the reverse), a non-positive time limit, a memory
+    /// limit under 16 MiB, an empty interpreter name.
+    pub fn validate(&self) -> Result<()> {
+        match (&self.llm_url, &self.llm_model) {
+            (Some(_), None) => bail!("judge.llm_url needs judge.llm_model"),
+            (None, Some(_)) => bail!("judge.llm_model needs judge.llm_url"),
+            _ => {}
+        }
+        if self.llm_url.is_none() && (self.llm_api_key_env.is_some() || self.llm_cache.is_some())
+        {
+            bail!("judge.llm_api_key_env and judge.llm_cache need judge.llm_url");
+        }
+        settings::positive("judge.sandbox_seconds", self.sandbox_seconds)?;
+        settings::at_least(
+            "judge.sandbox_memory_mib",
+            usize::try_from(self.sandbox_memory_mib).unwrap_or(usize::MAX),
+            16,
+        )?;
+        if self.python.trim().is_empty() {
+            bail!("judge.python is empty");
+        }
+        Ok(())
+    }
+
+    /// The live judge configuration: the sandbox limits, and the LLM judge when an endpoint is
+    /// set (its API key is read from the environment now).
+    ///
+    /// # Errors
+    /// Invalid settings ([`JudgeSettings::validate`]); a configured key variable that is not
+    /// set.
+    pub fn judge_config(&self) -> Result<JudgeConfig> {
+        self.validate()?;
+        let mut config = JudgeConfig {
+            llm: None,
+            sandbox: SandboxLimits {
+                wall: Duration::from_secs_f64(self.sandbox_seconds),
+                memory_bytes: self.sandbox_memory_mib << 20,
+                python: self.python.clone(),
+            },
+        };
+        if let (Some(url), Some(model)) = (&self.llm_url, &self.llm_model) {
+            let mut llm = LlmConfig::new(url.clone(), model.clone());
+            llm.api_key_env = self.llm_api_key_env.clone();
+            llm.cache_dir = self.llm_cache.clone();
+            config.llm = Some(Arc::new(LlmJudge::new(llm)?));
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_sandbox_defaults_and_no_llm() {
+        let c = JudgeSettings::default().judge_config().unwrap();
+        assert!(c.llm.is_none());
+        assert_eq!(c.sandbox, SandboxLimits::default());
+    }
+
+    #[test]
+    fn incomplete_llm_settings_are_refused() {
+        let s = JudgeSettings {
+            llm_url: Some("http://127.0.0.1:8080/v1".into()),
+            ..JudgeSettings::default()
+        };
+        assert_eq!(
+            s.validate().unwrap_err().to_string(),
+            "judge.llm_url needs judge.llm_model"
+        );
+        let s = JudgeSettings {
+            sandbox_seconds: 0.0,
+            ..JudgeSettings::default()
+        };
+        assert!(s.validate().unwrap_err().to_string().contains("sandbox_seconds"));
+    }
+}
