@@ -6,6 +6,10 @@
 //! `seed + j·N + k` ([`response_seed`]), so the responses do not depend on batching, on `--limit`
 //! or on where a resumed run picked up.
 //!
+//! Progress advances after every decode step ([`Progress::partial`] with the batch's
+//! [`DecodeProgress::fraction`](crate::generate::DecodeProgress::fraction)), not only when a
+//! batch is written, so the bar moves and shows the time left from the first batch on.
+//!
 //! Each record keeps why every response ended ([`Sampled::finish`]): a response cut at
 //! `max_new_tokens` ends in an unfinished fragment, which the judge stage leaves out.
 //!
@@ -21,7 +25,7 @@ use super::fewshot::{PromptFormat, SHOTS, chat_messages, plain_text, shots_for};
 use super::progress::Progress;
 use super::record::{Sampled, SamplingParams};
 use super::stage::{StageOptions, StageReport, run_stage};
-use crate::generate::{SamplingConfig, generate};
+use crate::generate::{SamplingConfig, generate_with_progress};
 use crate::model::load::LoadedModel;
 use crate::tokenizer::Tokenizer;
 
@@ -163,8 +167,9 @@ pub fn sample_stage(
             let mut records = Vec::with_capacity(chunk.len());
             let indices: Vec<usize> = chunk.iter().map(|(i, _)| *i).collect();
             for run in contiguous_runs(&indices) {
+                let before = records.len();
                 records.extend(sample_run(
-                    loaded, device, pool, &run, cfg, max_prompt, progress,
+                    loaded, device, pool, &run, cfg, max_prompt, progress, before,
                 )?);
             }
             Ok(records)
@@ -184,7 +189,10 @@ fn contiguous_runs(indices: &[usize]) -> Vec<Vec<usize>> {
     runs
 }
 
-/// One generation batch: the examples `run` (consecutive indices) × N responses.
+/// One generation batch: the examples `run` (consecutive indices) × N responses. Reports
+/// progress after every decode step, as the examples' worth of work done in the chunk so far
+/// (`before` examples of earlier batches of the chunk, plus this batch's share done).
+#[allow(clippy::too_many_arguments)]
 fn sample_run(
     loaded: &LoadedModel,
     device: &Device,
@@ -193,6 +201,7 @@ fn sample_run(
     cfg: &SampleConfig,
     max_prompt: usize,
     progress: &Progress,
+    before: usize,
 ) -> Result<Vec<Sampled>> {
     let mut prompts = Vec::with_capacity(run.len() * cfg.n);
     for &i in run {
@@ -214,12 +223,13 @@ fn sample_run(
         seed: response_seed(cfg.seed, cfg.n, run[0], 0),
         stop_strings: cfg.format.stop_strings(),
     };
-    let gens = generate(
+    let gens = generate_with_progress(
         &loaded.model,
         &loaded.tokenizer,
         &prompts,
         &sampling,
         |_, _| {},
+        |step| progress.partial(before as f64 + step.fraction() * run.len() as f64),
         device,
     )
     .with_context(|| format!("sampling `{}`…", pool[run[0]].id))?;

@@ -244,7 +244,10 @@ pub struct StageOptions {
 /// chunks of `options.chunk` (in order), appends each chunk's records, then finishes the file.
 ///
 /// `work` returns the records of a chunk (normally one per item, any order). Errors from `work`
-/// stop the run; what was appended before stays and is skipped by the next run.
+/// stop the run; what was appended before stays and is skipped by the next run. Progress counts
+/// a chunk's items when its records are appended; a `work` that knows how far it is inside its
+/// chunk reports that with [`Progress::partial`] (the sample stage does, per decode step), so
+/// progress and the time left show before the first chunk ends.
 pub fn run_stage<I, T>(
     out: &Path,
     items: &[I],

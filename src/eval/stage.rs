@@ -6,7 +6,7 @@
 //! point does), rendered as the sample stage renders it ([`few_shot_prompt`]): through the
 //! model's chat template for
 //! [`PromptFormat::Chat`], as `Q: …\nA:` for [`PromptFormat::Plain`]. Generation is greedy
-//! (temperature 0), `batch_size` prompts per [`generate`] call; the output is resumable and
+//! (temperature 0), `batch_size` prompts per [`generate_with_progress`] call; the output is resumable and
 //! atomic ([`run_stage`]: `OUT.partial`, renamed when complete).
 
 use std::collections::HashMap;
@@ -23,7 +23,7 @@ use crate::dataset::judge::{Judge, JudgeConfig, judge_for};
 use crate::dataset::record::UNSURE_MARKER;
 use crate::dataset::sample::{SampleConfig, few_shot_prompt};
 use crate::dataset::stage::{StageOptions, StageReport, run_stage};
-use crate::generate::{SamplingConfig, generate};
+use crate::generate::{SamplingConfig, generate_with_progress};
 use crate::model::load::LoadedModel;
 
 /// Options of the answer stage.
@@ -156,18 +156,20 @@ pub fn answer_stage(
         &items,
         |(_, e)| e.id.as_str(),
         &options,
-        |chunk, _| {
+        |chunk, progress| {
             let prompts = chunk
                 .iter()
                 .map(|&&(i, _)| prompt_for(i))
                 .collect::<Result<Vec<_>>>()?;
             let first = &chunk[0].1.id;
-            let gens = generate(
+            // progress inside the chunk after every decode step, not only at its end
+            let gens = generate_with_progress(
                 &loaded.model,
                 &loaded.tokenizer,
                 &prompts,
                 &sampling,
                 |_, _| {},
+                |step| progress.partial(step.fraction() * chunk.len() as f64),
                 device,
             )
             .with_context(|| format!("answering `{first}`…"))?;

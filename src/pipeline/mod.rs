@@ -1,7 +1,14 @@
 //! `halt-llm run`: sample → judge → align (per α and baseline) → train → evaluate → report,
 //! in one resumable run folder ([`run::run`]), configured by [`config::RunConfig`].
+//!
+//! - [`config`]: the settings (TOML, embedded default);
+//! - [`examples`]: the training / test split (step 1);
+//! - [`run`](mod@run): the table of contents and steps 0–5 (settings, examples, sample, judge,
+//!   align, finetune);
+//! - `evaluate`: steps 6–7 (evaluation of every model, claims and report).
 
 pub mod config;
+mod evaluate;
 pub mod examples;
 pub mod run;
 

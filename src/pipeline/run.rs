@@ -21,25 +21,19 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
 
 use super::config::RunConfig;
-use super::examples::{cluster_of, select_examples};
+use super::examples::select_examples;
 use crate::dataset::align::AlignConfig;
 use crate::dataset::align_stage::{AlignInputs, align_stage, method_name};
+use crate::dataset::example::Example;
 use crate::dataset::fewshot::PromptFormat;
 use crate::dataset::judge::{JudgeConfig, judge_for};
 use crate::dataset::judge_stage::judge_stage;
 use crate::dataset::load_examples;
 use crate::dataset::record::AlignMethod;
 use crate::dataset::sample::{SampleConfig, sample_stage};
-use crate::eval::bootstrap::BootstrapConfig;
-use crate::eval::claims::{MethodTallies, paper_claims, test_claims};
-use crate::eval::metrics::{Summary, Tally};
-use crate::eval::record::Evaluated;
-use crate::eval::report::{MethodResult, write_report};
-use crate::eval::run::{EvalRun, SHOWN_PER_METHOD, output_paths, records_for, run_eval};
-use crate::eval::shown::pick_answers;
-use crate::eval::stage::EvalConfig;
 use crate::model::load::{LoadedModel, load_model};
 use crate::train::TrainOptions;
 use crate::{backend, fetch};
@@ -91,7 +85,8 @@ pub struct RunOutcome {
     pub seconds: f64,
 }
 
-fn say(text: &str) {
+/// A progress line on stderr.
+pub(super) fn say(text: &str) {
     eprintln!("[run] {text}");
 }
 
@@ -102,6 +97,37 @@ fn say(text: &str) {
 /// file, line or record).
 pub fn run(config: &RunConfig, dir: &Path) -> Result<RunOutcome> {
     let started = Instant::now();
+    // 0. The settings, checked against the model and recorded in the run folder.
+    let (device, model_path) = prepare(config, dir)?;
+    // 1. The examples.
+    let run = PipelineRun::with_examples(config, dir, device, model_path)?;
+    // 2–3. Sample and judge (the pretrained model is loaded only when needed).
+    run.sample_and_judge()?;
+    // 4. Aligned targets, one file per variant.
+    let all = variants(config);
+    run.align(&all)?;
+    // 5. Finetuning, one model per variant.
+    run.finetune(&all)?;
+    // 6. Evaluation on the held-out prompts: the finetuned models, then the pretrained one.
+    let mut evaluations = run.evaluate_variants(&all)?;
+    run.evaluate_pretrained(&mut evaluations)?;
+    // 7. The report, with the paper's claims as paired, clustered differences.
+    let report = run.report(&all, &evaluations)?;
+    let seconds = started.elapsed().as_secs_f64();
+    say(&format!("report: {} ({seconds:.0} s)", report.display()));
+    Ok(RunOutcome { report, seconds })
+}
+
+/// Step 0: checks the settings, picks the device, finds the pretrained model (fetching it
+/// if needed) and checks the token budgets against it, then records the settings.
+///
+/// Reads and writes `dir/config.toml` (creating `dir`); removes the temporary files a run
+/// killed while writing left under `dir`. Returns the device and the model's path.
+///
+/// # Errors
+/// Invalid settings; an unavailable device or model; a budget that does not fit the model;
+/// a folder made with other settings; I/O errors.
+fn prepare(config: &RunConfig, dir: &Path) -> Result<(Device, PathBuf)> {
     config.validate()?;
     let device = backend::device(config.device)?;
     let model_path = fetch::resolve_model(Some(&config.model))?;
@@ -114,221 +140,185 @@ pub fn run(config: &RunConfig, dir: &Path) -> Result<RunOutcome> {
             "removed {stale} temporary file(s) left by an interrupted run"
         ));
     }
+    Ok((device, model_path))
+}
 
-    // 1. The examples.
-    let (train_path, test_path) = select_examples(config, dir)?;
-    let train = load_examples(&train_path)?;
-    let test = load_examples(&test_path)?;
+/// What the stages of one invocation share: the settings, the run folder, the device, the
+/// pretrained model, the judges and the selected examples. Each stage is a method; each
+/// skips the work whose output file already exists.
+pub(super) struct PipelineRun<'a> {
+    /// The run's settings.
+    pub(super) config: &'a RunConfig,
+    /// The run folder.
+    pub(super) dir: &'a Path,
+    /// Where models run.
+    pub(super) device: Device,
+    /// The pretrained model (file or folder).
+    pub(super) model_path: PathBuf,
+    /// The judges' settings (sampling stage and evaluation).
+    pub(super) judges: JudgeConfig,
+    /// `data/train.jsonl`.
+    pub(super) train_path: PathBuf,
+    /// The training examples.
+    pub(super) train: Vec<Example>,
+    /// The held-out test examples.
+    pub(super) test: Vec<Example>,
+}
 
-    // 2–3. Sample and judge (the pretrained model is loaded only when needed).
-    let sampled = dir.join("sampled.jsonl");
-    let judged = dir.join("judged.jsonl");
-    let judges = JudgeConfig::default();
-    if !judged.exists() {
+impl<'a> PipelineRun<'a> {
+    /// Step 1: selects the training and test examples (writing `data/{train,test}.jsonl`
+    /// unless they exist) and reads them back.
+    ///
+    /// # Errors
+    /// Unreadable or malformed datasets (file and line named); too few examples; I/O errors.
+    fn with_examples(
+        config: &'a RunConfig,
+        dir: &'a Path,
+        device: Device,
+        model_path: PathBuf,
+    ) -> Result<Self> {
+        let (train_path, test_path) = select_examples(config, dir)?;
+        let train = load_examples(&train_path)?;
+        let test = load_examples(&test_path)?;
+        Ok(Self {
+            config,
+            dir,
+            device,
+            model_path,
+            judges: config.judge.judge_config()?,
+            train_path,
+            train,
+            test,
+        })
+    }
+
+    /// `sampled.jsonl`: N responses per training prompt.
+    fn sampled_path(&self) -> PathBuf {
+        self.dir.join("sampled.jsonl")
+    }
+
+    /// `judged.jsonl`: the responses' fragments and verdicts.
+    fn judged_path(&self) -> PathBuf {
+        self.dir.join("judged.jsonl")
+    }
+
+    /// Steps 2–3: samples `sample.n` few-shot responses per training prompt with the
+    /// pretrained model (into `sampled.jsonl`, resumable), then judges them (into
+    /// `judged.jsonl`). Skipped when `judged.jsonl` exists; sampling alone is skipped when
+    /// `sampled.jsonl` exists (the model is then not loaded).
+    ///
+    /// # Errors
+    /// A model that does not load; generation errors; malformed sampled records; I/O errors.
+    fn sample_and_judge(&self) -> Result<()> {
+        let (sampled, judged) = (self.sampled_path(), self.judged_path());
+        if judged.exists() {
+            return Ok(());
+        }
         if !sampled.exists() {
-            let loaded = load_checkpoint(&model_path, &device)?;
+            let loaded = load_checkpoint(&self.model_path, &self.device)?;
             say(&format!(
                 "sampling {} responses for each of {} training prompts",
-                config.sample.n,
-                train.len()
+                self.config.sample.n,
+                self.train.len()
             ));
             sample_stage(
                 &loaded,
-                &device,
-                &train,
-                &sample_config(config, &model_path),
+                &self.device,
+                &self.train,
+                &sample_config(self.config, &self.model_path),
                 &sampled,
             )?;
         }
         say("judging the sampled responses");
-        let judge = judge_for(config.domain, &judges);
+        let judge = judge_for(self.config.domain, &self.judges);
         judge_stage(
             judge.as_ref(),
-            &train,
-            &train_path,
+            &self.train,
+            &self.train_path,
             &sampled,
-            config.null_policy,
+            self.config.null_policy,
             &judged,
             false,
         )?;
+        Ok(())
     }
 
-    // 4. Aligned targets.
-    let all = variants(config);
-    for v in &all {
-        let out = aligned_path(dir, v);
-        if out.exists() {
-            continue;
-        }
-        std::fs::create_dir_all(out.parent().unwrap())?;
-        let align = AlignConfig {
-            alpha: v.alpha.unwrap_or(0.6),
-            seed: config.seed,
-            ..AlignConfig::default()
-        };
-        let inputs = AlignInputs {
-            examples: &train,
-            examples_path: &train_path,
-            sampled: Some(&sampled),
-            judged: Some(&judged),
-        };
-        align_stage(inputs, v.method, &align, &out, true)?;
-    }
-
-    // 5. Finetuning, one model per variant.
-    for v in &all {
-        let run_dir = dir.join("models").join(&v.name);
-        if run_dir.join("model").join("config.json").exists() {
-            continue;
-        }
-        say(&format!("finetuning {}", v.name));
-        let cfg = config.train_config(&model_path, &aligned_path(dir, v));
-        let opts = TrainOptions {
-            resume: run_dir.join("train_config.toml").exists(),
-            stop_after_segments: None,
-            plain_log: true,
-        };
-        crate::train::train(&cfg, &run_dir, &opts)
-            .with_context(|| format!("finetuning {}", v.name))?;
-    }
-
-    // 6. Evaluation on the held-out prompts.
-    let eval_run = |label: &str, alpha: Option<f64>| EvalRun {
-        eval: EvalConfig {
-            max_new_tokens: config.eval_max_new_tokens,
-            batch_size: config.eval_batch_size,
-            limit: None,
-            format: PromptFormat::Chat,
-            ..EvalConfig::default()
-        },
-        judges: judges.clone(),
-        null_policy: config.null_policy,
-        bootstrap: BootstrapConfig {
-            resamples: 1000,
-            seed: config.seed,
-        },
-        label: label.to_string(),
-        alpha,
-    };
-    let mut results = Vec::new();
-    let mut tallies = Vec::new();
-    let evaluate =
-        |name: &str, run: &EvalRun, model_dir: &Path| -> Result<(Summary, Vec<Evaluated>)> {
-            let eval_dir = dir.join("eval").join(name);
-            let (evaluated, summary_path) = output_paths(&eval_dir);
-            let summary = if summary_path.exists() {
-                serde_json::from_str(
-                    &std::fs::read_to_string(&summary_path)
-                        .with_context(|| format!("reading {}", summary_path.display()))?,
-                )
-                .with_context(|| format!("parsing {}", summary_path.display()))?
-            } else {
-                say(&format!("evaluating {name}"));
-                let loaded = load_checkpoint(model_dir, &device)?;
-                run_eval(&loaded, &device, &test, run, &eval_dir)?.summary
+    /// Step 4: builds each variant's finetuning targets from `judged.jsonl` (and the
+    /// examples) into `aligned/<variant>.jsonl`; a file that exists is kept.
+    ///
+    /// # Errors
+    /// Malformed judged records; I/O errors.
+    fn align(&self, all: &[Variant]) -> Result<()> {
+        let (sampled, judged) = (self.sampled_path(), self.judged_path());
+        for v in all {
+            let out = aligned_path(self.dir, v);
+            if out.exists() {
+                continue;
+            }
+            std::fs::create_dir_all(out.parent().unwrap())?;
+            let align = AlignConfig {
+                alpha: v.alpha.unwrap_or(0.6),
+                seed: self.config.seed,
+                ..AlignConfig::default()
             };
-            Ok((summary, records_for(&evaluated, &test)?))
-        };
-    for v in &all {
-        let model_dir = dir.join("models").join(&v.name).join("model");
-        let (summary, records) = evaluate(&v.name, &eval_run(&v.name, v.alpha), &model_dir)?;
-        tallies.push(method_tallies(&v.name, &records, config));
-        results.push(MethodResult {
-            // HALT models share one name so the plot joins them into one line across α.
-            method: match v.method {
-                AlignMethod::Halt => method_name(v.method),
-                _ => v.name.clone(),
-            },
-            alpha: v.alpha,
-            summary,
-            shown: pick_answers(&records, &test, SHOWN_PER_METHOD),
-        });
-    }
-    // The pretrained model on the same test prompts, greedy like the finetuned models:
-    // zero-shot, and with the sampling stage's shots (from the training split).
-    let mut shot_counts = vec![0];
-    if config.sample.shots > 0 {
-        shot_counts.push(config.sample.shots);
-    }
-    for shots in shot_counts {
-        let name = format!("pretrained-{shots}shot");
-        let mut run = eval_run(&name, None);
-        run.eval.shots = shots;
-        run.eval.shot_pool = train.clone();
-        let (summary, records) = evaluate(&name, &run, &model_path)?;
-        results.push(MethodResult {
-            method: format!("pretrained, {shots}-shot"),
-            alpha: None,
-            summary,
-            shown: pick_answers(&records, &test, SHOWN_PER_METHOD),
-        });
+            let inputs = AlignInputs {
+                examples: &self.train,
+                examples_path: &self.train_path,
+                sampled: Some(&sampled),
+                judged: Some(&judged),
+            };
+            align_stage(inputs, v.method, &align, &out, true)?;
+        }
+        Ok(())
     }
 
-    // 7. The report, with the paper's claims as paired, clustered differences.
-    let names: Vec<&str> = all.iter().map(|v| v.name.as_str()).collect();
-    let specs = paper_claims(&names, &config.alphas);
-    let clusters: std::collections::HashMap<&str, String> = test
-        .iter()
-        .map(|e| (e.id.as_str(), cluster_of(e)))
-        .collect();
-    let claims = test_claims(
-        &tallies,
-        &specs,
-        |id| clusters.get(id).cloned().unwrap_or_else(|| id.to_string()),
-        match config.domain {
-            crate::dataset::Domain::Math => "problem templates",
-            _ => "prompts",
-        },
-        &BootstrapConfig {
-            resamples: 1000,
-            seed: config.seed,
-        },
-    );
-    crate::files::write_atomic(
-        &dir.join("claims.json"),
-        serde_json::to_string_pretty(&claims)?.as_bytes(),
-    )?;
-    let title = format!(
-        "HALT on {} ({}), {} training / {} test prompts",
-        config.domain,
-        model_path
-            .file_name()
-            .map_or("model".into(), |n| n.to_string_lossy().to_string()),
-        train.len(),
-        test.len()
-    );
-    let files = write_report(dir, &title, &results, None, Some(&claims))?;
-    let seconds = started.elapsed().as_secs_f64();
-    say(&format!(
-        "report: {} ({seconds:.0} s)",
-        files.markdown.display()
-    ));
-    Ok(RunOutcome {
-        report: files.markdown,
-        seconds,
-    })
-}
-
-/// One tally per test prompt of a method's evaluated answers, under the run's null policy.
-fn method_tallies(name: &str, records: &[Evaluated], config: &RunConfig) -> MethodTallies {
-    MethodTallies {
-        name: name.to_string(),
-        tallies: records
-            .iter()
-            .map(|e| (e.id.clone(), Tally::of(e, config.null_policy)))
-            .collect(),
+    /// Step 5: finetunes one model per variant on `aligned/<variant>.jsonl` into
+    /// `models/<variant>/` (resuming from its checkpoints); a variant whose
+    /// `models/<variant>/model/config.json` exists is done.
+    ///
+    /// # Errors
+    /// Any training error, prefixed with `finetuning <variant>`.
+    fn finetune(&self, all: &[Variant]) -> Result<()> {
+        for v in all {
+            let run_dir = self.dir.join("models").join(&v.name);
+            if run_dir.join("model").join("config.json").exists() {
+                continue;
+            }
+            say(&format!("finetuning {}", v.name));
+            let cfg = self
+                .config
+                .train_config(&self.model_path, &aligned_path(self.dir, v));
+            let opts = TrainOptions {
+                resume: run_dir.join("train_config.toml").exists(),
+                stop_after_segments: None,
+                plain_log: true,
+            };
+            crate::train::train(&cfg, &run_dir, &opts)
+                .with_context(|| format!("finetuning {}", v.name))?;
+        }
+        Ok(())
     }
 }
 
-fn load_checkpoint(path: &Path, device: &burn::tensor::Device) -> Result<LoadedModel> {
+/// Loads the model at `path` onto `device`.
+///
+/// # Errors
+/// A model that does not load, prefixed with `loading model <path>`.
+pub(super) fn load_checkpoint(path: &Path, device: &Device) -> Result<LoadedModel> {
     load_model(path, device).with_context(|| format!("loading model {}", path.display()))
 }
 
+/// `aligned/<variant>.jsonl`.
 fn aligned_path(dir: &Path, v: &Variant) -> PathBuf {
     dir.join("aligned").join(format!("{}.jsonl", v.name))
 }
 
-/// Writes `dir/config.toml`, or checks that the one there is the same.
+/// Writes `dir/config.toml` (creating `dir`), or checks that the one there is the same
+/// (the device and the dataset folders may differ). A folder without `data/` (a start that
+/// failed) takes the new settings.
+///
+/// # Errors
+/// A folder whose recorded settings differ (the differing fields named); I/O errors.
 fn record_config(config: &RunConfig, dir: &Path) -> Result<()> {
     let path = dir.join("config.toml");
     if path.exists() {
@@ -361,6 +351,7 @@ fn record_config(config: &RunConfig, dir: &Path) -> Result<()> {
     crate::files::write_atomic(&path, config.to_toml().as_bytes())
 }
 
+/// The sampling stage's settings: `sample.*` of the run, chat prompts, the run's seed.
 fn sample_config(config: &RunConfig, model_path: &Path) -> SampleConfig {
     SampleConfig {
         n: config.sample.n,
@@ -372,7 +363,7 @@ fn sample_config(config: &RunConfig, model_path: &Path) -> SampleConfig {
         shots: config.sample.shots,
         format: PromptFormat::Chat,
         batch_prompts: config.sample.batch_prompts,
-        model_name: model_path.display().to_string(),
+        model_name: crate::fetch::model_name(model_path),
         quiet: false,
     }
 }

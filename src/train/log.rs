@@ -13,7 +13,8 @@ use burn::train::renderer::{
     MetricsRendererTraining,
 };
 
-/// Prints `step s/S · loss … · elapsed · eta` lines.
+/// Prints `step s/S · loss … · elapsed · time left` lines; the time left is estimated from the
+/// pace of the steps after this run's first ([`time_left`]).
 pub struct PlainLog {
     grad_accum: usize,
     first_step: usize,
@@ -25,6 +26,8 @@ pub struct PlainLog {
     step_loss: (f64, usize),
     valid_loss: Option<(f64, usize)>,
     started: Instant,
+    /// Seconds since `started` when this run's first step ended (the pace's origin).
+    first_step_at: Option<f64>,
 }
 
 impl PlainLog {
@@ -41,7 +44,31 @@ impl PlainLog {
             step_loss: (0.0, 0),
             valid_loss: None,
             started: Instant::now(),
+            first_step_at: None,
         }
+    }
+
+    /// Counts an optimiser step that ended `elapsed` seconds after the log was made, and
+    /// returns its line (the clock is a parameter so that tests can set it).
+    fn step_line(&mut self, elapsed: f64) -> String {
+        self.steps_done += 1;
+        let first_at = *self.first_step_at.get_or_insert(elapsed);
+        let since_first = self.steps_done - self.first_step - 1;
+        let left = time_left(
+            first_at,
+            elapsed,
+            since_first,
+            self.total_steps.saturating_sub(self.steps_done),
+        );
+        let loss = self.take_step_loss();
+        format!(
+            "step {}/{} · loss {} · {:.0}s elapsed{}",
+            self.steps_done,
+            self.total_steps,
+            loss.map_or("?".into(), |l| format!("{l:.4}")),
+            elapsed,
+            left.map_or_else(String::new, |l| format!(" · ~{l:.0}s left"))
+        )
     }
 
     fn line(&self, text: &str) {
@@ -55,6 +82,16 @@ impl PlainLog {
         let (sum, n) = std::mem::take(&mut self.step_loss);
         (n > 0).then(|| sum / n as f64)
     }
+}
+
+/// Seconds left for `steps_left` more optimiser steps at the pace of the steps after this
+/// run's first: `(now − first_at) / since_first` per step, where `first_at` is when the first
+/// step ended and `since_first` the steps ended since. The first step is left out because it
+/// carries one-off start-up work (building the data loader, allocating, and on wgpu compiling
+/// every shader, which can take minutes); validation passes between steps count in the pace.
+/// `None` at the first step: there is nothing to base a pace on yet.
+fn time_left(first_at: f64, now: f64, since_first: usize, steps_left: usize) -> Option<f64> {
+    (since_first > 0).then(|| (now - first_at).max(0.0) / since_first as f64 * steps_left as f64)
 }
 
 /// A micro-batch's loss entry: its mean loss and the number of label tokens it averages over
@@ -130,20 +167,8 @@ impl TrainingProgressLogger for PlainLog {
         self.micro_in_split = items_processed;
         // A step completes every `grad_accum` micro-batches.
         if items_processed.is_multiple_of(self.grad_accum) {
-            self.steps_done += 1;
-            let elapsed = self.started.elapsed().as_secs_f64();
-            let done_here = (self.steps_done - self.first_step).max(1) as f64;
-            let eta =
-                elapsed / done_here * (self.total_steps.saturating_sub(self.steps_done)) as f64;
-            let loss = self.take_step_loss();
-            self.line(&format!(
-                "step {}/{} · loss {} · {:.0}s elapsed · ~{:.0}s left",
-                self.steps_done,
-                self.total_steps,
-                loss.map_or("?".into(), |l| format!("{l:.4}")),
-                elapsed,
-                eta
-            ));
+            let text = self.step_line(self.started.elapsed().as_secs_f64());
+            self.line(&text);
         }
     }
 
@@ -215,5 +240,42 @@ mod tests {
         log.update_train(loss(1.0, 15));
         log.update_split(4); // prints step 2 and resets
         assert_eq!(log.take_step_loss(), None);
+    }
+
+    /// The wgpu run of the issue: the first of 10 steps ends at 217 s (shader compilation),
+    /// the second at 218 s, the third at 219 s: 1 s a step, so 8 then 7 steps left are about
+    /// 8 s and 7 s (counting the first step, 218 s / 2 steps · 8 = 872 s). The first step
+    /// gives no estimate.
+    #[test]
+    fn time_left_is_paced_by_the_steps_after_the_first() {
+        assert_eq!(time_left(217.0, 217.0, 0, 9), None);
+        assert_eq!(time_left(217.0, 218.0, 1, 8), Some(8.0));
+        assert_eq!(time_left(217.0, 219.0, 2, 7), Some(7.0));
+        assert_eq!(time_left(217.0, 227.0, 4, 0), Some(0.0));
+
+        let mut log = PlainLog::new(1, 0, 10);
+        log.start_split("train", 10);
+        assert_eq!(log.step_line(217.0), "step 1/10 · loss ? · 217s elapsed");
+        assert_eq!(
+            log.step_line(218.0),
+            "step 2/10 · loss ? · 218s elapsed · ~8s left"
+        );
+        assert_eq!(
+            log.step_line(219.0),
+            "step 3/10 · loss ? · 219s elapsed · ~7s left"
+        );
+    }
+
+    /// A resumed run (after step 4 of 10) paces from its own first step, the 5th: it ends at
+    /// 30 s, the 6th at 32 s: 2 s a step, 4 steps left, 8 s.
+    #[test]
+    fn a_resumed_run_paces_from_its_own_first_step() {
+        let mut log = PlainLog::new(1, 4, 10);
+        log.start_split("train", 6);
+        assert_eq!(log.step_line(30.0), "step 5/10 · loss ? · 30s elapsed");
+        assert_eq!(
+            log.step_line(32.0),
+            "step 6/10 · loss ? · 32s elapsed · ~8s left"
+        );
     }
 }

@@ -9,17 +9,21 @@
 //! - [`checkpoint`]: atomic checkpoint files and finding the last complete one;
 //! - [`config`]: the settings (CLI and TOML);
 //! - [`lora`]: LoRA adapters on the target projections;
-//! - [`run`]: the learner, resume, export;
+//! - [`run`]: a training run as numbered steps (output folder, resume, model, export);
+//! - `data`: the aligned records tokenized and split into training / validation examples;
+//! - `learner`: the segment plan and burn-train's learner over it;
 //! - [`export`]: Hugging Face folder output;
 //! - [`log`]: plain log lines for non-terminals;
-//! - [`bench`]: training tokens/s and peak memory.
+//! - [`bench`](mod@bench): training tokens/s and peak memory.
 
 pub mod batch;
 pub mod bench;
 pub mod checkpoint;
 pub mod config;
+mod data;
 pub mod example;
 pub mod export;
+mod learner;
 pub mod log;
 pub mod lora;
 pub mod plan;

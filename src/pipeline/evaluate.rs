@@ -1,0 +1,194 @@
+//! Steps 6–7 of `halt-llm run` ([`super::run::run`]): every model answers the held-out test
+//! prompts and is judged (`RUN/eval/<method>/`), then the comparison is written
+//! (`RUN/claims.json`, `RUN/report.md`, `RUN/plot.{png,svg}`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::examples::cluster_of;
+use super::run::{PipelineRun, Variant, load_checkpoint, say};
+use crate::dataset::align_stage::method_name;
+use crate::dataset::fewshot::PromptFormat;
+use crate::dataset::record::AlignMethod;
+use crate::eval::bootstrap::BootstrapConfig;
+use crate::eval::claims::{MethodTallies, paper_claims, test_claims};
+use crate::eval::metrics::{Summary, Tally};
+use crate::eval::record::Evaluated;
+use crate::eval::report::{MethodResult, write_report};
+use crate::eval::run::{EvalRun, SHOWN_PER_METHOD, output_paths, records_for, run_eval};
+use crate::eval::shown::pick_answers;
+use crate::eval::stage::EvalConfig;
+
+/// What step 6 gathers for the report.
+pub(super) struct Evaluations {
+    /// One row of the report per evaluated model, in evaluation order.
+    pub(super) results: Vec<MethodResult>,
+    /// Per-prompt tallies of the finetuned models, for the paper's claims.
+    pub(super) tallies: Vec<MethodTallies>,
+}
+
+impl PipelineRun<'_> {
+    /// Step 6a: evaluates each variant's finetuned model (`models/<variant>/model/`) into
+    /// `eval/<variant>/`, greedy and zero-shot; a variant whose `summary.json` exists is
+    /// read back instead.
+    ///
+    /// # Errors
+    /// A model that does not load; generation or judging errors; malformed `summary.json`
+    /// or `evaluated.jsonl` (file named).
+    pub(super) fn evaluate_variants(&self, all: &[Variant]) -> Result<Evaluations> {
+        let mut results = Vec::new();
+        let mut tallies = Vec::new();
+        for v in all {
+            let model_dir = self.dir.join("models").join(&v.name).join("model");
+            let (summary, records) =
+                self.evaluate(&v.name, &self.eval_run(&v.name, v.alpha), &model_dir)?;
+            tallies.push(method_tallies(&v.name, &records, self.config));
+            results.push(MethodResult {
+                // HALT models share one name so the plot joins them into one line across α.
+                method: match v.method {
+                    AlignMethod::Halt => method_name(v.method),
+                    _ => v.name.clone(),
+                },
+                alpha: v.alpha,
+                summary,
+                shown: pick_answers(&records, &self.test, SHOWN_PER_METHOD),
+            });
+        }
+        Ok(Evaluations { results, tallies })
+    }
+
+    /// Step 6b: the pretrained model on the same test prompts, greedy like the finetuned
+    /// models: zero-shot, and with the sampling stage's shots (from the training split),
+    /// into `eval/pretrained-<k>shot/`; appends their rows to `evaluations`.
+    ///
+    /// # Errors
+    /// As [`PipelineRun::evaluate_variants`].
+    pub(super) fn evaluate_pretrained(&self, evaluations: &mut Evaluations) -> Result<()> {
+        let mut shot_counts = vec![0];
+        if self.config.sample.shots > 0 {
+            shot_counts.push(self.config.sample.shots);
+        }
+        for shots in shot_counts {
+            let name = format!("pretrained-{shots}shot");
+            let mut run = self.eval_run(&name, None);
+            run.eval.shots = shots;
+            run.eval.shot_pool = self.train.clone();
+            let (summary, records) = self.evaluate(&name, &run, &self.model_path)?;
+            evaluations.results.push(MethodResult {
+                method: format!("pretrained, {shots}-shot"),
+                alpha: None,
+                summary,
+                shown: pick_answers(&records, &self.test, SHOWN_PER_METHOD),
+            });
+        }
+        Ok(())
+    }
+
+    /// The evaluation settings of one model: greedy chat prompts with the run's token
+    /// budget and batch size, the run's judges, null policy and bootstrap seed.
+    fn eval_run(&self, label: &str, alpha: Option<f64>) -> EvalRun {
+        EvalRun {
+            eval: EvalConfig {
+                max_new_tokens: self.config.eval_max_new_tokens,
+                batch_size: self.config.eval_batch_size,
+                limit: None,
+                format: PromptFormat::Chat,
+                ..EvalConfig::default()
+            },
+            judges: self.judges.clone(),
+            null_policy: self.config.null_policy,
+            bootstrap: BootstrapConfig {
+                resamples: 1000,
+                seed: self.config.seed,
+            },
+            label: label.to_string(),
+            alpha,
+        }
+    }
+
+    /// Evaluates the model at `model_dir` with `run` into `eval/<name>/` (answers,
+    /// verdicts, `summary.json`), or reads `eval/<name>/summary.json` back when it exists
+    /// (the model is then not loaded). Returns the summary and the evaluated answers of
+    /// the test prompts.
+    ///
+    /// # Errors
+    /// A model that does not load; generation or judging errors; an unreadable or
+    /// malformed `summary.json` or `evaluated.jsonl` (file named).
+    fn evaluate(
+        &self,
+        name: &str,
+        run: &EvalRun,
+        model_dir: &Path,
+    ) -> Result<(Summary, Vec<Evaluated>)> {
+        let eval_dir = self.dir.join("eval").join(name);
+        let (evaluated, summary_path) = output_paths(&eval_dir);
+        let summary = if summary_path.exists() {
+            serde_json::from_str(
+                &std::fs::read_to_string(&summary_path)
+                    .with_context(|| format!("reading {}", summary_path.display()))?,
+            )
+            .with_context(|| format!("parsing {}", summary_path.display()))?
+        } else {
+            say(&format!("evaluating {name}"));
+            let loaded = load_checkpoint(model_dir, &self.device)?;
+            run_eval(&loaded, &self.device, &self.test, run, &eval_dir)?.summary
+        };
+        Ok((summary, records_for(&evaluated, &self.test)?))
+    }
+
+    /// Step 7: tests the paper's claims as paired differences clustered by problem
+    /// template (maths) or prompt, writes them to `claims.json`, and writes `report.md`
+    /// and `plot.{png,svg}`. Returns the path of `report.md`.
+    ///
+    /// # Errors
+    /// I/O errors writing the files; a plot that cannot be drawn.
+    pub(super) fn report(&self, all: &[Variant], evaluations: &Evaluations) -> Result<PathBuf> {
+        let config = self.config;
+        let names: Vec<&str> = all.iter().map(|v| v.name.as_str()).collect();
+        let specs = paper_claims(&names, &config.alphas);
+        let clusters: HashMap<&str, String> = self
+            .test
+            .iter()
+            .map(|e| (e.id.as_str(), cluster_of(e)))
+            .collect();
+        let claims = test_claims(
+            &evaluations.tallies,
+            &specs,
+            |id| clusters.get(id).cloned().unwrap_or_else(|| id.to_string()),
+            match config.domain {
+                crate::dataset::Domain::Math => "problem templates",
+                _ => "prompts",
+            },
+            &BootstrapConfig {
+                resamples: 1000,
+                seed: config.seed,
+            },
+        );
+        crate::files::write_atomic(
+            &self.dir.join("claims.json"),
+            serde_json::to_string_pretty(&claims)?.as_bytes(),
+        )?;
+        let title = format!(
+            "HALT on {} ({}), {} training / {} test prompts",
+            config.domain,
+            crate::fetch::model_name(&self.model_path),
+            self.train.len(),
+            self.test.len()
+        );
+        let files = write_report(self.dir, &title, &evaluations.results, None, Some(&claims))?;
+        Ok(files.markdown)
+    }
+}
+
+/// One tally per test prompt of a method's evaluated answers, under the run's null policy.
+fn method_tallies(name: &str, records: &[Evaluated], config: &super::RunConfig) -> MethodTallies {
+    MethodTallies {
+        name: name.to_string(),
+        tallies: records
+            .iter()
+            .map(|e| (e.id.clone(), Tally::of(e, config.null_policy)))
+            .collect(),
+    }
+}
