@@ -296,7 +296,8 @@ fn check(example: &Example, sampled: &Sampled, judged: &Judged) -> Result<(), Al
 /// The [`Aligned`] record of one example for `method` (for [`AlignMethod::Unchanged`] see
 /// [`unchanged`], which needs no samples).
 ///
-/// Errors: α outside [0, 1], ids or response counts that disagree, or fragments whose offsets do
+/// # Errors
+/// α outside [0, 1], ids or response counts that disagree, or fragments whose offsets do
 /// not match their response.
 pub fn align(
     example: &Example,

@@ -42,7 +42,8 @@ pub struct AlignInputs<'a> {
 /// [`AlignMethod::Unchanged`] needs no samples: with a judged file it covers the judged ids,
 /// without one every example.
 ///
-/// Errors: missing inputs, unreadable or malformed files, ids that are repeated or have no
+/// # Errors
+/// Missing inputs, unreadable or malformed files, ids that are repeated or have no
 /// partner (naming the file and line), alignment errors (α outside [0, 1], records that do not
 /// match; naming the judged line).
 pub fn align_stage(

@@ -18,7 +18,8 @@ pub const JUDGE_CHUNK: usize = 4;
 /// Judges every record of `sampled_path` with `judge` against `examples` (read from
 /// `examples_path`, named in errors) and writes [`Judged`] records to `out`.
 ///
-/// Errors: an unreadable or malformed sampled file, a sampled id that is repeated or not among
+/// # Errors
+/// An unreadable or malformed sampled file, a sampled id that is repeated or not among
 /// the examples (naming the sampled file and line), a judge failure (naming the record).
 pub fn judge_stage(
     judge: &dyn Judge,

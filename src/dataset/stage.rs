@@ -82,7 +82,8 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> DatasetError + '_ {
 impl<T: Serialize + DeserializeOwned + Keyed> StageOutput<T> {
     /// Opens `out` for a (possibly resumed) run; creates its folder if needed.
     ///
-    /// Errors: an unreadable file, or a line (other than a truncated last line of the
+    /// # Errors
+    /// An unreadable file, or a line (other than a truncated last line of the
     /// `.partial` file) that is not a record of type `T`, naming the file and line.
     pub fn open(out: &Path) -> Result<Self, DatasetError> {
         if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {

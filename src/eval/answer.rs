@@ -55,7 +55,8 @@ pub fn cut_at_marker<'a>(answer: &'a str, marker: &str) -> (&'a str, Option<usiz
 /// Judges `answer` (the model's reply to `example`'s prompt) with `judge`, the judge used for
 /// the training data of the example's domain, and builds its [`Evaluated`] record.
 ///
-/// Errors: those of [`Judge::judge`] (e.g. an example of another domain, a sandbox failure).
+/// # Errors
+/// Those of [`Judge::judge`] (e.g. an example of another domain, a sandbox failure).
 pub fn evaluate_answer(
     judge: &dyn Judge,
     example: &Example,

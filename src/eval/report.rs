@@ -59,7 +59,8 @@ const SHOW_CHARS: usize = 800;
 /// Writes `dir/report.md`, `dir/plot.png` and `dir/plot.svg` for `results` (in table order)
 /// and the optional reference point.
 ///
-/// Errors: the folder or a file cannot be written, the plot cannot be drawn.
+/// # Errors
+/// The folder or a file cannot be written, the plot cannot be drawn.
 pub fn write_report(
     dir: &Path,
     title: &str,
