@@ -166,7 +166,16 @@ impl Tokenizer {
     /// Missing or invalid `tokenizer.json`; an invalid template.
     pub fn from_hf_dir(dir: &Path) -> Result<Self> {
         let path = dir.join("tokenizer.json");
-        let mut tok = tokenizers::Tokenizer::from_file(&path)
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        // The tokenizers crate panics instead of failing on some malformed files (a
+        // `decoder` or `normalizer` nested past serde_json's recursion limit, or holding a
+        // number out of range such as `1e400`): reading the file as plain JSON first turns
+        // those into errors, and a panic left in the crate becomes one too.
+        serde_json::from_str::<serde_json::Value>(&text)
+            .with_context(|| format!("parsing {}", path.display()))?;
+        let mut tok = std::panic::catch_unwind(|| text.parse::<tokenizers::Tokenizer>())
+            .map_err(|_| anyhow!("reading {}: malformed tokenizer file", path.display()))?
             .map_err(|e| anyhow!("reading {}: {e}", path.display()))?;
         // BOS/EOS are handled here (no doubled BOS), not by the file's post-processor.
         tok.with_post_processor(None::<tokenizers::PostProcessorWrapper>);

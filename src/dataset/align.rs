@@ -40,8 +40,12 @@ pub enum AlignError {
     /// The records do not belong together.
     #[error("records do not match: {0}")]
     Mismatch(String),
-    /// A fragment does not describe its response (`text != response[start..end]`).
-    #[error("`{id}` response {response}: fragment {fragment} does not match the response text")]
+    /// A fragment does not describe its response: `text != response[start..end]`, or it is
+    /// empty, or it starts before the previous fragment ends.
+    #[error(
+        "`{id}` response {response}: fragment {fragment} is not a slice of the response text \
+         after the previous fragment"
+    )]
     BadFragment {
         /// The example id.
         id: String,
@@ -112,8 +116,9 @@ pub fn select(means: &[f64], alpha: f64) -> Result<usize, AlignError> {
 pub fn select_response(responses: &[JudgedResponse], alpha: f64) -> Result<usize, AlignError> {
     let means: Vec<f64> = responses.iter().map(|r| r.mean_correctness).collect();
     let level = means[select(&means, alpha)?];
+    // `total_cmp` equality, so that a NaN mean (never in a file: JSON has none) is its own level
     let best = (0..responses.len())
-        .filter(|&i| means[i] == level)
+        .filter(|&i| means[i].total_cmp(&level).is_eq())
         .max_by_key(|&i| {
             let r = &responses[i];
             (r.complete, r.n_correct(), std::cmp::Reverse(i))
@@ -280,8 +285,12 @@ fn check(example: &Example, sampled: &Sampled, judged: &Judged) -> Result<(), Al
                 example.id
             )));
         }
+        let mut previous_end = 0;
         for (i, fr) in j.fragments.iter().enumerate() {
-            if text.get(fr.start..fr.end) != Some(fr.text.as_str()) {
+            // each fragment a non-empty slice of the response, in order, none overlapping
+            let in_order = fr.start >= previous_end && fr.start < fr.end;
+            previous_end = fr.end;
+            if !in_order || text.get(fr.start..fr.end) != Some(fr.text.as_str()) {
                 return Err(AlignError::BadFragment {
                     id: example.id.clone(),
                     response: r,

@@ -194,9 +194,11 @@ impl LlamaConfig {
                 self.rope_theta
             );
         }
-        if !(self.rms_norm_eps.is_finite() && self.rms_norm_eps >= 0.0) {
+        // Positive: burn's RmsNorm refuses (panics on) a zero epsilon, which `1e-400` also
+        // parses to.
+        if !(self.rms_norm_eps.is_finite() && self.rms_norm_eps > 0.0) {
             bail!(
-                "rms_norm_eps must be a non-negative number, got {}",
+                "rms_norm_eps must be a positive number, got {}",
                 self.rms_norm_eps
             );
         }
@@ -206,13 +208,28 @@ impl LlamaConfig {
                 self.head_dim()
             );
         }
-        if let Some(s) = &self.rope_scaling
-            && !matches!(s.rope_type.as_str(), "llama3" | "default")
-        {
-            bail!(
-                "unsupported rope_scaling type `{}` (supported: llama3)",
-                s.rope_type
-            );
+        if let Some(s) = &self.rope_scaling {
+            if !matches!(s.rope_type.as_str(), "llama3" | "default") {
+                bail!(
+                    "unsupported rope_scaling type `{}` (supported: llama3)",
+                    s.rope_type
+                );
+            }
+            // The llama3 scheme divides by `factor` and by `high_freq_factor − low_freq_factor`.
+            let positive = |x: f64| x.is_finite() && x > 0.0;
+            if s.rope_type == "llama3"
+                && !(positive(s.factor)
+                    && positive(s.low_freq_factor)
+                    && s.high_freq_factor.is_finite()
+                    && s.high_freq_factor > s.low_freq_factor
+                    && s.original_max_position_embeddings > 0)
+            {
+                bail!(
+                    "rope_scaling: factor, low_freq_factor and original_max_position_embeddings \
+                     must be positive and high_freq_factor larger than low_freq_factor, got \
+                     {s:?}"
+                );
+            }
         }
         Ok(())
     }
@@ -269,6 +286,32 @@ mod tests {
             vec![128001, 128008, 128009]
         );
         assert_eq!(c.rope_scaling.unwrap().factor, 32.0);
+    }
+
+    #[test]
+    fn rejects_a_zero_epsilon_and_degenerate_rope_scaling() {
+        // Fuzz finding: `"rms_norm_eps": 1e-400` parses to 0.0, which passed validation and
+        // then panicked in burn's RmsNormConfig::init ("epsilon must be positive").
+        let mut c: LlamaConfig = serde_json::from_str(
+            r#"{"vocab_size": 8, "hidden_size": 8, "intermediate_size": 8,
+                "num_hidden_layers": 1, "num_attention_heads": 2, "rms_norm_eps": 1e-400}"#,
+        )
+        .unwrap();
+        assert_eq!(c.rms_norm_eps, 0.0);
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("rms_norm_eps must be a positive number"), "{e}");
+        c.rms_norm_eps = 1e-5;
+        c.validate().unwrap();
+        // llama3 scaling with equal low and high frequency factors divides by zero.
+        c.rope_scaling = Some(RopeScaling {
+            rope_type: "llama3".into(),
+            factor: 8.0,
+            low_freq_factor: 4.0,
+            high_freq_factor: 4.0,
+            original_max_position_embeddings: 8192,
+        });
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("rope_scaling"), "{e}");
     }
 
     #[test]

@@ -86,15 +86,20 @@ impl Default for MathJudge {
 /// (`the answer is 60 + 10 = 70` → 70), else its first number as [`parse_number`] reads it
 /// (`$1,250`, `25%`, `2 1/2`, `\boxed{\frac{1}{2}}`).
 pub fn final_answer(step: &str) -> Option<(usize, Option<f64>)> {
-    ANSWER
-        .find_iter(step)
-        .filter_map(|m| {
-            let value = value_after(step, &m);
-            let explicit = m.as_str().starts_with('#') || m.as_str().starts_with('\\');
-            (explicit || value.is_some()).then_some((m.start(), value))
-        })
-        .last()
+    // The last marker that counts, searched from the end: only markers after it are read
+    // (reading every marker's clause made a response of thousands of `\boxed{` quadratic).
+    let markers: Vec<regex::Match> = ANSWER.find_iter(step).collect();
+    markers.iter().rev().find_map(|m| {
+        let value = value_after(step, m);
+        let explicit = m.as_str().starts_with('#') || m.as_str().starts_with('\\');
+        (explicit || value.is_some()).then_some((m.start(), value))
+    })
 }
+
+/// Longest clause read after a final-answer marker (bytes): a clause longer than this without
+/// `. `, `, `, `; ` or a line break is not an answer statement, and the bound keeps a response
+/// of many markers linear.
+const MAX_CLAUSE: usize = 1000;
 
 /// The value stated after a final-answer marker (see [`final_answer`]).
 fn value_after(step: &str, m: &regex::Match) -> Option<f64> {
@@ -104,6 +109,11 @@ fn value_after(step: &str, m: &regex::Match) -> Option<f64> {
         &step[m.end()..]
     };
     let lead = tail.len() - tail.trim_start().len();
+    let mut cap = (lead + MAX_CLAUSE).min(tail.len());
+    while !tail.is_char_boundary(cap) {
+        cap -= 1;
+    }
+    let tail = &tail[..cap];
     let clause = match CLAUSE_END.find(&tail[lead..]) {
         Some(end) => &tail[..lead + end.start()],
         None => tail,

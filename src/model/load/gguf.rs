@@ -52,6 +52,26 @@ pub fn load_gguf(path: &Path, device: &Device) -> Result<LoadedModel> {
     let config = config_from_gguf(&g).with_context(|| format!("GGUF {}", path.display()))?;
     let tokenizer =
         Tokenizer::from_gguf(&g).with_context(|| format!("tokenizer of {}", path.display()))?;
+    // The file's tensors bound the model its metadata may describe (checked before
+    // anything is sized from `llama.block_count` or the other sizes).
+    config
+        .validate()
+        .with_context(|| format!("GGUF {}", path.display()))?;
+    let values = g
+        .tensors
+        .values()
+        .map(|t| {
+            let info = t.to_info();
+            let count = info.shape().iter().try_fold(1u64, |a, &d| a.checked_mul(d));
+            count.unwrap_or(u64::MAX)
+        })
+        .fold(0u64, u64::saturating_add);
+    super::check_fits(
+        &config,
+        values,
+        &format!("the tensors of {}", path.display()),
+    )
+    .with_context(|| format!("GGUF metadata of {}", path.display()))?;
     let names = hf_to_gguf_names(config.num_hidden_layers);
     let model = assemble(&config, device, |hf_name, shape| {
         let gg = names

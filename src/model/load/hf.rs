@@ -48,10 +48,27 @@ pub fn load_hf(dir: &Path, device: &Device) -> Result<LoadedModel> {
 /// # Errors
 /// See [`load_hf`].
 pub fn load_weights(config: &LlamaConfig, dir: &Path, device: &Device) -> Result<Llama> {
+    let files = safetensors_files(dir)?;
+    // Every stored value takes at least one byte: the files' total size bounds the model the
+    // config may describe, checked before `Llama::init` allocates from the config's sizes.
+    let mut bytes = 0u64;
+    for f in &files {
+        let len = std::fs::metadata(f)
+            .with_context(|| format!("reading {}", f.display()))?
+            .len();
+        bytes = bytes.saturating_add(len);
+    }
+    config.validate()?;
+    super::check_fits(
+        config,
+        bytes,
+        &format!("the safetensors files of {}", dir.display()),
+    )
+    .with_context(|| format!("config.json of {}", dir.display()))?;
     let mut model = Llama::init(config, device);
     let mut applied = std::collections::HashSet::new();
     let mut errors = Vec::new();
-    for file in safetensors_files(dir)? {
+    for file in files {
         let mut store = SafetensorsStore::from_file(&file)
             .with_from_adapter(PyTorchToBurnAdapter)
             .with_key_remapping(r"^model\.", "")

@@ -65,6 +65,46 @@ pub fn load_model(path: &Path, device: &Device) -> Result<LoadedModel> {
     )
 }
 
+/// Number of parameters of the model `config` describes (embeddings, every layer, final
+/// norm, untied output head); `None` when it does not fit in a `u64` (sizes from a hostile
+/// file).
+pub fn parameter_count(config: &LlamaConfig) -> Option<u64> {
+    let c = config;
+    let n = |x: usize| u64::try_from(x).ok();
+    let (h, inter, vocab) = (n(c.hidden_size)?, n(c.intermediate_size)?, n(c.vocab_size)?);
+    let q = n(c.num_attention_heads)?.checked_mul(n(c.head_dim())?)?;
+    let kv = n(c.num_kv_heads())?.checked_mul(n(c.head_dim())?)?;
+    // q, k, v and o projections; gate, up and down; two norms.
+    let attn = h.checked_mul(q.checked_mul(2)?.checked_add(kv.checked_mul(2)?)?)?;
+    let mlp = h.checked_mul(inter)?.checked_mul(3)?;
+    let layer = attn.checked_add(mlp)?.checked_add(h.checked_mul(2)?)?;
+    let heads = if c.tie_word_embeddings { 1 } else { 2 };
+    let embed = vocab.checked_mul(h)?.checked_mul(heads)?;
+    n(c.num_hidden_layers)?
+        .checked_mul(layer)?
+        .checked_add(embed)?
+        .checked_add(h)
+}
+
+/// Refuses a config that describes a larger model than its checkpoint holds, before any
+/// buffer is sized from the config: `available` is an upper bound of the values the weight
+/// files can hold (`source` names them). Without it a `config.json` or GGUF header with a huge
+/// size (say `hidden_size: 1099511627776`) would make the model allocate that much.
+pub(crate) fn check_fits(config: &LlamaConfig, available: u64, source: &str) -> Result<()> {
+    match parameter_count(config) {
+        Some(p) if p <= available => Ok(()),
+        Some(p) => bail!(
+            "the config describes a model of {p} parameters, but {source} can hold at most \
+             {available} values (check vocab_size, hidden_size, intermediate_size, \
+             num_hidden_layers, the head counts and head_dim)"
+        ),
+        None => bail!(
+            "the config's sizes overflow when multiplied (check vocab_size, hidden_size, \
+             intermediate_size, num_hidden_layers, the head counts and head_dim)"
+        ),
+    }
+}
+
 /// Assembles a [`Llama`] from named f32 weights. `fetch(hf_name, shape)` returns the
 /// row-major data of a tensor in Hugging Face naming and PyTorch layout (`[out, in]` for
 /// projections); it must fail with the tensor's name when it is missing or misshapen.
@@ -183,4 +223,34 @@ pub(crate) fn assemble(
         lm_head,
         config: c.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_count_by_hand() {
+        // tiny(32): hidden 64, MLP 128, 2 layers, 4 heads and 2 KV heads of 16, tied.
+        // Per layer: q and o 64·64 each, k and v 64·32 each (12288), MLP 3·64·128 (24576),
+        // two norms (128): 36992; embeddings 32·64 = 2048; final norm 64.
+        let mut c = LlamaConfig::tiny(32);
+        assert_eq!(parameter_count(&c), Some(2 * 36992 + 2048 + 64));
+        c.tie_word_embeddings = false;
+        assert_eq!(parameter_count(&c), Some(2 * 36992 + 2 * 2048 + 64));
+        // Fuzz finding: sizes from a hostile config overflow instead of wrapping.
+        c.hidden_size = usize::MAX / 2;
+        assert_eq!(parameter_count(&c), None);
+    }
+
+    #[test]
+    fn a_config_larger_than_its_weights_is_refused() {
+        let c = LlamaConfig::tiny(32);
+        check_fits(&c, 76_096, "f").unwrap();
+        let e = check_fits(&c, 76_095, "f").unwrap_err().to_string();
+        assert!(
+            e.contains("76096 parameters") && e.contains("at most 76095"),
+            "{e}"
+        );
+    }
 }
