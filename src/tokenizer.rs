@@ -1,29 +1,21 @@
 //! Tokenizer: the `tokenizers` crate, loaded from a Hugging Face `tokenizer.json` or rebuilt
-//! from GGUF metadata (byte-level BPE: `tokenizer.ggml.tokens`, `merges`, `token_type`,
-//! `pre`), plus the checkpoint's chat template.
+//! from GGUF metadata ([`gguf_vocab`]: byte-level BPE from `tokenizer.ggml.tokens`, `merges`,
+//! `token_type`, `pre`), plus the checkpoint's chat template.
 //!
 //! Safety rule: text a user typed is never parsed into control tokens. Chat prompts are
 //! rendered with placeholders for message contents; the template's own text is encoded with
 //! special-token matching, the contents without it.
 
+pub mod gguf_vocab;
+
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
-use ggus::{GGuf, GGufMetaMapExt};
-use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
-use tokenizers::models::bpe::BPE;
 use tokenizers::pre_tokenizers::PreTokenizerWrapper;
-use tokenizers::pre_tokenizers::byte_level::ByteLevel;
-use tokenizers::pre_tokenizers::digits::Digits;
-use tokenizers::pre_tokenizers::sequence::Sequence;
-use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
-use tokenizers::{AddedToken, SplitDelimiterBehavior};
 
 use crate::chat::{ChatTemplate, Message};
 
-/// GGUF `token_type` values (llama.cpp `llama_token_type`).
-const TOKEN_TYPE_CONTROL: i32 = 3;
-const TOKEN_TYPE_USER_DEFINED: i32 = 4;
+pub use gguf_vocab::GgufVocab;
 
 /// A tokenizer with its special tokens and chat template.
 #[derive(Clone)]
@@ -83,80 +75,6 @@ impl Tokenizer {
             stop_ids,
             chat_template,
         }
-    }
-
-    /// Rebuilds the tokenizer stored in GGUF metadata (`tokenizer.ggml.model = "gpt2"`,
-    /// byte-level BPE). Control and user-defined tokens are registered as special tokens.
-    ///
-    /// # Errors
-    /// Another tokenizer model (e.g. SentencePiece `llama`), missing or malformed arrays.
-    pub fn from_gguf(g: &GGuf) -> Result<Self> {
-        let model = g
-            .get_str("tokenizer.ggml.model")
-            .map_err(|e| anyhow!("tokenizer.ggml.model: {e:?}"))?;
-        if model != "gpt2" {
-            bail!("GGUF tokenizer model `{model}` is not supported (only byte-level BPE `gpt2`)");
-        }
-        let tokens: Vec<String> = g
-            .get_str_arr("tokenizer.ggml.tokens")
-            .map_err(|e| anyhow!("tokenizer.ggml.tokens: {e:?}"))?
-            .map(|t| t.map(str::to_owned))
-            .collect::<Result<_, _>>()
-            .map_err(|e| anyhow!("tokenizer.ggml.tokens: {e:?}"))?;
-        let merges: Vec<(String, String)> = g
-            .get_str_arr("tokenizer.ggml.merges")
-            .map_err(|e| anyhow!("tokenizer.ggml.merges: {e:?}"))?
-            .enumerate()
-            .map(|(i, m)| {
-                let m = m.map_err(|e| anyhow!("tokenizer.ggml.merges[{i}]: {e:?}"))?;
-                let (a, b) = m
-                    .split_once(' ')
-                    .ok_or_else(|| anyhow!("tokenizer.ggml.merges[{i}] `{m}` has no space"))?;
-                Ok((a.to_owned(), b.to_owned()))
-            })
-            .collect::<Result<_>>()?;
-        let types: Vec<i32> = match g.get_i32_arr("tokenizer.ggml.token_type") {
-            Ok(a) => a
-                .collect::<Result<_, _>>()
-                .map_err(|e| anyhow!("tokenizer.ggml.token_type: {e:?}"))?,
-            Err(_) => vec![1; tokens.len()],
-        };
-        let vocab: tokenizers::models::bpe::Vocab = tokens
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.clone(), i as u32))
-            .collect();
-        let bpe = BPE::builder()
-            .vocab_and_merges(vocab, merges)
-            .build()
-            .map_err(|e| anyhow!("building BPE from GGUF vocab: {e}"))?;
-        let mut tok = tokenizers::Tokenizer::new(bpe);
-        let pre = g.get_str("tokenizer.ggml.pre").unwrap_or("default");
-        tok.with_pre_tokenizer(Some(pre_tokenizer(pre)?));
-        tok.with_decoder(Some(ByteLevelDecoder::default()));
-        let specials: Vec<AddedToken> = tokens
-            .iter()
-            .zip(&types)
-            .filter(|(_, ty)| matches!(**ty, TOKEN_TYPE_CONTROL | TOKEN_TYPE_USER_DEFINED))
-            .map(|(t, _)| AddedToken::from(t.clone(), true))
-            .collect();
-        tok.add_special_tokens(specials)
-            .map_err(|e| anyhow!("registering special tokens: {e}"))?;
-
-        let id = |k: &str| g.get_usize(k).ok().map(|v| v as u32);
-        let bos_id = id("tokenizer.ggml.bos_token_id");
-        let eos_id = id("tokenizer.ggml.eos_token_id");
-        let add_bos = g.get_bool("tokenizer.ggml.add_bos_token").unwrap_or(false);
-        let name = |i: Option<u32>| {
-            i.and_then(|i| tokens.get(i as usize).cloned())
-                .unwrap_or_default()
-        };
-        let template = match g.get_str("tokenizer.chat_template") {
-            Ok(src) => ChatTemplate::new(src, &name(bos_id), &name(eos_id))
-                .context("tokenizer.chat_template")?,
-            Err(_) => ChatTemplate::chatml(),
-        };
-        Ok(Self::from_parts(tok, bos_id, add_bos, eos_id, template))
     }
 
     /// Loads `tokenizer.json` and, when present, `tokenizer_config.json` (chat template,
@@ -365,42 +283,4 @@ impl DecodeStream<'_> {
             .step(id)
             .map_err(|e| anyhow!("decoding id {id}: {e}"))
     }
-}
-
-/// The pre-tokenizer named by GGUF `tokenizer.ggml.pre` (llama.cpp `llama-vocab.cpp`).
-fn pre_tokenizer(pre: &str) -> Result<PreTokenizerWrapper> {
-    const GPT2: &str =
-        r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
-    const LLAMA3: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
-    let byte_level =
-        |regex: bool| PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, true, regex));
-    let split = |re: &str| -> Result<PreTokenizerWrapper> {
-        Ok(PreTokenizerWrapper::Split(
-            Split::new(
-                SplitPattern::Regex(re.into()),
-                SplitDelimiterBehavior::Isolated,
-                false,
-            )
-            .map_err(|e| anyhow!("pre-tokenizer regex: {e}"))?,
-        ))
-    };
-    Ok(match pre {
-        // SmolLM / StarCoder: every digit is its own pre-token, then GPT-2 splitting.
-        "smollm" | "starcoder" | "refact" => PreTokenizerWrapper::Sequence(Sequence::new(vec![
-            PreTokenizerWrapper::Digits(Digits::new(true)),
-            byte_level(true),
-        ])),
-        "llama-bpe" | "llama3" | "smaug-bpe" => {
-            PreTokenizerWrapper::Sequence(Sequence::new(vec![split(LLAMA3)?, byte_level(false)]))
-        }
-        "gpt-2" | "gpt2" | "default" => {
-            PreTokenizerWrapper::Sequence(Sequence::new(vec![split(GPT2)?, byte_level(false)]))
-        }
-        other => {
-            eprintln!(
-                "warning: GGUF pre-tokenizer `{other}` is not known here; using GPT-2 splitting"
-            );
-            byte_level(true)
-        }
-    })
 }

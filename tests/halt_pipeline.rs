@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 
 use halt_llm::dataset::fewshot::PromptFormat;
 use halt_llm::dataset::record::{AlignMethod, Aligned, FragmentKind, Judged, Sampled};
-use halt_llm::dataset::sample::{SampleConfig, few_shot_prompt};
+use halt_llm::dataset::sample::{SampleConfig, SampleSettings, few_shot_prompt};
 use halt_llm::dataset::{Example, read_jsonl};
 
 mod common;
@@ -268,7 +268,10 @@ fn four_shots_fit_in_the_tiny_context() {
     let dev = halt_llm::backend::device(halt_llm::backend::DeviceChoice::Cpu).unwrap();
     let loaded = halt_llm::model::load::load_model(&tiny_model(), &dev).unwrap();
     let cfg = SampleConfig {
-        format: PromptFormat::Plain,
+        settings: SampleSettings {
+            format: PromptFormat::Plain,
+            ..SampleSettings::default()
+        },
         ..SampleConfig::default()
     };
     for i in 0..pool.len() {

@@ -164,7 +164,8 @@ fn token_budgets_are_checked_against_the_context_before_any_work() {
         &halt(&["bench-train", "--model", s(&tiny), "--seq-len", "100000"]),
         "seq_len = 100000 tokens exceeds the model's context length of 128 tokens",
     );
-    // run: the evaluation budget, found before sampling (nothing written)
+    // run: the evaluation budget, found before sampling (nothing written); the file uses the
+    // former top-level name, which is still read as `[eval] max_new_tokens`
     let toml = dir.path().join("run.toml");
     std::fs::write(
         &toml,
@@ -174,7 +175,7 @@ fn token_budgets_are_checked_against_the_context_before_any_work() {
     let run = dir.path().join("run");
     fails_with(
         &halt(&["run", "--config", s(&toml), "--out", s(&run)]),
-        "eval_max_new_tokens = 600 leaves no room for a prompt in the model's context length \
+        "eval.max_new_tokens = 600 leaves no room for a prompt in the model's context length \
          of 128 tokens",
     );
     assert!(!run.exists(), "a refused run wrote {}", run.display());

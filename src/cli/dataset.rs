@@ -7,12 +7,12 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use halt_llm::dataset::align::AlignConfig;
 use halt_llm::dataset::align_stage::{AlignInputs, align_stage, method_name};
-use halt_llm::dataset::fewshot::{PromptFormat, SHOTS};
+use halt_llm::dataset::fewshot::PromptFormat;
 use halt_llm::dataset::fragment::{Splitter, fragments_json};
 use halt_llm::dataset::judge::{JudgeConfig, JudgeSettings, judge_for};
 use halt_llm::dataset::judge_stage::judge_stage;
 use halt_llm::dataset::record::{AlignMethod, NullPolicy, UNSURE_MARKER};
-use halt_llm::dataset::sample::{SampleConfig, sample_stage};
+use halt_llm::dataset::sample::{SampleConfig, SampleSettings, sample_stage};
 use halt_llm::dataset::stage::StageReport;
 use halt_llm::dataset::{DATASETS_DIR, Domain, Example, Split, dataset_path, load_examples};
 use serde::de::DeserializeOwned;
@@ -46,58 +46,102 @@ impl DataArgs {
     }
 }
 
-/// `halt-llm sample`.
+/// `halt-llm sample`. Every setting left out comes from `--config`, or else from the
+/// defaults shown by `--print-config`.
 #[derive(Args)]
 pub struct SampleArgs {
-    #[command(flatten)]
-    data: DataArgs,
+    /// math, bio, code or medicine.
+    #[arg(long, required_unless_present = "print_config")]
+    domain: Option<Domain>,
+    /// train or test.
+    #[arg(long, default_value = "train")]
+    split: Split,
+    /// Folder with `<domain>/<split>.jsonl`.
+    #[arg(long, default_value = DATASETS_DIR)]
+    datasets: PathBuf,
     #[command(flatten)]
     model: ModelArgs,
+    /// TOML file with the sampling settings (field names as in `--print-config`).
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Responses per example.
-    #[arg(long, default_value_t = 5)]
-    n: usize,
+    #[arg(long)]
+    n: Option<usize>,
     /// Only the first K examples of the split (the few-shot pool is still the whole split).
     #[arg(long)]
     limit: Option<usize>,
     /// Softmax temperature.
-    #[arg(long, default_value_t = 0.7)]
-    temperature: f32,
+    #[arg(long)]
+    temperature: Option<f32>,
     /// Nucleus sampling mass.
-    #[arg(long, default_value_t = 0.95)]
-    top_p: f32,
+    #[arg(long)]
+    top_p: Option<f32>,
     /// Maximum new tokens per response.
-    #[arg(long, default_value_t = 256)]
-    max_new_tokens: usize,
+    #[arg(long)]
+    max_new_tokens: Option<usize>,
     /// Seed of the sampler and the few-shot choice.
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Few-shot pairs before each prompt.
-    #[arg(long, default_value_t = SHOTS)]
-    shots: usize,
-    /// `chat` (the model's chat template) or `plain` (`Q: … A: …` text, for base models).
-    #[arg(long, default_value = "chat")]
-    format: PromptFormat,
-    /// Examples per generation batch (each gives N sequences).
-    #[arg(long, default_value_t = 4)]
-    batch_prompts: usize,
-    /// Output JSON Lines file (resumed if it or its `.partial` exists).
     #[arg(long)]
-    out: PathBuf,
+    shots: Option<usize>,
+    /// `chat` (the model's chat template) or `plain` (`Q: … A: …` text, for base models).
+    #[arg(long)]
+    format: Option<PromptFormat>,
+    /// Examples per generation batch (each gives N sequences).
+    #[arg(long)]
+    batch_prompts: Option<usize>,
+    /// Output JSON Lines file (resumed if it or its `.partial` exists).
+    #[arg(long, required_unless_present = "print_config")]
+    out: Option<PathBuf>,
+    /// Print the resulting settings as TOML and exit.
+    #[arg(long)]
+    print_config: bool,
+}
+
+impl SampleArgs {
+    /// The settings: the file (or the defaults), then the flags over it.
+    fn settings(&self) -> Result<SampleSettings> {
+        let mut s = match &self.config {
+            Some(p) => SampleSettings::from_toml_file(p)?,
+            None => SampleSettings::default(),
+        };
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = self.$f { s.$f = v; } )* };
+        }
+        set!(
+            n,
+            temperature,
+            top_p,
+            max_new_tokens,
+            shots,
+            format,
+            batch_prompts
+        );
+        Ok(s)
+    }
 }
 
 /// `halt-llm sample`: few-shot responses of the pretrained model.
 pub fn sample(args: SampleArgs) -> Result<()> {
-    let (examples, _) = args.data.load()?;
+    let settings = args.settings()?;
+    if args.print_config {
+        print!("{}", settings.to_toml());
+        return Ok(());
+    }
+    let (Some(domain), Some(out)) = (args.domain, args.out.clone()) else {
+        bail!("--domain and --out are required");
+    };
+    let data = DataArgs {
+        domain,
+        split: args.split,
+        datasets: args.datasets.clone(),
+    };
+    let (examples, _) = data.load()?;
     let mut cfg = SampleConfig {
-        n: args.n,
-        temperature: args.temperature,
-        top_p: args.top_p,
-        max_new_tokens: args.max_new_tokens,
+        settings,
         seed: args.seed,
         limit: args.limit,
-        shots: args.shots,
-        format: args.format,
-        batch_prompts: args.batch_prompts,
         model_name: String::new(),
         quiet: false,
     };
@@ -105,9 +149,9 @@ pub fn sample(args: SampleArgs) -> Result<()> {
     let (loaded, device) = load(&args.model)?;
     cfg.model_name = halt_llm::fetch::model_name(&loaded.source);
     let start = Instant::now();
-    let r = sample_stage(&loaded, &device, &examples, &cfg, &args.out)?;
+    let r = sample_stage(&loaded, &device, &examples, &cfg, &out)?;
     let secs = start.elapsed().as_secs_f64();
-    let responses = r.written * cfg.n;
+    let responses = r.written * cfg.settings.n;
     eprintln!(
         "sample: {} examples ({} already done), wrote {} records = {responses} responses in {secs:.1} s \
          ({:.1} responses/min) to {}",
@@ -263,4 +307,45 @@ fn report(stage: &str, r: &StageReport) {
         r.written,
         r.path.display()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        sample: SampleArgs,
+    }
+
+    fn settings(args: &[&str]) -> SampleSettings {
+        let mut all = vec!["halt-llm", "--print-config"];
+        all.extend(args);
+        Cli::try_parse_from(all).unwrap().sample.settings().unwrap()
+    }
+
+    #[test]
+    fn sample_flags_over_the_file_over_the_defaults() {
+        // by hand: no file, no flags: the defaults; a flag replaces one default
+        assert_eq!(settings(&[]), SampleSettings::default());
+        assert_eq!(settings(&[]).max_new_tokens, 256);
+        let s = settings(&["--n", "3", "--format", "plain"]);
+        assert_eq!(
+            (s.n, s.format, s.max_new_tokens),
+            (3, PromptFormat::Plain, 256)
+        );
+        // a file sets n = 2 and max_new_tokens = 64; --max-new-tokens 32 wins over the file,
+        // n stays the file's, batch_prompts (in neither) the default 4
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.toml");
+        std::fs::write(&file, "n = 2\nmax_new_tokens = 64\n").unwrap();
+        let s = settings(&["--config", file.to_str().unwrap(), "--max-new-tokens", "32"]);
+        assert_eq!((s.n, s.max_new_tokens, s.batch_prompts), (2, 32, 4));
+        assert_eq!(s.temperature, 0.7);
+        // the printed settings read back as the same settings
+        let back: SampleSettings = toml::from_str(&s.to_toml()).unwrap();
+        assert_eq!(back, s);
+    }
 }

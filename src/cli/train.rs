@@ -184,3 +184,51 @@ pub fn bench(args: BenchTrainArgs) -> Result<()> {
     println!("{}", serde_json::to_string(&r)?);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        train: TrainArgs,
+    }
+
+    fn config(args: &[&str]) -> TrainConfig {
+        let mut all = vec!["halt-llm"];
+        all.extend(args);
+        Cli::try_parse_from(all).unwrap().train.config().unwrap()
+    }
+
+    #[test]
+    fn train_flags_over_the_file_over_the_defaults() {
+        // by hand: the file sets 7 epochs, lr 0.01 and LoRA rank 4 (α 8); --lr 0.002 and
+        // --data win over the file, the epochs stay the file's, the batch size (in neither)
+        // is the default 4
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.toml");
+        std::fs::write(
+            &file,
+            "data = [\"a.jsonl\"]\nepochs = 7\nlr = 0.01\n[lora]\nrank = 4\nalpha = 8.0\n\
+             target_modules = [\"q_proj\"]\n",
+        )
+        .unwrap();
+        let path = file.to_str().unwrap();
+        let c = config(&["--config", path, "--lr", "0.002", "--data", "b.jsonl"]);
+        assert_eq!((c.epochs, c.lr, c.batch_size), (7, 0.002, 4));
+        assert_eq!(c.data, vec![PathBuf::from("b.jsonl")]);
+        let l = c.lora.as_ref().unwrap();
+        assert_eq!((l.rank, l.alpha, l.target_modules.len()), (4, 8.0, 1));
+        // without flags, the file alone
+        let c = config(&["--config", path]);
+        assert_eq!(
+            (c.lr, c.data.clone()),
+            (0.01, vec![PathBuf::from("a.jsonl")])
+        );
+        // without a file, the defaults: full finetuning at lr 5e-5
+        let c = config(&["--epochs", "2"]);
+        assert_eq!((c.epochs, c.lr, c.lora.is_none()), (2, 5e-5, true));
+    }
+}

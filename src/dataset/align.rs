@@ -6,18 +6,18 @@
 //! the last kept fragment; the marker follows on a new line if the text after that fragment
 //! started a new line, else after a space; a code fence left open by the prefix is closed first.
 //!
-//! Independent targets are built claim by claim ([`claims`]): a claim whose fragments are all
-//! kept stays as written, one with none kept is deleted. A claim split into facts
-//! ([`facts`](super::fragment::facts), biographies) and kept in part keeps its *glue* (the text
-//! outside its facts: subject, verb, `the Nobel Prize`, the full stop) with its kept facts; a
-//! deleted fact takes one adjacent separator with it (the glue before it, else the one after it,
-//! if that is only spaces, punctuation, `and`/`or`); then runs of spaces are collapsed, spaces
-//! before punctuation, empty parentheses and a leading comma are removed, and the claim's
-//! capital is restored. So deleting the place of `X was born on 30 August 1852 in Amsterdam,
-//! the Netherlands.` gives `X was born on 30 August 1852.`. Between kept claims the original
-//! text is kept; where claims were deleted, the separator that followed the last kept claim is
-//! used, the next claim's first letter is capitalised after sentence punctuation, and the final
-//! full stop is restored if it was deleted.
+//! Independent targets are built claim by claim ([`claims()`](super::fragment::claims())): a claim
+//! whose fragments are all kept stays as written, one with none kept is deleted. A claim split into
+//! facts ([`facts()`](super::fragment::facts()), biographies) and kept in part keeps its *glue*
+//! (the text outside its facts: subject, verb, `the Nobel Prize`, the full stop) with its kept
+//! facts; a deleted fact takes one adjacent separator with it (the glue before it, else the one
+//! after it, if that is only spaces, punctuation, `and`/`or`); then runs of spaces are collapsed,
+//! spaces before punctuation, empty parentheses and a leading comma are removed, and the claim's
+//! capital is restored. So deleting the place of `X was born on 30 August 1852 in Amsterdam, the
+//! Netherlands.` gives `X was born on 30 August 1852.`. Between kept claims the original text is
+//! kept; where claims were deleted, the separator that followed the last kept claim is used, the
+//! next claim's first letter is capitalised after sentence punctuation, and the final full stop is
+//! restored if it was deleted.
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
 

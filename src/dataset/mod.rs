@@ -7,7 +7,7 @@
 //! - [`Domain`] and [`Split`]: which file (`"math".parse::<Domain>()`; unknown names are errors);
 //! - [`Example`]: `id`, `prompt`, `reference` and a [`GroundTruth`] whose variant is the domain
 //!   ([`MathTruth`], [`BioTruth`], [`CodeTruth`], [`MedicineTruth`]);
-//! - [`load`] / [`load_examples`]: read a split; every malformed line, missing or unknown
+//! - [`load()`] / [`load_examples`]: read a split; every malformed line, missing or unknown
 //!   field, unknown domain or duplicate id is a [`DatasetError`] naming the file and line;
 //! - [`read_jsonl`] / [`write_jsonl`]: the JSON Lines reader and writer the other stages share;
 //! - the HALT stages on top: [`record`] (the `Sampled`, `Judged`, `Aligned` records),

@@ -19,6 +19,7 @@
 
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
 
 use super::example::Example;
 use super::fewshot::{PromptFormat, SHOTS, chat_messages, plain_text, shots_for};
@@ -29,9 +30,14 @@ use crate::generate::{SamplingConfig, generate_with_progress};
 use crate::model::load::LoadedModel;
 use crate::tokenizer::Tokenizer;
 
-/// Options of `halt-llm sample`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SampleConfig {
+/// The settings of the sample stage: one type for the library, the `[sample]` table of
+/// `halt-llm run`, the `--config` file of `halt-llm sample` and its flags (each flag, when
+/// given, replaces the file's value). `Default` is the stage's own default (what `halt-llm
+/// sample --print-config` shows); [`SampleSettings::pipeline_default`] is the smaller preset of
+/// `halt-llm run`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SampleSettings {
     /// Responses per example (N; 5 in the paper).
     pub n: usize,
     /// Softmax temperature.
@@ -40,41 +46,43 @@ pub struct SampleConfig {
     pub top_p: f32,
     /// Most tokens per response.
     pub max_new_tokens: usize,
-    /// Base seed of the sampler and of the few-shot choice.
-    pub seed: u64,
-    /// Only the first `limit` examples of the split (`None`: all).
-    pub limit: Option<usize>,
     /// Few-shot pairs before each prompt (4 in the paper).
     pub shots: usize,
-    /// Chat template (instruct models) or plain `Q:/A:` text (base models).
+    /// `chat` (the model's chat template; instruct models) or `plain` (`Q:/A:` text; base
+    /// models).
+    #[serde(with = "format_serde")]
     pub format: PromptFormat,
     /// Examples per generation batch (each contributes N sequences); one output chunk.
     pub batch_prompts: usize,
-    /// The model name written into the records.
-    pub model_name: String,
-    /// Print no progress.
-    pub quiet: bool,
 }
 
-impl Default for SampleConfig {
+impl Default for SampleSettings {
     fn default() -> Self {
-        SampleConfig {
+        Self {
             n: 5,
             temperature: 0.7,
             top_p: 0.95,
             max_new_tokens: 256,
-            seed: 0,
-            limit: None,
             shots: SHOTS,
             format: PromptFormat::Chat,
             batch_prompts: 4,
-            model_name: "unknown".into(),
-            quiet: false,
         }
     }
 }
 
-impl SampleConfig {
+impl SampleSettings {
+    /// The preset of `halt-llm run`'s embedded default job, sized to finish on a 2-core CPU:
+    /// responses of at most 96 tokens (the default job's maths problems have one or two
+    /// calculations) and all 12 of its training prompts in one batch of 60 sequences.
+    /// Everything else as [`SampleSettings::default`].
+    pub fn pipeline_default() -> Self {
+        Self {
+            max_new_tokens: 96,
+            batch_prompts: 12,
+            ..Self::default()
+        }
+    }
+
     /// Checks the settings with the [`settings`](crate::settings) rules (the context length is
     /// checked by [`sample_stage`], which knows the model).
     ///
@@ -89,13 +97,79 @@ impl SampleConfig {
         settings::at_least("batch_prompts", self.batch_prompts, 1)
     }
 
+    /// Reads a TOML file of these settings (fields left out keep their defaults).
+    ///
+    /// # Errors
+    /// Unreadable file, invalid TOML, an unknown field (named).
+    pub fn from_toml_file(path: &std::path::Path) -> Result<Self> {
+        crate::files::read_toml(path)
+    }
+
+    /// The settings as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("SampleSettings serializes to TOML")
+    }
+}
+
+/// `PromptFormat` by its command-line name (`chat`, `plain`).
+pub(crate) mod format_serde {
+    use super::PromptFormat;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(f: &PromptFormat, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(f.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PromptFormat, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// One sampling job: the [`SampleSettings`] and what is not a setting of the stage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleConfig {
+    /// The stage's settings.
+    pub settings: SampleSettings,
+    /// Base seed of the sampler and of the few-shot choice (`halt-llm run`: the run's `seed`,
+    /// shared by every stage; `halt-llm sample`: `--seed`).
+    pub seed: u64,
+    /// Only the first `limit` examples of the split (`None`: all).
+    pub limit: Option<usize>,
+    /// The model name written into the records.
+    pub model_name: String,
+    /// Print no progress.
+    pub quiet: bool,
+}
+
+impl Default for SampleConfig {
+    fn default() -> Self {
+        SampleConfig {
+            settings: SampleSettings::default(),
+            seed: 0,
+            limit: None,
+            model_name: "unknown".into(),
+            quiet: false,
+        }
+    }
+}
+
+impl SampleConfig {
+    /// Checks the settings ([`SampleSettings::validate`]).
+    ///
+    /// # Errors
+    /// The first value out of range, named.
+    pub fn validate(&self) -> Result<()> {
+        self.settings.validate()
+    }
+
     /// The sampling settings recorded in each [`Sampled`] record.
     pub fn params(&self) -> SamplingParams {
         SamplingParams {
-            temperature: self.temperature,
-            top_p: self.top_p,
+            temperature: self.settings.temperature,
+            top_p: self.settings.top_p,
             seed: self.seed,
-            max_new_tokens: self.max_new_tokens,
+            max_new_tokens: self.settings.max_new_tokens,
         }
     }
 }
@@ -105,8 +179,8 @@ pub fn response_seed(seed: u64, n: usize, index: usize, k: usize) -> u64 {
     seed.wrapping_add((index * n + k) as u64)
 }
 
-/// The token ids of the few-shot prompt of `pool[index]`, with as many of `cfg.shots` shots as
-/// fit in `max_prompt_tokens`; returns the ids and the number of shots used.
+/// The token ids of the few-shot prompt of `pool[index]`, with as many of `cfg.settings.shots`
+/// shots as fit in `max_prompt_tokens`; returns the ids and the number of shots used.
 ///
 /// Errors: the prompt does not fit even without shots; tokenizer or template failures.
 pub fn few_shot_prompt(
@@ -117,9 +191,9 @@ pub fn few_shot_prompt(
     max_prompt_tokens: usize,
 ) -> Result<(Vec<u32>, usize)> {
     let example = &pool[index];
-    let shots = shots_for(pool, index, cfg.shots, cfg.seed);
+    let shots = shots_for(pool, index, cfg.settings.shots, cfg.seed);
     for used in (0..=shots.len()).rev() {
-        let ids = match cfg.format {
+        let ids = match cfg.settings.format {
             PromptFormat::Chat => {
                 tokenizer.encode_chat(&chat_messages(&shots[..used], &example.prompt), true)?
             }
@@ -138,9 +212,9 @@ pub fn few_shot_prompt(
     )
 }
 
-/// Samples `cfg.n` responses for each of the first `cfg.limit` examples of `pool` (the whole
-/// split, which is also the few-shot pool) and writes [`Sampled`] records to `out`, resuming a
-/// previous run (see [`run_stage`]).
+/// Samples `cfg.settings.n` responses for each of the first `cfg.limit` examples of `pool`
+/// (the whole split, which is also the few-shot pool) and writes [`Sampled`] records to `out`,
+/// resuming a previous run (see [`run_stage`]).
 pub fn sample_stage(
     loaded: &LoadedModel,
     device: &Device,
@@ -150,12 +224,13 @@ pub fn sample_stage(
 ) -> Result<StageReport> {
     cfg.validate()?;
     let ctx = loaded.model.config.max_position_embeddings;
-    let max_prompt = crate::settings::new_tokens("max_new_tokens", cfg.max_new_tokens, ctx)?;
+    let max_prompt =
+        crate::settings::new_tokens("max_new_tokens", cfg.settings.max_new_tokens, ctx)?;
     let count = cfg.limit.map_or(pool.len(), |l| l.min(pool.len()));
     let items: Vec<(usize, &Example)> = pool[..count].iter().enumerate().collect();
     let options = StageOptions {
         label: "sample".into(),
-        chunk: cfg.batch_prompts,
+        chunk: cfg.settings.batch_prompts,
         quiet: cfg.quiet,
     };
     run_stage(
@@ -203,25 +278,25 @@ fn sample_run(
     progress: &Progress,
     before: usize,
 ) -> Result<Vec<Sampled>> {
-    let mut prompts = Vec::with_capacity(run.len() * cfg.n);
+    let mut prompts = Vec::with_capacity(run.len() * cfg.settings.n);
     for &i in run {
         let (ids, used) = few_shot_prompt(&loaded.tokenizer, pool, i, cfg, max_prompt)?;
-        let wanted = cfg.shots.min(pool.len().saturating_sub(1));
+        let wanted = cfg.settings.shots.min(pool.len().saturating_sub(1));
         if used < wanted {
             progress.note(&format!(
                 "sample: `{}`: {used} of {wanted} shots fit in the context",
                 pool[i].id
             ));
         }
-        prompts.extend(std::iter::repeat_n(ids, cfg.n));
+        prompts.extend(std::iter::repeat_n(ids, cfg.settings.n));
     }
     let sampling = SamplingConfig {
-        max_new_tokens: cfg.max_new_tokens,
-        temperature: cfg.temperature,
-        top_p: cfg.top_p,
+        max_new_tokens: cfg.settings.max_new_tokens,
+        temperature: cfg.settings.temperature,
+        top_p: cfg.settings.top_p,
         // sequence s = (i - run[0])·n + k gets seed + run[0]·n + s = response_seed(i, k)
-        seed: response_seed(cfg.seed, cfg.n, run[0], 0),
-        stop_strings: cfg.format.stop_strings(),
+        seed: response_seed(cfg.seed, cfg.settings.n, run[0], 0),
+        stop_strings: cfg.settings.format.stop_strings(),
     };
     let gens = generate_with_progress(
         &loaded.model,
@@ -239,9 +314,9 @@ fn sample_run(
         .map(|&i| {
             let (responses, finish) = gens
                 .by_ref()
-                .take(cfg.n)
+                .take(cfg.settings.n)
                 .map(|g| {
-                    let text = match cfg.format {
+                    let text = match cfg.settings.format {
                         PromptFormat::Chat => g.text,
                         PromptFormat::Plain => g.text.trim().to_string(),
                     };

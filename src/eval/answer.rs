@@ -1,5 +1,6 @@
 //! One answer → one [`Evaluated`] record: cut at the abstention marker, fragment and judge what
-//! comes before it with the domain's training-data judge, count the reference's fragments.
+//! comes before it with the domain's training-data judge, count the reference's fragments with
+//! that judge's splitter ([`Judge::splitter`]).
 //!
 //! Marker rule (paper §"Evaluation": "the marker is not a fragment"): the answer is cut at the
 //! first occurrence of the marker (default
@@ -15,24 +16,11 @@
 //! question the model invents after its first final answer, [`Judge::answer_end`]) is not
 //! judged either.
 
-use crate::dataset::domain::Domain;
 use crate::dataset::example::Example;
-use crate::dataset::fragment::Splitter;
 use crate::dataset::judge::{Judge, JudgeError, judge_response};
 use crate::generate::FinishReason;
 
 use super::record::Evaluated;
-
-/// The fragmenter each domain's judge uses (math: steps, code: lines, bio: facts, medicine:
-/// claims); also used to count the fragments of the reference answer.
-pub fn splitter_for(domain: Domain) -> Splitter {
-    match domain {
-        Domain::Math => Splitter::Steps,
-        Domain::Code => Splitter::Lines,
-        Domain::Bio => Splitter::Facts,
-        Domain::Medicine => Splitter::Claims,
-    }
-}
 
 /// The part of `answer` to judge (everything before the first `marker`) and the marker's byte
 /// offset, if present. The marker matches regardless of case and of the whitespace between its
@@ -53,7 +41,8 @@ pub fn cut_at_marker<'a>(answer: &'a str, marker: &str) -> (&'a str, Option<usiz
 }
 
 /// Judges `answer` (the model's reply to `example`'s prompt) with `judge`, the judge used for
-/// the training data of the example's domain, and builds its [`Evaluated`] record.
+/// the training data of the example's domain, and builds its [`Evaluated`] record. The
+/// reference answer's fragments are counted with the same judge's splitter.
 ///
 /// # Errors
 /// Those of [`Judge::judge`] (e.g. an example of another domain, a sandbox failure).
@@ -90,9 +79,7 @@ pub fn evaluate_answer(
         progress: judge.progress(example, &fragments)?,
         cut,
         n_fragments,
-        n_reference_fragments: splitter_for(example.domain())
-            .split(&example.reference)
-            .len(),
+        n_reference_fragments: judge.fragments(&example.reference).len(),
         fragments,
     })
 }
@@ -100,6 +87,8 @@ pub fn evaluate_answer(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset::domain::Domain;
+    use crate::dataset::fragment::Splitter;
     use crate::dataset::judge::test_data::{BIO_VAN_T_HOFF, MATH_0001, MED_DIARRHEA, example};
     use crate::dataset::judge::{JudgeConfig, judge_for};
     use crate::dataset::record::{FragmentKind, Span, UNSURE_MARKER};
@@ -195,7 +184,7 @@ mod tests {
 
     /// The reference is split with the fragmenter the domain's judge splits answers with.
     #[test]
-    fn judges_split_like_splitter_for() {
+    fn judges_split_like_their_splitter() {
         let cfg = JudgeConfig::default();
         for line in [MATH_0001, BIO_VAN_T_HOFF, MED_DIARRHEA] {
             let ex = example(line);
@@ -210,14 +199,23 @@ mod tests {
                     end: f.end,
                 })
                 .collect();
-            assert_eq!(
-                judged,
-                splitter_for(ex.domain()).split(&ex.reference),
-                "{}",
-                ex.id
-            );
-            assert_eq!(judge.kind(), splitter_for(ex.domain()).kind());
+            assert_eq!(judged, judge.fragments(&ex.reference), "{}", ex.id);
+            assert_eq!(judged, judge.splitter().split(&ex.reference), "{}", ex.id);
+            assert_eq!(judge.kind(), judge.splitter().kind());
+            let e = evaluate_answer(
+                judge.as_ref(),
+                &ex,
+                &ex.reference,
+                FinishReason::Eos,
+                UNSURE_MARKER,
+            )
+            .unwrap();
+            assert_eq!(e.n_reference_fragments, judged.len(), "{}", ex.id);
         }
-        assert_eq!(splitter_for(Domain::Code), Splitter::Lines);
+        let splitter = |d| judge_for(d, &cfg).splitter();
+        assert_eq!(splitter(Domain::Math), Splitter::Steps);
+        assert_eq!(splitter(Domain::Code), Splitter::Lines);
+        assert_eq!(splitter(Domain::Bio), Splitter::Facts);
+        assert_eq!(splitter(Domain::Medicine), Splitter::Claims);
     }
 }

@@ -4,7 +4,8 @@
 //! in a table and a plot.
 //!
 //! - [`record`]: the [`Evaluated`] record (one per test prompt);
-//! - [`answer`]: one answer → one record (marker handling, [`splitter_for`] a domain);
+//! - [`answer`]: one answer → one record (marker handling, judging, the reference's fragments
+//!   counted with the judge's splitter);
 //! - [`stage`]: the resumable answer stage (greedy zero-shot generation in batches);
 //! - [`metrics`] and [`bootstrap`]: the metrics, their intervals, the [`Summary`];
 //! - [`claims`]: the paper's claims as paired differences with clustered bootstrap intervals;
@@ -22,10 +23,10 @@ pub mod run;
 pub mod shown;
 pub mod stage;
 
-pub use answer::{evaluate_answer, splitter_for};
+pub use answer::evaluate_answer;
 pub use bootstrap::BootstrapConfig;
 pub use metrics::{Estimate, Summary, summarize};
 pub use record::Evaluated;
 pub use report::{MethodResult, ReferencePoint, write_report};
 pub use run::{EvalRun, run_eval};
-pub use stage::{EvalConfig, answer_stage};
+pub use stage::{EvalConfig, EvalSettings, answer_stage};

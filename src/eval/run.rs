@@ -90,8 +90,8 @@ pub fn made_with(loaded: &LoadedModel, eval: &EvalConfig) -> Result<serde_json::
     Ok(serde_json::json!({
         "model": crate::fetch::model_name(&loaded.source),
         "model_sha256": crate::fetch::model_sha256(&loaded.source)?,
-        "max_new_tokens": eval.max_new_tokens,
-        "format": format!("{:?}", eval.format).to_lowercase(),
+        "max_new_tokens": eval.settings.max_new_tokens,
+        "format": format!("{:?}", eval.settings.format).to_lowercase(),
         "shots": eval.shots,
         "marker": eval.marker,
     }))

@@ -14,6 +14,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
 
 use super::answer::evaluate_answer;
 use crate::dataset::domain::Domain;
@@ -21,27 +22,89 @@ use crate::dataset::example::Example;
 use crate::dataset::fewshot::PromptFormat;
 use crate::dataset::judge::{Judge, JudgeConfig, judge_for};
 use crate::dataset::record::UNSURE_MARKER;
-use crate::dataset::sample::{SampleConfig, few_shot_prompt};
+use crate::dataset::sample::{SampleConfig, SampleSettings, few_shot_prompt};
 use crate::dataset::stage::{StageOptions, StageReport, run_stage};
 use crate::generate::{SamplingConfig, generate_with_progress};
 use crate::model::load::LoadedModel;
 
-/// Options of the answer stage.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EvalConfig {
+/// The settings of the answer stage: one type for the library, the `[eval]` table of
+/// `halt-llm run`, the `--config` file of `halt-llm eval` and its flags (each flag, when given,
+/// replaces the file's value). `Default` is the stage's own default (what `halt-llm eval
+/// --print-config` shows); [`EvalSettings::pipeline_default`] is the smaller preset of
+/// `halt-llm run`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalSettings {
     /// Most tokens per answer.
     pub max_new_tokens: usize,
     /// Prompts per generation batch (and per output chunk).
     pub batch_size: usize,
+    /// `chat` (the model's chat template; instruct and finetuned models) or `plain` (`Q:/A:`
+    /// text; base models).
+    #[serde(with = "crate::dataset::sample::format_serde")]
+    pub format: PromptFormat,
+}
+
+impl Default for EvalSettings {
+    fn default() -> Self {
+        Self {
+            max_new_tokens: 256,
+            batch_size: 8,
+            format: PromptFormat::Chat,
+        }
+    }
+}
+
+impl EvalSettings {
+    /// The preset of `halt-llm run`'s embedded default job, sized to finish on a 2-core CPU:
+    /// answers of at most 96 tokens, as its samples (the default job's maths problems have one
+    /// or two calculations), and all 12 of its test prompts in one batch.
+    pub fn pipeline_default() -> Self {
+        Self {
+            max_new_tokens: 96,
+            batch_size: 12,
+            ..Self::default()
+        }
+    }
+
+    /// Checks the settings with the [`settings`](crate::settings) rules (the context length is
+    /// checked by the stage, which knows the model).
+    ///
+    /// # Errors
+    /// The first value out of range, named.
+    pub fn validate(&self) -> Result<()> {
+        crate::settings::at_least("max_new_tokens", self.max_new_tokens, 1)?;
+        crate::settings::at_least("batch_size", self.batch_size, 1)
+    }
+
+    /// Reads a TOML file of these settings (fields left out keep their defaults).
+    ///
+    /// # Errors
+    /// Unreadable file, invalid TOML, an unknown field (named).
+    pub fn from_toml_file(path: &Path) -> Result<Self> {
+        crate::files::read_toml(path)
+    }
+
+    /// The settings as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("EvalSettings serializes to TOML")
+    }
+}
+
+/// One answer-stage job: the [`EvalSettings`] and what is not a setting of the stage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalConfig {
+    /// The stage's settings.
+    pub settings: EvalSettings,
     /// Only the first `limit` test examples (`None`: all).
     pub limit: Option<usize>,
-    /// Chat template (instruct and finetuned models) or plain `Q:/A:` text (base models).
-    pub format: PromptFormat,
-    /// The abstention marker (default [`UNSURE_MARKER`]).
+    /// The abstention marker (default [`UNSURE_MARKER`]; `halt-llm run` uses the marker its
+    /// aligned targets end with).
     pub marker: String,
     /// Print no progress.
     pub quiet: bool,
-    /// Few-shot pairs before each prompt (0: zero-shot, as finetuned models are evaluated).
+    /// Few-shot pairs before each prompt (0: zero-shot, as finetuned models are evaluated;
+    /// `halt-llm run` sets it for the pretrained model's few-shot reference point).
     pub shots: usize,
     /// Where the shots come from (the training split; never the test prompts themselves).
     /// Empty: shots from the other evaluated examples.
@@ -51,10 +114,8 @@ pub struct EvalConfig {
 impl Default for EvalConfig {
     fn default() -> Self {
         EvalConfig {
-            max_new_tokens: 256,
-            batch_size: 8,
+            settings: EvalSettings::default(),
             limit: None,
-            format: PromptFormat::Chat,
             marker: UNSURE_MARKER.into(),
             quiet: false,
             shots: 0,
@@ -64,14 +125,12 @@ impl Default for EvalConfig {
 }
 
 impl EvalConfig {
-    /// Checks the settings with the [`settings`](crate::settings) rules (the context length is
-    /// checked by the stage, which knows the model).
+    /// Checks the settings ([`EvalSettings::validate`]).
     ///
     /// # Errors
     /// The first value out of range, named.
     pub fn validate(&self) -> Result<()> {
-        crate::settings::at_least("max_new_tokens", self.max_new_tokens, 1)?;
-        crate::settings::at_least("batch_size", self.batch_size, 1)
+        self.settings.validate()
     }
 
     /// The examples this configuration evaluates: the first `limit` of `examples`.
@@ -108,12 +167,16 @@ pub fn answer_stage(
 ) -> Result<StageReport> {
     let ctx = loaded.model.config.max_position_embeddings;
     cfg.validate()?;
-    let max_prompt = crate::settings::new_tokens("max_new_tokens", cfg.max_new_tokens, ctx)?;
+    let max_prompt =
+        crate::settings::new_tokens("max_new_tokens", cfg.settings.max_new_tokens, ctx)?;
     let selected = cfg.selected(examples);
     let judges = judges_for(selected, judges);
     let prompt_cfg = SampleConfig {
-        shots: cfg.shots,
-        format: cfg.format,
+        settings: SampleSettings {
+            shots: cfg.shots,
+            format: cfg.settings.format,
+            ..SampleSettings::default()
+        },
         ..SampleConfig::default()
     };
     let prompt_for = |i: usize| -> Result<Vec<u32>> {
@@ -139,16 +202,16 @@ pub fn answer_stage(
         Ok(ids.0)
     };
     let sampling = SamplingConfig {
-        max_new_tokens: cfg.max_new_tokens,
+        max_new_tokens: cfg.settings.max_new_tokens,
         temperature: 0.0,
         top_p: 1.0,
         seed: 0,
-        stop_strings: cfg.format.stop_strings(),
+        stop_strings: cfg.settings.format.stop_strings(),
     };
     let items: Vec<(usize, &Example)> = selected.iter().enumerate().collect();
     let options = StageOptions {
         label: "eval".into(),
-        chunk: cfg.batch_size.max(1),
+        chunk: cfg.settings.batch_size.max(1),
         quiet: cfg.quiet,
     };
     run_stage(
@@ -177,7 +240,7 @@ pub fn answer_stage(
                 .iter()
                 .zip(gens)
                 .map(|(&&(_, ex), g)| {
-                    let text = match cfg.format {
+                    let text = match cfg.settings.format {
                         PromptFormat::Chat => g.text,
                         PromptFormat::Plain => g.text.trim().to_string(),
                     };

@@ -7,14 +7,65 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+/// The scheme of a `rope_scaling` (its `rope_type`, or the older key `type`), as in
+/// candle-transformers' `Llama3RopeType`. Only these two are supported: any other scheme of
+/// transformers (`linear`, `dynamic`, `yarn`, `longrope`, …) is refused when the config is
+/// read, with an error that names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "&'static str")]
+pub enum RopeType {
+    /// `"llama3"`: the Llama-3.1 frequency scaling (transformers
+    /// `_compute_llama3_parameters`).
+    Llama3,
+    /// `"default"`: plain RoPE, the scaling is a no-op.
+    #[default]
+    Default,
+}
+
+impl RopeType {
+    /// The name in a Hugging Face config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Llama3 => "llama3",
+            Self::Default => "default",
+        }
+    }
+}
+
+impl From<RopeType> for &'static str {
+    fn from(t: RopeType) -> Self {
+        t.as_str()
+    }
+}
+
+impl TryFrom<String> for RopeType {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "llama3" => Ok(Self::Llama3),
+            "default" => Ok(Self::Default),
+            _ => Err(format!(
+                "unsupported rope_scaling type `{s}` (supported: llama3, default)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for RopeType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// `rope_scaling` of a Hugging Face config. Only the Llama-3 scheme (`rope_type: "llama3"`)
 /// changes the frequencies here; `"default"` is a no-op. Source: transformers
 /// `_compute_llama3_parameters`, Llama 3.1 release.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RopeScaling {
-    /// Scaling scheme (`"llama3"` or `"default"`); HF also accepts the older key `type`.
+    /// Scaling scheme ([`RopeType`]); HF also accepts the older key `type`.
     #[serde(alias = "type")]
-    pub rope_type: String,
+    pub rope_type: RopeType,
     /// Factor by which low frequencies (long wavelengths) are divided.
     #[serde(default = "one")]
     pub factor: f64,
@@ -209,15 +260,9 @@ impl LlamaConfig {
             );
         }
         if let Some(s) = &self.rope_scaling {
-            if !matches!(s.rope_type.as_str(), "llama3" | "default") {
-                bail!(
-                    "unsupported rope_scaling type `{}` (supported: llama3)",
-                    s.rope_type
-                );
-            }
             // The llama3 scheme divides by `factor` and by `high_freq_factor − low_freq_factor`.
             let positive = |x: f64| x.is_finite() && x > 0.0;
-            if s.rope_type == "llama3"
+            if s.rope_type == RopeType::Llama3
                 && !(positive(s.factor)
                     && positive(s.low_freq_factor)
                     && s.high_freq_factor.is_finite()
@@ -285,7 +330,57 @@ mod tests {
             c.eos_token_id.unwrap().to_vec(),
             vec![128001, 128008, 128009]
         );
-        assert_eq!(c.rope_scaling.unwrap().factor, 32.0);
+        let s = c.rope_scaling.unwrap();
+        assert_eq!(s.factor, 32.0);
+        assert_eq!(s.rope_type, RopeType::Llama3);
+    }
+
+    #[test]
+    fn rope_type_reads_either_key_and_refuses_other_schemes() {
+        let scaling = |json: &str| serde_json::from_str::<RopeScaling>(json);
+        assert_eq!(
+            scaling(r#"{"rope_type": "llama3", "factor": 8.0}"#)
+                .unwrap()
+                .rope_type,
+            RopeType::Llama3
+        );
+        // the older key of transformers
+        assert_eq!(
+            scaling(r#"{"type": "llama3", "factor": 8.0}"#)
+                .unwrap()
+                .rope_type,
+            RopeType::Llama3
+        );
+        assert_eq!(
+            scaling(r#"{"rope_type": "default"}"#).unwrap().rope_type,
+            RopeType::Default
+        );
+        for other in ["linear", "dynamic", "yarn", "Llama3", ""] {
+            let e = scaling(&format!(r#"{{"rope_type": "{other}", "factor": 2.0}}"#))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!("unsupported rope_scaling type `{other}`")),
+                "{e}"
+            );
+        }
+        // A config with another scheme is refused when read, with the scheme named.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(
+            &path,
+            r#"{"vocab_size": 8, "hidden_size": 8, "intermediate_size": 8,
+                "num_hidden_layers": 1, "num_attention_heads": 2,
+                "rope_scaling": {"type": "dynamic", "factor": 2.0}}"#,
+        )
+        .unwrap();
+        let e = format!("{:#}", LlamaConfig::from_hf_json(&path).unwrap_err());
+        assert!(e.contains("unsupported rope_scaling type `dynamic`"), "{e}");
+        // Written back under `rope_type`, as transformers writes it.
+        let s = scaling(r#"{"type": "llama3"}"#).unwrap();
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["rope_type"], "llama3");
+        assert_eq!(serde_json::from_value::<RopeScaling>(json).unwrap(), s);
     }
 
     #[test]
@@ -304,7 +399,7 @@ mod tests {
         c.validate().unwrap();
         // llama3 scaling with equal low and high frequency factors divides by zero.
         c.rope_scaling = Some(RopeScaling {
-            rope_type: "llama3".into(),
+            rope_type: RopeType::Llama3,
             factor: 8.0,
             low_freq_factor: 4.0,
             high_freq_factor: 4.0,

@@ -7,17 +7,21 @@
 
 use burn::tensor::{Int, Tensor};
 
-use super::config::{LlamaConfig, RopeScaling};
+use super::config::{LlamaConfig, RopeScaling, RopeType};
 
 /// Inverse frequencies `θ^(−2i/head_dim)` for `i in 0..head_dim/2`, with Llama-3
 /// `rope_scaling` applied when configured (transformers `_compute_llama3_parameters`).
-/// Computed in f64 on the host, returned as f32. Length: `head_dim / 2`.
+/// Computed in f64 on the host, returned as f32.
+///
+/// # Shapes
+/// - output: `head_dim / 2` frequencies, the `i`-th for the dimension pair `(i, i + head_dim / 2)`
 pub fn inv_freq(head_dim: usize, rope_theta: f64, scaling: Option<&RopeScaling>) -> Vec<f32> {
+    debug_assert_eq!(head_dim % 2, 0, "head_dim must be even");
     let half = head_dim / 2;
     let base: Vec<f64> = (0..half)
         .map(|i| 1.0 / rope_theta.powf((2 * i) as f64 / head_dim as f64))
         .collect();
-    let Some(s) = scaling.filter(|s| s.rope_type == "llama3") else {
+    let Some(s) = scaling.filter(|s| s.rope_type == RopeType::Llama3) else {
         return base.into_iter().map(|f| f as f32).collect();
     };
     let old_ctx = s.original_max_position_embeddings as f64;
@@ -41,6 +45,10 @@ pub fn inv_freq(head_dim: usize, rope_theta: f64, scaling: Option<&RopeScaling>)
 }
 
 /// cos/sin of the rotation angles for one batch of positions, shared by all layers.
+///
+/// # Shapes
+/// - `cos`, `sin`: `[batch, 1, seq_len, head_dim / 2]` (one angle per position and frequency,
+///   the same for every head)
 #[derive(Debug, Clone)]
 pub struct RopeAngles {
     /// `cos(position · inv_freq)`, shape `[batch, 1, seq_len, head_dim / 2]`.
@@ -50,7 +58,11 @@ pub struct RopeAngles {
 }
 
 impl RopeAngles {
-    /// Angles for `positions` (`[batch, seq_len]`, token index within its own sequence).
+    /// Angles for `positions` (token index within its own sequence).
+    ///
+    /// # Shapes
+    /// - `positions`: `[batch, seq_len]`
+    /// - output: `cos`, `sin` of `[batch, 1, seq_len, config.head_dim() / 2]`
     pub fn new(config: &LlamaConfig, positions: Tensor<2, Int>) -> Self {
         let mut freqs = inv_freq(
             config.head_dim(),
@@ -65,7 +77,11 @@ impl RopeAngles {
         Self::from_inv_freq(&freqs, positions)
     }
 
-    /// Angles for `positions` (`[batch, seq_len]`) and the given inverse frequencies.
+    /// Angles for `positions` and the given inverse frequencies (`head_dim / 2` of them).
+    ///
+    /// # Shapes
+    /// - `positions`: `[batch, seq_len]`
+    /// - output: `cos`, `sin` of `[batch, 1, seq_len, inv_freq.len()]`
     pub fn from_inv_freq(inv_freq: &[f32], positions: Tensor<2, Int>) -> Self {
         let device = positions.device();
         let [batch, seq_len] = positions.dims();
@@ -73,21 +89,42 @@ impl RopeAngles {
         let freqs = Tensor::<1>::from_floats(inv_freq, &device).reshape([1, 1, 1, half]);
         let pos = positions.float().reshape([batch, 1, seq_len, 1]);
         let angles = pos * freqs; // [batch, 1, seq_len, half]
-        Self {
+        let angles = Self {
             cos: angles.clone().cos(),
             sin: angles.sin(),
-        }
+        };
+        debug_assert_eq!(angles.cos.dims(), [batch, 1, seq_len, half], "cos shape");
+        debug_assert_eq!(angles.sin.dims(), [batch, 1, seq_len, half], "sin shape");
+        angles
     }
 
-    /// Rotates `x` of shape `[batch, heads, seq_len, head_dim]` (rotate_half layout).
+    /// Rotates `x` (rotate_half layout).
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, heads, seq_len, head_dim]`, with `batch` and `seq_len` those of the
+    ///   angles and `head_dim` twice their frequencies
+    /// - output: `[batch, heads, seq_len, head_dim]`
     pub fn apply(&self, x: Tensor<4>) -> Tensor<4> {
-        let [_, _, _, head_dim] = x.dims();
+        let [batch, heads, seq_len, head_dim] = x.dims();
         let half = head_dim / 2;
+        debug_assert_eq!(
+            self.cos.dims(),
+            [batch, 1, seq_len, half],
+            "x [batch, heads, seq_len, head_dim] needs angles [batch, 1, seq_len, head_dim / 2]"
+        );
+        debug_assert_eq!(self.sin.dims(), self.cos.dims(), "sin and cos shapes");
+        debug_assert_eq!(head_dim % 2, 0, "head_dim must be even");
         let x1 = x.clone().narrow(3, 0, half);
         let x2 = x.narrow(3, half, half);
         let out1 = x1.clone() * self.cos.clone() - x2.clone() * self.sin.clone();
         let out2 = x2 * self.cos.clone() + x1 * self.sin.clone();
-        Tensor::cat(vec![out1, out2], 3)
+        let out = Tensor::cat(vec![out1, out2], 3);
+        debug_assert_eq!(
+            out.dims(),
+            [batch, heads, seq_len, head_dim],
+            "output shape"
+        );
+        out
     }
 }
 
@@ -154,7 +191,7 @@ mod tests {
         // 628.3 is medium: smooth = (1024/628.3 − 1)/(4 − 1) = 0.2099…;
         // (1 − smooth)·0.01/8 + smooth·0.01.
         let s = RopeScaling {
-            rope_type: "llama3".into(),
+            rope_type: RopeType::Llama3,
             factor: 8.0,
             low_freq_factor: 1.0,
             high_freq_factor: 4.0,

@@ -4,6 +4,15 @@
 //! The defaults are the embedded default job: SmolLM2-135M-Instruct on easy maths problems
 //! (at most two calculations), sized to finish on a 2-core CPU (see README for the measured
 //! pretrained correctness that chose this domain and difficulty).
+//!
+//! The tables `[sample]`, `[train]` and `[eval]` are the stages' own settings types
+//! ([`SampleSettings`], [`TrainConfig`], [`EvalSettings`]: the same fields as `halt-llm sample`,
+//! `train` and `eval` take in their `--config` files). A key left out of a table takes the
+//! value of the run's preset ([`SampleSettings::pipeline_default`], [`TrainConfig::small_lora`],
+//! [`EvalSettings::pipeline_default`]), not the stage command's default. Files written before
+//! these tables were the stages' types still read the same: `[train] lora_rank = R` is
+//! `[train.lora]` of rank R (α = 2R, every projection), and the top-level
+//! `eval_max_new_tokens` / `eval_batch_size` are `[eval] max_new_tokens` / `batch_size`.
 
 use std::path::{Path, PathBuf};
 
@@ -13,77 +22,11 @@ use serde::{Deserialize, Serialize};
 use crate::backend::DeviceChoice;
 use crate::dataset::judge::JudgeSettings;
 use crate::dataset::record::{AlignMethod, NullPolicy};
+use crate::dataset::sample::SampleSettings;
 use crate::dataset::{DATASETS_DIR, Domain};
+use crate::eval::stage::EvalSettings;
 use crate::settings;
 use crate::train::{LoraSettings, TrainConfig};
-
-/// Sampling of the pretrained model's few-shot responses (paper step 2).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SampleSettings {
-    /// Responses per training prompt (N; 5 in the paper).
-    pub n: usize,
-    /// Softmax temperature.
-    pub temperature: f32,
-    /// Nucleus-sampling mass.
-    pub top_p: f32,
-    /// Most tokens per response.
-    pub max_new_tokens: usize,
-    /// Few-shot pairs before each prompt.
-    pub shots: usize,
-    /// Prompts per generation batch (each contributes N sequences).
-    pub batch_prompts: usize,
-}
-
-impl Default for SampleSettings {
-    fn default() -> Self {
-        Self {
-            n: 5,
-            temperature: 0.7,
-            top_p: 0.95,
-            max_new_tokens: 96,
-            shots: 4,
-            batch_prompts: 12,
-        }
-    }
-}
-
-/// Finetuning of each model (one per α and per baseline).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TrainSettings {
-    /// Passes over the aligned records.
-    pub epochs: usize,
-    /// Peak learning rate.
-    pub lr: f64,
-    /// Examples per micro-batch.
-    pub batch_size: usize,
-    /// Micro-batches per optimiser step.
-    pub grad_accum: usize,
-    /// Longest training sequence (tokens).
-    pub max_seq_len: usize,
-    /// LoRA rank; `None` finetunes every weight.
-    pub lora_rank: Option<usize>,
-    /// Fraction held out for the validation loss.
-    pub valid_fraction: f64,
-    /// Optimiser steps between checkpoints.
-    pub checkpoint_every: usize,
-}
-
-impl Default for TrainSettings {
-    fn default() -> Self {
-        Self {
-            epochs: 3,
-            lr: 1e-3,
-            batch_size: 2,
-            grad_accum: 1,
-            max_seq_len: 256,
-            lora_rank: Some(8),
-            valid_fraction: 0.0,
-            checkpoint_every: 25,
-        }
-    }
-}
 
 /// Everything `halt-llm run` does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,14 +50,16 @@ pub struct RunConfig {
     pub baselines: Vec<AlignMethod>,
     /// How undecided verdicts count.
     pub null_policy: NullPolicy,
-    /// Sampling settings.
+    /// Sampling settings (the run's seed is [`RunConfig::seed`]).
+    #[serde(with = "sample_table")]
     pub sample: SampleSettings,
-    /// Finetuning settings.
-    pub train: TrainSettings,
-    /// Most tokens per test answer.
-    pub eval_max_new_tokens: usize,
-    /// Test prompts per generation batch.
-    pub eval_batch_size: usize,
+    /// Finetuning settings of every model of the run, without [`TrainConfig::INPUTS`]: the run
+    /// sets those itself ([`RunConfig::train_config`]).
+    #[serde(with = "train_table")]
+    pub train: TrainConfig,
+    /// Evaluation settings of every model of the run, the pretrained one included.
+    #[serde(with = "eval_table")]
+    pub eval: EvalSettings,
     /// The judges: an optional LLM judge (book: "The LLM judge") and the
     /// code sandbox's limits.
     pub judge: JudgeSettings,
@@ -123,6 +68,12 @@ pub struct RunConfig {
     /// Compute device.
     #[serde(with = "crate::train::config::device_serde")]
     pub device: DeviceChoice,
+    /// Former name of `eval.max_new_tokens`, read from older files (never written).
+    #[serde(default, skip_serializing)]
+    eval_max_new_tokens: Option<usize>,
+    /// Former name of `eval.batch_size`, read from older files (never written).
+    #[serde(default, skip_serializing)]
+    eval_batch_size: Option<usize>,
 }
 
 impl Default for RunConfig {
@@ -141,13 +92,14 @@ impl Default for RunConfig {
                 AlignMethod::RandomTrim,
             ],
             null_policy: NullPolicy::Wrong,
-            sample: SampleSettings::default(),
-            train: TrainSettings::default(),
-            eval_max_new_tokens: 96,
-            eval_batch_size: 12,
+            sample: SampleSettings::pipeline_default(),
+            train: TrainConfig::small_lora(),
+            eval: EvalSettings::pipeline_default(),
             judge: JudgeSettings::default(),
             seed: 0,
             device: DeviceChoice::Cpu,
+            eval_max_new_tokens: None,
+            eval_batch_size: None,
         }
     }
 }
@@ -158,7 +110,48 @@ impl RunConfig {
     /// # Errors
     /// Unreadable file, invalid TOML, unknown field (named).
     pub fn from_toml_file(path: &Path) -> Result<Self> {
-        crate::files::read_toml(path)
+        let mut c: Self = crate::files::read_toml(path)?;
+        c.fold_former_names()
+            .with_context(|| format!("parsing {}", path.display()))?;
+        Ok(c)
+    }
+
+    /// Parses TOML text (as [`RunConfig::from_toml_file`]).
+    ///
+    /// # Errors
+    /// Invalid TOML, an unknown field (named), a value given under its former and its current
+    /// name.
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let mut c: Self = toml::from_str(text)?;
+        c.fold_former_names()?;
+        Ok(c)
+    }
+
+    /// Moves the values of the former top-level `eval_max_new_tokens` / `eval_batch_size`
+    /// into `[eval]`.
+    fn fold_former_names(&mut self) -> Result<()> {
+        for (former, value, field, current) in [
+            (
+                "eval_max_new_tokens",
+                self.eval_max_new_tokens.take(),
+                "max_new_tokens",
+                &mut self.eval.max_new_tokens,
+            ),
+            (
+                "eval_batch_size",
+                self.eval_batch_size.take(),
+                "batch_size",
+                &mut self.eval.batch_size,
+            ),
+        ] {
+            if let Some(v) = value {
+                if *current != v && *current != field_preset(field) {
+                    bail!("{former} (the former name of eval.{field}) and eval.{field} differ");
+                }
+                *current = v;
+            }
+        }
+        Ok(())
     }
 
     /// The config as TOML.
@@ -189,14 +182,11 @@ impl RunConfig {
                 );
             }
         }
-        let s = &self.sample;
-        settings::at_least("sample.n", s.n, 1)?;
-        settings::temperature(s.temperature)?;
-        settings::top_p(s.top_p)?;
-        settings::at_least("sample.max_new_tokens", s.max_new_tokens, 1)?;
-        settings::at_least("sample.batch_prompts", s.batch_prompts, 1)?;
-        settings::at_least("eval_max_new_tokens", self.eval_max_new_tokens, 1)?;
-        settings::at_least("eval_batch_size", self.eval_batch_size, 1)?;
+        if self.eval_max_new_tokens.is_some() || self.eval_batch_size.is_some() {
+            bail!("eval_max_new_tokens / eval_batch_size are read only from files: use [eval]");
+        }
+        self.sample.validate().context("sample")?;
+        self.eval.validate().context("eval")?;
         self.judge.validate()?;
         self.train_config(Path::new(&self.model), Path::new("aligned.jsonl"))
             .validate()
@@ -209,7 +199,7 @@ impl RunConfig {
 
     /// The token budgets against the context length of the model at `model_path`
     /// ([`settings::model_context`]; the weights are not loaded): `sample.max_new_tokens` and
-    /// `eval_max_new_tokens` must leave room for a prompt, `train.max_seq_len` must fit. Checked
+    /// `eval.max_new_tokens` must leave room for a prompt, `train.max_seq_len` must fit. Checked
     /// before any stage runs, so a budget too large fails at once, not after hours of work.
     ///
     /// # Errors
@@ -217,27 +207,340 @@ impl RunConfig {
     pub fn check_model(&self, model_path: &Path) -> Result<()> {
         let context = settings::model_context(model_path)?;
         settings::new_tokens("sample.max_new_tokens", self.sample.max_new_tokens, context)?;
-        settings::new_tokens("eval_max_new_tokens", self.eval_max_new_tokens, context)?;
+        settings::new_tokens("eval.max_new_tokens", self.eval.max_new_tokens, context)?;
         settings::fits_context("train.max_seq_len", self.train.max_seq_len, context)
     }
 
-    /// The finetuning settings of one model of the run, trained on `data`.
+    /// The finetuning job of one model of the run, trained on `data`: the `[train]` settings
+    /// with the run's model, seed and device.
     pub fn train_config(&self, model_path: &Path, data: &Path) -> TrainConfig {
-        let t = &self.train;
         TrainConfig {
             data: vec![data.to_path_buf()],
             model: model_path.display().to_string(),
-            epochs: t.epochs,
-            lr: t.lr,
-            batch_size: t.batch_size,
-            grad_accum: t.grad_accum,
-            max_seq_len: t.max_seq_len,
-            valid_fraction: t.valid_fraction,
-            checkpoint_every: t.checkpoint_every,
-            lora: t.lora_rank.map(LoraSettings::with_rank),
             seed: self.seed,
             device: self.device,
-            ..TrainConfig::default()
+            ..self.train.clone()
         }
+    }
+}
+
+/// The preset value of an `[eval]` field (to tell a key left out from one given).
+fn field_preset(field: &str) -> usize {
+    let p = EvalSettings::pipeline_default();
+    match field {
+        "max_new_tokens" => p.max_new_tokens,
+        _ => p.batch_size,
+    }
+}
+
+/// Serde of a stage's table in the run settings: keys left out take the preset's values
+/// (not the type's `Default`); `refused` keys are errors (with why).
+mod table {
+    use serde::de::{DeserializeOwned, Error as _};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// A table whose keys keep the order given (`toml::Table` sorts them).
+    pub(super) struct Ordered(pub(super) Vec<(String, Entry)>);
+
+    /// A value of an [`Ordered`] table.
+    pub(super) enum Entry {
+        Value(toml::Value),
+        Table(Ordered),
+    }
+
+    impl Serialize for Ordered {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut m = s.serialize_map(Some(self.0.len()))?;
+            for (k, v) in &self.0 {
+                match v {
+                    Entry::Value(v) => m.serialize_entry(k, v)?,
+                    Entry::Table(t) => m.serialize_entry(k, t)?,
+                }
+            }
+            m.end()
+        }
+    }
+
+    /// `value` as a table, made through TOML text so that an `f32` reads as written (`0.7`,
+    /// not its exact binary value).
+    fn table_of<T: Serialize>(value: &T) -> Result<(String, toml::Table), String> {
+        let text = toml::to_string(value).map_err(|e| e.to_string())?;
+        let table = toml::from_str(&text).map_err(|e| e.to_string())?;
+        Ok((text, table))
+    }
+
+    /// The keys of `table` in the order they first appear in `text` (`key = …` or a
+    /// `[path.key]` header), nested tables likewise within their section.
+    fn ordered(table: toml::Table, text: &str, path: &str) -> Ordered {
+        let at = |k: &str| {
+            [format!("\n{k} = "), format!("\n[{path}{k}]")]
+                .iter()
+                .filter_map(|p| text.find(p.as_str()))
+                .min()
+                .unwrap_or(usize::MAX)
+        };
+        let mut entries: Vec<(String, Entry)> = table
+            .into_iter()
+            .map(|(k, v)| {
+                let e = match v {
+                    toml::Value::Table(t) => {
+                        let header = format!("\n[{path}{k}]");
+                        let section = text.find(&header).map_or("", |i| &text[i..]);
+                        Entry::Table(ordered(t, section, &format!("{path}{k}.")))
+                    }
+                    v => Entry::Value(v),
+                };
+                (k, e)
+            })
+            .collect();
+        entries.sort_by_key(|(k, _)| at(k));
+        Ordered(entries)
+    }
+
+    /// The table of `value` without the keys `skip`, in the order of the fields.
+    pub(super) fn to_table<T: Serialize, E: serde::ser::Error>(
+        value: &T,
+        skip: &[&str],
+    ) -> Result<Ordered, E> {
+        let (text, mut table) = table_of(value).map_err(E::custom)?;
+        for k in skip {
+            table.remove(*k);
+        }
+        Ok(ordered(table, &format!("\n{text}"), ""))
+    }
+
+    pub(super) fn serialize<T: Serialize, S: Serializer>(
+        value: &T,
+        skip: &[&str],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        to_table::<T, S::Error>(value, skip)?.serialize(s)
+    }
+
+    /// The table given, before it is laid over the preset.
+    pub(super) fn given<'de, D: Deserializer<'de>>(
+        d: D,
+        refused: &[(&str, &str)],
+    ) -> Result<toml::Table, D::Error> {
+        let given = toml::Table::deserialize(d)?;
+        for (k, why) in refused {
+            if given.contains_key(*k) {
+                return Err(D::Error::custom(format!("`{k}` is not set here: {why}")));
+            }
+        }
+        Ok(given)
+    }
+
+    /// `given` laid over `preset`, key by key (a nested table is replaced whole).
+    pub(super) fn over<T: Serialize + DeserializeOwned, E: serde::de::Error>(
+        preset: &T,
+        given: toml::Table,
+    ) -> Result<T, E> {
+        let (_, mut base) = table_of(preset).map_err(E::custom)?;
+        for (k, v) in given {
+            base.insert(k, v);
+        }
+        toml::Value::Table(base).try_into().map_err(E::custom)
+    }
+}
+
+/// `[sample]`: [`SampleSettings`] over [`SampleSettings::pipeline_default`].
+mod sample_table {
+    use super::{SampleSettings, table};
+    use serde::{Deserializer, Serializer};
+
+    const REFUSED: [(&str, &str); 1] = [("seed", "the run's `seed` (top level) seeds every stage")];
+
+    pub fn serialize<S: Serializer>(v: &SampleSettings, s: S) -> Result<S::Ok, S::Error> {
+        table::serialize(v, &[], s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SampleSettings, D::Error> {
+        table::over(
+            &SampleSettings::pipeline_default(),
+            table::given(d, &REFUSED)?,
+        )
+    }
+}
+
+/// `[eval]`: [`EvalSettings`] over [`EvalSettings::pipeline_default`].
+mod eval_table {
+    use super::{EvalSettings, table};
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &EvalSettings, s: S) -> Result<S::Ok, S::Error> {
+        table::serialize(v, &[], s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<EvalSettings, D::Error> {
+        table::over(&EvalSettings::pipeline_default(), table::given(d, &[])?)
+    }
+}
+
+/// `[train]`: [`TrainConfig`] without its [`TrainConfig::INPUTS`], over
+/// [`TrainConfig::small_lora`]. TOML has no "none", so full finetuning is `lora = false`; the
+/// former `lora_rank = R` is read as `[train.lora]` of rank R.
+mod train_table {
+    use super::{LoraSettings, TrainConfig, table};
+    use serde::de::Error as _;
+    use serde::{Deserializer, Serialize, Serializer};
+
+    const REFUSED: [(&str, &str); 4] = [
+        ("data", "the run trains each model on its own aligned file"),
+        ("model", "the run finetunes its `model` (top level)"),
+        ("seed", "the run's `seed` (top level) seeds every stage"),
+        ("device", "the run's `device` (top level) runs every stage"),
+    ];
+
+    pub fn serialize<S: Serializer>(v: &TrainConfig, s: S) -> Result<S::Ok, S::Error> {
+        let mut t = table::to_table::<_, S::Error>(v, &TrainConfig::INPUTS)?;
+        if v.lora.is_none() {
+            t.0.push((
+                "lora".into(),
+                table::Entry::Value(toml::Value::Boolean(false)),
+            ));
+        }
+        t.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TrainConfig, D::Error> {
+        let mut given = table::given(d, &REFUSED)?;
+        if let Some(rank) = given.remove("lora_rank") {
+            if given.contains_key("lora") {
+                return Err(D::Error::custom(
+                    "`lora_rank` (the former name of lora.rank) and `lora` are both given",
+                ));
+            }
+            let rank = rank
+                .as_integer()
+                .and_then(|r| usize::try_from(r).ok())
+                .ok_or_else(|| D::Error::custom("lora_rank must be a whole number"))?;
+            let lora =
+                toml::Value::try_from(LoraSettings::with_rank(rank)).map_err(D::Error::custom)?;
+            given.insert("lora".into(), lora);
+        }
+        let full = given
+            .get("lora")
+            .is_some_and(|l| l.as_bool() == Some(false));
+        if full {
+            given.remove("lora");
+        }
+        let mut c: TrainConfig = table::over(&TrainConfig::small_lora(), given)?;
+        if full {
+            c.lora = None;
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_job_keeps_its_numbers() {
+        // by hand: the numbers of the default job before the stages' tables were their types
+        let c = RunConfig::default();
+        let s = &c.sample;
+        assert_eq!(
+            (s.n, s.max_new_tokens, s.shots, s.batch_prompts),
+            (5, 96, 4, 12)
+        );
+        assert_eq!((s.temperature, s.top_p), (0.7, 0.95));
+        let t = c.train_config(Path::new("m.gguf"), Path::new("a.jsonl"));
+        assert_eq!(
+            (
+                t.epochs,
+                t.batch_size,
+                t.grad_accum,
+                t.max_seq_len,
+                t.checkpoint_every
+            ),
+            (3, 2, 1, 256, 25)
+        );
+        assert_eq!((t.lr, t.valid_fraction, t.warmup_ratio), (1e-3, 0.0, 0.05));
+        let l = t.lora.as_ref().unwrap();
+        assert_eq!((l.rank, l.alpha, l.target_modules.len()), (8, 16.0, 7));
+        assert_eq!((t.model.as_str(), t.seed), ("m.gguf", 0));
+        assert_eq!((c.eval.max_new_tokens, c.eval.batch_size), (96, 12));
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn printed_settings_read_back_the_same() {
+        let c = RunConfig::default();
+        assert_eq!(RunConfig::from_toml(&c.to_toml()).unwrap(), c);
+        let mut full = RunConfig::default();
+        full.train.lora = None;
+        full.sample.temperature = 0.3;
+        let text = full.to_toml();
+        assert!(text.contains("lora = false"), "{text}");
+        assert!(text.contains("temperature = 0.3\n"), "{text}");
+        assert_eq!(RunConfig::from_toml(&text).unwrap(), full);
+    }
+
+    #[test]
+    fn keys_left_out_of_a_table_take_the_run_preset() {
+        // by hand: [sample] n = 3 keeps the preset's 96 tokens (the stage's own default is
+        // 256), [train] lr = 0.01 keeps LoRA rank 8 (the stage's own default has none)
+        let c = RunConfig::from_toml("[sample]\nn = 3\n[train]\nlr = 0.01\n").unwrap();
+        assert_eq!((c.sample.n, c.sample.max_new_tokens), (3, 96));
+        assert_eq!(c.train.lr, 0.01);
+        assert_eq!(c.train.batch_size, 2);
+        assert_eq!(c.train.lora.as_ref().map(|l| l.rank), Some(8));
+        let c = RunConfig::from_toml("[eval]\nbatch_size = 3\n").unwrap();
+        assert_eq!((c.eval.max_new_tokens, c.eval.batch_size), (96, 3));
+    }
+
+    #[test]
+    fn former_names_still_read() {
+        // a config.toml written before [eval] and [train.lora]
+        let old = "eval_max_new_tokens = 40\neval_batch_size = 4\n\
+                   [train]\nepochs = 2\nlora_rank = 4\n";
+        let c = RunConfig::from_toml(old).unwrap();
+        assert_eq!((c.eval.max_new_tokens, c.eval.batch_size), (40, 4));
+        let l = c.train.lora.as_ref().unwrap();
+        assert_eq!((c.train.epochs, l.rank, l.alpha), (2, 4, 8.0));
+        c.validate().unwrap();
+        let new = "[eval]\nmax_new_tokens = 40\nbatch_size = 4\n\
+                   [train]\nepochs = 2\n[train.lora]\nrank = 4\nalpha = 8.0\n\
+                   target_modules = [\"q_proj\", \"k_proj\", \"v_proj\", \"o_proj\", \
+                   \"gate_proj\", \"up_proj\", \"down_proj\"]\n";
+        assert_eq!(RunConfig::from_toml(new).unwrap(), c);
+        let both = "eval_max_new_tokens = 40\n[eval]\nmax_new_tokens = 50\n";
+        assert!(RunConfig::from_toml(both).is_err());
+    }
+
+    #[test]
+    fn a_table_refuses_what_the_run_sets_and_unknown_keys() {
+        for (text, word) in [
+            ("[train]\nmodel = \"x\"\n", "model"),
+            ("[train]\ndata = [\"a.jsonl\"]\n", "data"),
+            ("[train]\nseed = 3\n", "seed"),
+            ("[sample]\nseed = 3\n", "seed"),
+            ("[train]\nepochz = 3\n", "epochz"),
+            ("[sample]\nnn = 3\n", "nn"),
+            ("[eval]\nmarker = \"x\"\n", "marker"),
+        ] {
+            let err = format!("{:#}", RunConfig::from_toml(text).unwrap_err());
+            assert!(err.contains(word), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_stage_setting_out_of_range_is_named() {
+        let mut c = RunConfig::default();
+        c.sample.batch_prompts = 0;
+        assert_eq!(
+            format!("{:#}", c.validate().unwrap_err()),
+            "sample: batch_prompts must be at least 1, got 0"
+        );
+        let mut c = RunConfig::default();
+        c.eval.batch_size = 0;
+        assert_eq!(
+            format!("{:#}", c.validate().unwrap_err()),
+            "eval: batch_size must be at least 1, got 0"
+        );
     }
 }

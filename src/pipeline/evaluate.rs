@@ -10,7 +10,6 @@ use anyhow::{Context, Result};
 use super::examples::cluster_of;
 use super::run::{PipelineRun, Variant, load_checkpoint, say};
 use crate::dataset::align_stage::method_name;
-use crate::dataset::fewshot::PromptFormat;
 use crate::dataset::record::AlignMethod;
 use crate::eval::bootstrap::BootstrapConfig;
 use crate::eval::claims::{MethodTallies, paper_claims, test_claims};
@@ -86,15 +85,12 @@ impl PipelineRun<'_> {
         Ok(())
     }
 
-    /// The evaluation settings of one model: greedy chat prompts with the run's token
-    /// budget and batch size, the run's judges, null policy and bootstrap seed.
+    /// The evaluation job of one model: greedy answers with the run's `[eval]` settings, the
+    /// run's judges, null policy and bootstrap seed.
     fn eval_run(&self, label: &str, alpha: Option<f64>) -> EvalRun {
         EvalRun {
             eval: EvalConfig {
-                max_new_tokens: self.config.eval_max_new_tokens,
-                batch_size: self.config.eval_batch_size,
-                limit: None,
-                format: PromptFormat::Chat,
+                settings: self.config.eval.clone(),
                 ..EvalConfig::default()
             },
             judges: self.judges.clone(),

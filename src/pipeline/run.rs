@@ -28,7 +28,6 @@ use super::examples::select_examples;
 use crate::dataset::align::AlignConfig;
 use crate::dataset::align_stage::{AlignInputs, align_stage, method_name};
 use crate::dataset::example::Example;
-use crate::dataset::fewshot::PromptFormat;
 use crate::dataset::judge::{JudgeConfig, judge_for};
 use crate::dataset::judge_stage::judge_stage;
 use crate::dataset::load_examples;
@@ -351,18 +350,12 @@ fn record_config(config: &RunConfig, dir: &Path) -> Result<()> {
     crate::files::write_atomic(&path, config.to_toml().as_bytes())
 }
 
-/// The sampling stage's settings: `sample.*` of the run, chat prompts, the run's seed.
+/// The sampling job: the run's `[sample]` settings and seed, every training prompt.
 fn sample_config(config: &RunConfig, model_path: &Path) -> SampleConfig {
     SampleConfig {
-        n: config.sample.n,
-        temperature: config.sample.temperature,
-        top_p: config.sample.top_p,
-        max_new_tokens: config.sample.max_new_tokens,
+        settings: config.sample.clone(),
         seed: config.seed,
         limit: None,
-        shots: config.sample.shots,
-        format: PromptFormat::Chat,
-        batch_prompts: config.sample.batch_prompts,
         model_name: crate::fetch::model_name(model_path),
         quiet: false,
     }

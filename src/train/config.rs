@@ -74,8 +74,16 @@ impl LoraSettings {
     }
 }
 
-/// Everything that defines a finetuning run. Serialized into the output folder
-/// (`train_config.toml`); `--resume` refuses a folder whose recorded settings differ.
+/// Everything that defines a finetuning run: one type for the library, the `--config` file of
+/// `halt-llm train` and its flags (each flag, when given, replaces the file's value), and the
+/// `[train]` table of `halt-llm run`. Serialized into the output folder (`train_config.toml`);
+/// `--resume` refuses a folder whose recorded settings differ.
+///
+/// Four fields, [`TrainConfig::INPUTS`] (`data`, `model`, `seed`, `device`), say what is
+/// trained and where, not how: `halt-llm run` fills them for each model it trains (its aligned
+/// file, its model, seed and device), so its `[train]` table refuses them. `Default` is the
+/// stage's own default (what `halt-llm train --print-config` shows: full finetuning);
+/// [`TrainConfig::small_lora`] is the preset of `halt-llm run`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
@@ -151,6 +159,28 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// The fields that are the job's inputs and device rather than how it trains (see
+    /// [`TrainConfig`]); `halt-llm run` sets them itself.
+    pub const INPUTS: [&'static str; 4] = ["data", "model", "seed", "device"];
+
+    /// The preset of `halt-llm run`'s embedded default job, sized for six finetunings of a
+    /// 135M model on a 2-core CPU: LoRA of rank 8 on every projection (α = 16) instead of full
+    /// finetuning, a learning rate of 1e-3 (LoRA's usual order; 5e-5 is for full finetuning),
+    /// micro-batches of 2 sequences of at most 256 tokens, no validation split (12 training
+    /// prompts leave none to spare) and a checkpoint every 25 steps. Everything else as
+    /// [`TrainConfig::default`].
+    pub fn small_lora() -> Self {
+        Self {
+            lr: 1e-3,
+            batch_size: 2,
+            max_seq_len: 256,
+            valid_fraction: 0.0,
+            checkpoint_every: 25,
+            lora: Some(LoraSettings::with_rank(8)),
+            ..Self::default()
+        }
+    }
+
     /// Reads a TOML config file.
     ///
     /// # Errors

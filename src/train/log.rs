@@ -14,7 +14,7 @@ use burn::train::renderer::{
 };
 
 /// Prints `step s/S · loss … · elapsed · time left` lines; the time left is estimated from the
-/// pace of the steps after this run's first ([`time_left`]).
+/// pace of the steps after this run's first (`time_left`).
 pub struct PlainLog {
     grad_accum: usize,
     first_step: usize,

@@ -1,13 +1,17 @@
 //! Fragment splitters (paper §"Fragment"): a response becomes a list of [`Span`]s with byte
 //! offsets into it.
 //!
-//! - [`claims`] (independent; medicine): sentences, then compound sentences split into atomic
-//!   claims where the rule is safe;
-//! - [`facts`] (independent; biographies): claims, then a claim stating two or more checkable
-//!   facts (birth date, birthplace, prize year, category, motivation) split into one fragment per
-//!   fact; the rest of such a claim (subject, verb, separators) is glue, no fragment;
-//! - [`steps`] (dependent; maths): one reasoning step per fragment;
-//! - [`lines`] (dependent; code): the code lines, inside the first fenced block if there is one.
+//! - [`claims`](mod@claims) (independent; medicine): sentences, then compound sentences split
+//!   into atomic claims where the rule is safe;
+//! - [`facts`](mod@facts) (independent; biographies): claims, then a claim stating two or more
+//!   checkable facts (birth date, birthplace, prize year, category, motivation) split into one
+//!   fragment per fact; the rest of such a claim (subject, verb, separators) is glue, no fragment;
+//! - [`steps`](mod@steps) (dependent; maths): one reasoning step per fragment;
+//! - [`lines`](mod@lines) (dependent; code): the code lines, inside the first fenced block if
+//!   there is one.
+//!
+//! Each domain's judge names the splitter it uses
+//! ([`Judge::splitter`](crate::dataset::judge::Judge::splitter)).
 //!
 //! Every span satisfies `text == &response[start..end]`, has no leading or trailing whitespace
 //! (code lines keep their indentation), and spans are in order and do not overlap.

@@ -1,7 +1,7 @@
 //! Reasoning steps of a maths answer (dependent fragments).
 //!
 //! One step per fragment: every non-blank line, and within a line every sentence (with the
-//! abbreviation-aware [`sentences`](super::sentences) segmenter, so `12.5` or `e.g.` do not
+//! abbreviation-aware [`sentences`] segmenter, so `12.5` or `e.g.` do not
 //! split). List numbering stays with its step: a bare marker (`1.`, `Step 2:`) on its own is
 //! merged with the following step, so no fragment is only a number. The final answer line
 //! (`#### 18`, `The answer is 18.`) is a step like any other.

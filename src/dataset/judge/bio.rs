@@ -1,6 +1,7 @@
 //! The biography judge (independent facts against structured facts; paper §"Judge", book "Fragments and judges").
 //!
-//! Answers are split with the [`facts`](crate::dataset::fragment::facts) splitter: each claim
+//! Answers are split with the facts splitter ([`Splitter::Facts`], module
+//! [`fragment::facts`](mod@crate::dataset::fragment::facts)): each claim
 //! into its atomic facts (birth date, birthplace, prize year, category, motivation; see that
 //! module for how they are found), or whole when it states fewer than two. Each fact is checked
 //! against [`BioTruth`] by its kind:
@@ -36,9 +37,10 @@ use super::llm::LlmJudge;
 use super::{Judge, JudgeError, expect_domain};
 use crate::dataset::domain::Domain;
 use crate::dataset::example::Example;
+use crate::dataset::fragment::Splitter;
 pub use crate::dataset::fragment::facts::DateMention;
 use crate::dataset::fragment::facts::{FactKind, claims_with_facts, date_mentions, facts_in};
-use crate::dataset::record::{Fragment, FragmentKind};
+use crate::dataset::record::Fragment;
 use crate::dataset::truth::BioTruth;
 
 /// Every date in `text`, in text order, each written form once (a full date is not also counted
@@ -176,7 +178,7 @@ fn category_in(text: &str) -> Option<&'static str> {
 }
 
 /// The verdict of each fact `facts` (ranges into `claim`, as from
-/// [`facts_in`](crate::dataset::fragment::facts::facts_in)) by the rules of the module docs:
+/// [`facts_in`]) by the rules of the module docs:
 /// `Some(false)` contradiction, `Some(true)` match, `None` undecided.
 pub fn check_facts(
     truth: &BioTruth,
@@ -272,8 +274,8 @@ impl Judge for BioJudge {
         Domain::Bio
     }
 
-    fn kind(&self) -> FragmentKind {
-        FragmentKind::Independent
+    fn splitter(&self) -> Splitter {
+        Splitter::Facts
     }
 
     fn judge(&self, example: &Example, response: &str) -> Result<Vec<Fragment>, JudgeError> {

@@ -11,14 +11,14 @@
 //! `RLIMIT_FSIZE` (16 MiB) and no core files, and arms `faulthandler` to print where the program
 //! is stuck shortly before the wall-clock limit (default 10 s), at which the whole process group
 //! is killed; the run returns once the program's processes are gone. Isolation
-//! ([`isolation`](super::sandbox::isolation), decided once per interpreter): where bubblewrap
+//! ([`isolation`], decided once per interpreter): where bubblewrap
 //! (`bwrap`) is installed and runs the interpreter, the program sees only the system's program
 //! directories (`/usr`, `/lib*`, `/bin`) and the interpreter's installation, read-only, a fresh
 //! `/tmp` (64 MiB) and its working directory, and has no network and its own process, IPC,
 //! host-name and user namespaces, with at most
 //! [`MAX_PROCESSES`](super::sandbox::MAX_PROCESSES) processes (`RLIMIT_NPROC`, which the kernel
 //! does not apply to root: a root caller runs bubblewrap as user `nobody` when that user can run
-//! the interpreter; see [`processes_limited`](super::sandbox::processes_limited)). Without
+//! the interpreter; see [`processes_limited`]). Without
 //! bubblewrap, where `unshare -rn` works (Linux with user namespaces, or root;
 //! [`network_isolated`]) the program runs in an empty network namespace but can read and write
 //! what the user can; elsewhere (macOS, other systems) only Python's `socket` connect functions
@@ -84,8 +84,8 @@ pub use super::sandbox::{
 use super::{Judge, JudgeError, expect_domain};
 use crate::dataset::domain::Domain;
 use crate::dataset::example::Example;
-use crate::dataset::fragment::{code_region, code_text, lines};
-use crate::dataset::record::{Fragment, FragmentKind};
+use crate::dataset::fragment::{Splitter, code_region, code_text};
+use crate::dataset::record::Fragment;
 use crate::dataset::truth::CodeTruth;
 
 /// Classifies the answer's code as a prefix and closes it (rule 1 of the module docs); prints
@@ -391,14 +391,14 @@ impl Judge for CodeJudge {
         Domain::Code
     }
 
-    fn kind(&self) -> FragmentKind {
-        FragmentKind::Dependent
+    fn splitter(&self) -> Splitter {
+        Splitter::Lines
     }
 
     fn judge(&self, example: &Example, response: &str) -> Result<Vec<Fragment>, JudgeError> {
         expect_domain(example, Domain::Code)?;
         let truth = code_truth(example)?;
-        let spans = lines(response);
+        let spans = self.fragments(response);
         if spans.is_empty() {
             return Ok(Vec::new());
         }

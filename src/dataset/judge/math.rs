@@ -1,8 +1,9 @@
 //! The maths judge (dependent steps; paper §"Judge"): a step is correct when it is a right
 //! step *toward the reference solution*, not merely a true sentence.
 //!
-//! Steps come from the [`steps`] splitter. The quantities a correct answer may introduce are
-//! those on the reference solution's path ([`SolutionPath`]: numbers of the question, numbers
+//! Steps come from the steps splitter ([`Splitter::Steps`],
+//! [`steps()`](crate::dataset::fragment::steps())). The quantities a correct answer may introduce
+//! are those on the reference solution's path ([`SolutionPath`]: numbers of the question, numbers
 //! and results of the reference's steps and recorded calculations, the answer, and plain unit
 //! conversions of them). A step is **wrong** if
 //! 1. an equation in it is arithmetically false ([`equations`]); or
@@ -43,8 +44,8 @@ use super::path::SolutionPath;
 use super::{Judge, JudgeError, Progress, expect_domain, first_wrong_onward};
 use crate::dataset::domain::Domain;
 use crate::dataset::example::Example;
-use crate::dataset::fragment::steps;
-use crate::dataset::record::{Fragment, FragmentKind};
+use crate::dataset::fragment::Splitter;
+use crate::dataset::record::Fragment;
 
 static MARKER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^\s*(?:step\s*)?\(?\d{1,3}\s*[.):]\s").unwrap());
@@ -220,12 +221,12 @@ impl Judge for MathJudge {
         Domain::Math
     }
 
-    fn kind(&self) -> FragmentKind {
-        FragmentKind::Dependent
+    fn splitter(&self) -> Splitter {
+        Splitter::Steps
     }
 
     fn judge(&self, example: &Example, response: &str) -> Result<Vec<Fragment>, JudgeError> {
-        let spans = steps(response);
+        let spans = self.fragments(response);
         let texts: Vec<&str> = spans.iter().map(|s| s.text.as_str()).collect();
         let verdicts = self.judge_steps(example, &texts)?;
         Ok(spans
@@ -244,7 +245,7 @@ impl Judge for MathJudge {
 
     /// The end of the first step that states a final answer (the whole response without one).
     fn answer_end(&self, response: &str) -> usize {
-        steps(response)
+        self.fragments(response)
             .iter()
             .find(|s| final_answer(&s.text).is_some())
             .map_or(response.len(), |s| s.end)

@@ -1,7 +1,8 @@
 //! The medicine judge (multiple choice with explanation; paper §"Judge", book "Fragments and judges"; the paper leaves
 //! the fragmenting of medicine *open*).
 //!
-//! Fragments are [`claims`] (independent). The chosen option is found by, in order:
+//! Fragments are claims ([`Splitter::Claims`], [`claims()`](crate::dataset::fragment::claims());
+//! independent). The chosen option is found by, in order:
 //! `answer is B` / `answer: (B)` / `Answer - B`; a line that is only the letter (`B`, `(B)`,
 //! `B.`; the last such line); an answer that starts with `B.`, `B)`, `(B)`; the first option
 //! text (lower case, at least 3 characters) that occurs in the answer as whole words (so
@@ -23,8 +24,8 @@ use super::llm::LlmJudge;
 use super::{Judge, JudgeError, expect_domain};
 use crate::dataset::domain::Domain;
 use crate::dataset::example::Example;
-use crate::dataset::fragment::claims;
-use crate::dataset::record::{Fragment, FragmentKind};
+use crate::dataset::fragment::Splitter;
+use crate::dataset::record::Fragment;
 use crate::dataset::truth::MedicineTruth;
 
 static STATED: LazyLock<Regex> = LazyLock::new(|| {
@@ -95,8 +96,8 @@ impl Judge for MedicineJudge {
         Domain::Medicine
     }
 
-    fn kind(&self) -> FragmentKind {
-        FragmentKind::Independent
+    fn splitter(&self) -> Splitter {
+        Splitter::Claims
     }
 
     fn judge(&self, example: &Example, response: &str) -> Result<Vec<Fragment>, JudgeError> {
@@ -105,7 +106,7 @@ impl Judge for MedicineJudge {
             id: example.id.clone(),
             message: "no medicine ground truth".into(),
         })?;
-        let spans = claims(response);
+        let spans = self.fragments(response);
         let chosen = chosen_option(truth, response);
         let answer_ok = chosen.map(|(i, _)| i == truth.answer.index());
         let answer_claim =

@@ -34,8 +34,9 @@ pub use settings::JudgeSettings;
 
 use super::domain::Domain;
 use super::example::Example;
+use super::fragment::Splitter;
 use super::record::{
-    Fragment, FragmentKind, Judged, JudgedResponse, NullPolicy, Sampled, mean_correctness,
+    Fragment, FragmentKind, Judged, JudgedResponse, NullPolicy, Sampled, Span, mean_correctness,
 };
 
 /// What can go wrong while judging.
@@ -80,10 +81,25 @@ pub trait Judge {
     /// The domain of the examples it judges.
     fn domain(&self) -> Domain;
 
-    /// Independent or dependent fragments.
-    fn kind(&self) -> FragmentKind;
+    /// The fragmenter this judge splits answers with (maths: [`Splitter::Steps`], code:
+    /// [`Splitter::Lines`], bio: [`Splitter::Facts`], medicine: [`Splitter::Claims`]). The one
+    /// place a domain's splitter is named: [`Judge::judge`] splits responses with it and
+    /// evaluation counts the reference answer's fragments with it
+    /// ([`evaluate_answer`](crate::eval::evaluate_answer)).
+    fn splitter(&self) -> Splitter;
 
-    /// Fragments `response` and judges each fragment against `example`'s ground truth.
+    /// Independent or dependent fragments: those of [`Judge::splitter`].
+    fn kind(&self) -> FragmentKind {
+        self.splitter().kind()
+    }
+
+    /// The fragments of `text` as this judge splits it ([`Judge::splitter`]), without verdicts.
+    fn fragments(&self, text: &str) -> Vec<Span> {
+        self.splitter().split(text)
+    }
+
+    /// Fragments `response` with [`Judge::splitter`] and judges each fragment against
+    /// `example`'s ground truth.
     ///
     /// # Errors
     /// [`JudgeError::WrongDomain`] for an example of another domain, others as the judge
@@ -240,7 +256,8 @@ pub struct JudgeConfig {
     pub sandbox: SandboxLimits,
 }
 
-/// The judge for `domain`.
+/// The judge for `domain`: the one place a domain is mapped to its judge, and through
+/// [`Judge::splitter`] to its fragmenter.
 pub fn judge_for(domain: Domain, config: &JudgeConfig) -> Box<dyn Judge> {
     match domain {
         Domain::Math => Box::new(MathJudge::default()),
