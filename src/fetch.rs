@@ -181,7 +181,10 @@ mod name_tests {
             n("/root/.cache/halt-llm/models/SmolLM2-135M-Instruct.Q4_1.gguf"),
             "SmolLM2-135M-Instruct.Q4_1.gguf"
         );
-        assert_eq!(n("/home/u/runs/default/models/halt-0.4/model"), "halt-0.4/model");
+        assert_eq!(
+            n("/home/u/runs/default/models/halt-0.4/model"),
+            "halt-0.4/model"
+        );
         assert_eq!(n("tests/fixtures/tiny-llama/hf"), "hf");
         assert_eq!(n("/"), "/");
     }

@@ -34,7 +34,11 @@ impl LayerKv {
         reserve: usize,
     ) -> (Tensor<4>, Tensor<4>) {
         let [batch, heads, new_len, head_dim] = keys.dims();
-        debug_assert_eq!(values.dims(), keys.dims(), "keys and values differ in shape");
+        debug_assert_eq!(
+            values.dims(),
+            keys.dims(),
+            "keys and values differ in shape"
+        );
         debug_assert!(
             slot.as_ref().is_none_or(|c| {
                 let [b, h, _, d] = c.keys.dims();

@@ -9,9 +9,9 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
+use super::JudgeConfig;
 use super::llm::{LlmConfig, LlmJudge};
 use super::sandbox::SandboxLimits;
-use super::JudgeConfig;
 use crate::settings;
 
 /// Settings of the judges: the optional LLM judge (paper §"Judge": a strong LLM compares each
@@ -63,8 +63,7 @@ impl JudgeSettings {
             (None, Some(_)) => bail!("judge.llm_model needs judge.llm_url"),
             _ => {}
         }
-        if self.llm_url.is_none() && (self.llm_api_key_env.is_some() || self.llm_cache.is_some())
-        {
+        if self.llm_url.is_none() && (self.llm_api_key_env.is_some() || self.llm_cache.is_some()) {
             bail!("judge.llm_api_key_env and judge.llm_cache need judge.llm_url");
         }
         settings::positive("judge.sandbox_seconds", self.sandbox_seconds)?;
@@ -130,6 +129,11 @@ mod tests {
             sandbox_seconds: 0.0,
             ..JudgeSettings::default()
         };
-        assert!(s.validate().unwrap_err().to_string().contains("sandbox_seconds"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("sandbox_seconds")
+        );
     }
 }
