@@ -38,9 +38,9 @@ pub fn code_region(text: &str) -> Range<usize> {
 }
 
 /// The code of `text` as a program: [`code_region`], with the indentation of the opening
-/// fence removed from each line (at most that many leading spaces; CommonMark's rule for a
-/// fence indented inside a list item), so that code fenced under `1. Define it:` runs as it
-/// would unindented.
+/// fence removed from each line (at most as many columns as the fence's, tabs counting to the
+/// next multiple of 4: CommonMark's rule for a fence indented inside a list item), so that code
+/// fenced under `1. Define it:`, by spaces or by a tab, runs as it would unindented.
 pub fn code_text(text: &str) -> String {
     let region = code_region(text);
     let code = &text[region.clone()];
@@ -50,7 +50,10 @@ pub fn code_text(text: &str) -> String {
             let fence_line = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
             let t = fence_line.trim_start();
             if t.starts_with("```") || t.starts_with("~~~") {
-                fence_line.len() - fence_line.trim_start_matches(' ').len()
+                columns(
+                    &fence_line
+                        [..fence_line.len() - fence_line.trim_start_matches([' ', '\t']).len()],
+                )
             } else {
                 0
             }
@@ -62,10 +65,34 @@ pub fn code_text(text: &str) -> String {
     }
     code.split_inclusive('\n')
         .map(|line| {
-            let spaces = line.len() - line.trim_start_matches(' ').len();
-            &line[spaces.min(indent)..]
+            let mut col = 0;
+            let mut cut = 0;
+            for c in line.chars() {
+                let next = match c {
+                    ' ' => col + 1,
+                    '\t' => (col / 4 + 1) * 4,
+                    _ => break,
+                };
+                if next > indent {
+                    break;
+                }
+                col = next;
+                cut += 1;
+            }
+            &line[cut..]
         })
         .collect()
+}
+
+/// The width in columns of leading whitespace `ws` (tab stops every 4 columns).
+fn columns(ws: &str) -> usize {
+    ws.chars().fold(0, |col, c| {
+        if c == '\t' {
+            (col / 4 + 1) * 4
+        } else {
+            col + 1
+        }
+    })
 }
 
 /// Line spans of the code in `text` (see the module docs).
@@ -126,6 +153,12 @@ mod tests {
             "x = 1\n y = 2\n"
         );
         assert_eq!(code_text("x = 1\n"), "x = 1\n");
+        // a tab before the fence: one tab (4 columns) comes off each line
+        let t = "1. Define the function:\n\t```python\n\tdef f(x):\n\t    return x + 1\n\t```\n";
+        assert_eq!(code_text(t), "def f(x):\n    return x + 1\n");
+        // a tab fence, code indented by spaces: four spaces are the tab's columns
+        let t = "\t```\n    def f(x):\n        return x\n\t```\n";
+        assert_eq!(code_text(t), "def f(x):\n    return x\n");
     }
 
     #[test]

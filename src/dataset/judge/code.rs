@@ -6,28 +6,39 @@
 //! a bare body continues the prompt's `def`).
 //!
 //! Sandbox ([`run_python`]): a separate `python3 -I` process in its own process group, in a fresh
-//! temporary directory (the working directory, removed afterwards) with an empty environment
-//! except `PATH`; a Python preamble sets `RLIMIT_AS` (memory, default 1 GiB), `RLIMIT_CPU`,
-//! `RLIMIT_FSIZE` (16 MiB) and no core files, and arms `faulthandler` to print where the program
-//! is stuck shortly before the wall-clock limit (default 10 s), at which the whole process group
-//! is killed; the run returns once the program's processes are gone. Isolation
-//! ([`isolation`], decided once per interpreter): where bubblewrap
-//! (`bwrap`) is installed and runs the interpreter, the program sees only the system's program
-//! directories (`/usr`, `/lib*`, `/bin`) and the interpreter's installation, read-only, a fresh
-//! `/tmp` (64 MiB) and its working directory, and has no network and its own process, IPC,
-//! host-name and user namespaces, with at most
+//! temporary directory with an empty environment except `PATH`; a runner (`sandbox/runner.py`)
+//! sets `RLIMIT_AS` (memory, default 1 GiB), `RLIMIT_CPU`, `RLIMIT_FSIZE` (16 MiB per file) and no
+//! core files, and arms `faulthandler` to print where the program is stuck shortly before the
+//! wall-clock limit (default 10 s), at which the whole process group is killed; the run returns
+//! once the program's processes are gone. Isolation ([`isolation`], decided once per
+//! interpreter): where bubblewrap (`bwrap`) is installed and runs the interpreter, the program
+//! sees only the system's program directories (`/usr`, `/lib*`, `/bin`) and the interpreter's
+//! installation, read-only, no `/proc`, and two `tmpfs` of its own, its working directory and
+//! `/tmp`, of at most [`SCRATCH_BYTES`](super::sandbox::SCRATCH_BYTES) each (where bubblewrap
+//! supports `--size`: Debian 12's 0.8 does), so its files cannot fill the disk; it has no
+//! network and its own process, IPC, host-name and user namespaces, with at most
 //! [`MAX_PROCESSES`](super::sandbox::MAX_PROCESSES) processes (`RLIMIT_NPROC`, which the kernel
 //! does not apply to root: a root caller runs bubblewrap as user `nobody` when that user can run
-//! the interpreter; see [`processes_limited`]). Without
-//! bubblewrap, where `unshare -rn` works (Linux with user namespaces, or root;
-//! [`network_isolated`]) the program runs in an empty network namespace but can read and write
-//! what the user can; elsewhere (macOS, other systems) only Python's `socket` connect functions
-//! are disabled by the preamble (not a security boundary). Both print a warning once.
-//! A run *passes* only if the program ran to its end: exit status 0 and a
-//! token, random per run, that the preamble writes after the program returns. An exit before
-//! that (`sys.exit(0)`, `exit()`, `quit()`, `raise SystemExit`, `os._exit(0)`) is a failure; the
-//! preamble prints the traceback of a `SystemExit` and the stack of an `os._exit` call, so the
-//! line that exits can be found.
+//! the interpreter; see [`processes_limited`]), so its memory is at most that many times the
+//! memory limit (no control group is used). Without bubblewrap, where `unshare -rn` works
+//! (Linux with user namespaces, or root; [`network_isolated`]) the program runs in an empty
+//! network namespace but can read and write what the user can; elsewhere (macOS, other systems)
+//! only Python's `socket` connect functions are disabled (not a security boundary). Both print a
+//! warning once.
+//!
+//! A run *passes* only if the program ran to its end: exit status 0 and a secret, random per
+//! run, that the runner receives on its standard input and writes to a descriptor of its own
+//! only after the program has returned. The secret is held only by an audit hook (PEP 578, which
+//! cannot be removed), and that hook refuses what would reach it or the runner's state: frames
+//! (`sys._getframe`, a traceback's or generator's frame: `ValueError`, which `typing`, `logging`
+//! and `enum` expect where frames are unavailable), the garbage collector's object lists,
+//! `ctypes`, tracing and profiling hooks, starting other programs, symbolic links, changing
+//! directory and opening paths through `/proc` or `/dev/fd`. So an exit before the end
+//! (`sys.exit(0)`, `exit()`, `quit()`, `raise SystemExit`, `os._exit(0)`) is a failure, and so
+//! is a program that writes a guess of the secret and exits; the runner prints the traceback
+//! of a `SystemExit` and the stack of an `os._exit` call, so the line that exits can be found.
+//! A program written to fool its tests (an object equal to everything, a replaced builtin the
+//! tests call) is beyond any judge that runs tests, this one included.
 //!
 //! # Verdicts
 //!
@@ -167,53 +178,57 @@ print(json.dumps({"kept": kept, "closer": close, "syntax": syntax, "open": open_
 /// Finds how many of the answer's lines the reference's continuation shows right (rule 4 of the
 /// module docs); prints `<token> <lines>`.
 const SPLICE: &str = r#"import json, os, signal, time
-inp = json.loads(INPUT)
-start = time.monotonic()
-out = os.dup(1)
-os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-class _Stop(BaseException):
-    pass
-def _alarm(*_):
-    raise _Stop()
-def _no_exit(*_):
-    raise _Stop()
-def passes(src):
-    if time.monotonic() - start > inp["budget"]:
-        raise TimeoutError
-    ok = False
-    try:
-        try:
-            os._exit = _no_exit
-            signal.signal(signal.SIGALRM, _alarm)
-            signal.setitimer(signal.ITIMER_REAL, inp["per_try"])
-            g = {"__name__": "__main__"}
-            exec(compile(src, "prog.py", "exec"), g)
-            g["check"](g[inp["entry_point"]])
-            ok = True
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    except BaseException:
+def _search(inp):
+    # what the search uses, taken before any answer runs (an answer may replace module
+    # attributes and builtins, not these locals)
+    write, monotonic, setitimer, set_signal = os.write, time.monotonic, signal.setitimer, signal.signal
+    compile_, exec_, any_, enumerate_, range_, len_ = compile, exec, any, enumerate, range, len
+    itimer, sigalrm, base = signal.ITIMER_REAL, signal.SIGALRM, BaseException
+    start = monotonic()
+    out = os.dup(1)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    class Stop(BaseException):
         pass
-    return ok
-def search():
-    ref = inp["reference"].split("\n")
-    tail = "\n\n" + inp["test"] + "\n"
-    rest = ["\n".join(ref[j:]) for j in range(1, len(ref) + 1) if ref[j - 1].strip()]
-    rest = [r for r in rest if not passes(inp["prompt"] + r + tail)]
-    same = [l.rstrip() for l in ref if l.strip()]
-    for n, given in inp["prefixes"]:
-        lines = [l.rstrip() for l in given.split("\n") if l.strip()]
-        if lines == same[: len(lines)]:
-            return n
-        given = given if given.endswith("\n") else given + "\n"
-        if any(passes(inp["prompt"] + given + r + tail) for r in rest):
-            return n
-    return 0
-try:
-    found = search()
-except TimeoutError:
-    found = 0
-os.write(out, ("%s %d\n" % (inp["token"], found)).encode())
+    def stop(*_):
+        raise Stop()
+    def passes(src):
+        if monotonic() - start > inp["budget"]:
+            raise TimeoutError
+        ok = False
+        try:
+            try:
+                os._exit = stop
+                set_signal(sigalrm, stop)
+                setitimer(itimer, inp["per_try"])
+                g = {"__name__": "__main__"}
+                exec_(compile_(src, "prog.py", "exec"), g)
+                g["check"](g[inp["entry_point"]])
+                ok = True
+            finally:
+                setitimer(itimer, 0)
+        except base:
+            pass
+        return ok
+    def search():
+        ref = inp["reference"].split("\n")
+        tail = "\n\n" + inp["test"] + "\n"
+        rest = ["\n".join(ref[j:]) for j in range_(1, len_(ref) + 1) if ref[j - 1].strip()]
+        rest = [r for r in rest if not passes(inp["prompt"] + r + tail)]
+        same = [l.rstrip() for l in ref if l.strip()]
+        for n, given in inp["prefixes"]:
+            lines = [l.rstrip() for l in given.split("\n") if l.strip()]
+            if lines == same[: len_(lines)]:
+                return n
+            given = given if given.endswith("\n") else given + "\n"
+            if any_(passes(inp["prompt"] + given + r + tail) for r in rest):
+                return n
+        return 0
+    try:
+        found = search()
+    except TimeoutError:
+        found = 0
+    write(out, ("%s %d\n" % (inp["token"], found)).encode())
+_search(json.loads(INPUT))
 "#;
 
 static FRAME: LazyLock<Regex> =

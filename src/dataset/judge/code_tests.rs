@@ -43,6 +43,24 @@ fn code_fenced_inside_a_list_item_is_judged_unindented() {
     // Issue 14, case 6: the fence and its code are indented by three spaces.
     let listed = "1. Define the function:\n   ```python\n   def below_zero(operations):\n       total = 0\n       for op in operations:\n           total += op\n           if total < 0:\n               return True\n       return False\n   ```\n";
     assert_eq!(verdicts(listed), [T; 7]);
+    // the same under a tab
+    let tabbed = listed.replace("\n   ", "\n\t");
+    assert_eq!(verdicts(&tabbed), [T; 7]);
+}
+
+#[test]
+fn a_program_that_forges_the_end_of_its_run_is_not_a_pass() {
+    // `return False` fails HumanEval/3's tests; each forgery then leaves with status 0 by a
+    // way the runner does not trace. A review forged a pass with the first kind against the
+    // earlier runner (it kept `token` in `__main__` and wrote the `done` file after a run).
+    for forgery in [
+        "import __main__, posix\nposix.write(3, str(getattr(__main__, 'token', '')).encode())\nposix._exit(0)\n",
+        "import sys, posix\nposix.write(3, str(sys._getframe(1).f_globals.get('token')).encode())\nposix._exit(0)\n",
+        "import sys, posix\nsys.audit('halt.done')\nposix._exit(0)\n",
+    ] {
+        let v = verdicts(&format!("    return False\n{forgery}"));
+        assert!(v.iter().all(|v| *v != T), "{forgery}: {v:?}");
+    }
 }
 
 #[test]
@@ -171,7 +189,13 @@ fn no_network_and_a_private_working_directory() {
         format!("import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=1)\n");
     let out = run_python(&prog, &quick().limits).unwrap();
     assert!(!out.passed, "connected to the host: {out:?}");
-    let out = run_python("import os\nassert sorted(os.listdir('.')) == ['prog.py', 'runner.py', 'stderr', 'stdout']\n", &quick().limits).unwrap();
+    // the program and the runner; outside bubblewrap also the run's own output files
+    let out = run_python(
+        "import os\nfiles = set(os.listdir('.'))\n\
+         assert {'prog.py', 'runner.py'} <= files <= {'prog.py', 'runner.py', 'stdout', 'stderr', 'done'}\n",
+        &quick().limits,
+    )
+    .unwrap();
     assert!(out.passed, "{out:?}");
 }
 

@@ -19,9 +19,10 @@
 //! 4. it states the final answer (`#### x`, `\boxed{x}`, `answer is x`, `answer: x`; the last
 //!    such step; [`final_answer`]) and that is not the ground-truth answer.
 //!
-//! The answer ends with its first step that states a final answer ([`Judge::answer_end`]): what
-//! follows (small models go on after `#### 18` with a `Question: …` / `Answer: …` of their own)
-//! is not part of the answer and is not judged.
+//! The answer ends with its first final-answer statement ([`Judge::answer_end`],
+//! [`statement_end`]): what follows (small models go on after `#### 18` with a `Question: …` /
+//! `Answer: …` of their own, on the next line or on the same one) is not part of the answer and
+//! is not judged.
 //!
 //! Everything after the first wrong step is wrong. A step with no number at all (no digits, no
 //! cardinal word, no equation, no final answer) claims nothing checkable: it is **neutral**
@@ -124,6 +125,57 @@ fn value_after(step: &str, m: &regex::Match) -> Option<f64> {
         .map(|e| e.right)
         .or_else(|| parse_number(clause))
         .filter(|v| v.is_finite())
+}
+
+/// A number as `#### x` gives it: sign, currency, digits with separators, decimals, a fraction
+/// or mixed number, a percent sign.
+static HASH_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*[-+−]?\s*[$€£]?\s*\d[\d,]*(?:\.\d+)?(?:\s+\d+/\d+|/\d+)?(?:\s*%)?").unwrap()
+});
+/// The label of a question or answer a model invents after its own (`Question:`, `Q:`,
+/// `Problem:`, `Answer:`): the end of a final-answer clause at the latest.
+static NEW_ITEM: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\s(?:Question|Problem|Q|Answer)\s*:").unwrap());
+
+/// Where the first final-answer statement of `step` ends (a byte offset in `step`), if it has
+/// one: the text after it (an invented `Question: …` on the same line) is not part of the
+/// answer. After `#### x`, the end of the number (GSM8K's answer line holds only it); after
+/// `\boxed{…}`, the closing brace; after a word form (`the answer is 18 dollars.`), the end of
+/// its clause (`.`, `,`, `;` before a space, a line break) or an invented item's label,
+/// whichever is first. A `####` or `\boxed{` with no readable value ends at its clause's end.
+pub fn statement_end(step: &str) -> Option<usize> {
+    let m = ANSWER
+        .find_iter(step)
+        .find(|m| m.as_str().starts_with(['#', '\\']) || value_after(step, m).is_some())?;
+    let after = &step[m.end()..];
+    if m.as_str().starts_with('#') {
+        if let Some(v) = HASH_VALUE.find(after) {
+            return Some(m.end() + v.end());
+        }
+    } else if m.as_str().starts_with('\\') {
+        let mut depth = 1usize;
+        for (i, c) in after.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(m.end() + i + 1);
+                    }
+                }
+                '\n' => break,
+                _ => {}
+            }
+        }
+    }
+    let lead = after.len() - after.trim_start().len();
+    let clause = CLAUSE_END.find(&after[lead..]).map_or(after.len(), |e| {
+        lead + e.start() + e.as_str().trim_end().len()
+    });
+    let clause = NEW_ITEM
+        .find(&after[..clause])
+        .map_or(clause, |l| l.start());
+    Some(m.end() + clause)
 }
 
 /// One step's verdict before the first-wrong rule.
@@ -243,12 +295,13 @@ impl Judge for MathJudge {
         final_answer(response).is_some()
     }
 
-    /// The end of the first step that states a final answer (the whole response without one).
+    /// The end of the first final-answer statement, in the first step that has one
+    /// ([`statement_end`]); the whole response without one.
     fn answer_end(&self, response: &str) -> usize {
         self.fragments(response)
             .iter()
-            .find(|s| final_answer(&s.text).is_some())
-            .map_or(response.len(), |s| s.end)
+            .find_map(|s| Some(s.start + statement_end(&s.text)?))
+            .unwrap_or(response.len())
     }
 
     fn progress(

@@ -342,3 +342,55 @@ fn text_after_the_first_final_answer_is_not_the_answer() {
     assert!(e.complete);
     assert!(e.progress.unwrap().solved);
 }
+
+#[test]
+fn an_invented_item_on_the_final_answers_line_is_not_the_answer() {
+    let j = MathJudge::default();
+    let steps = "42/3 = 14 intervals.\n14 * 10 = 140 minutes.\n";
+    // (response, where the answer ends: the text before it, written out by hand)
+    let cases = [
+        (
+            "#### 140 Question: Tom has 3 apples and buys 4. How many? Answer: 3 + 4 = 7 #### 7",
+            "#### 140",
+        ),
+        ("#### 140\nQuestion: next", "#### 140"),
+        ("#### $1,250.50 Q: next", "#### $1,250.50"),
+        ("#### 3 3/4 Question: next", "#### 3 3/4"),
+        ("#### -7/2 Problem: next", "#### -7/2"),
+        ("#### 25% Answer: 7", "#### 25%"),
+        (
+            "\\boxed{\\frac{1}{2}} Question: next",
+            "\\boxed{\\frac{1}{2}}",
+        ),
+        (
+            "The answer is 140 minutes. Question: what now?",
+            "The answer is 140 minutes.",
+        ),
+        (
+            "So the answer is 140 Question: what now?",
+            "So the answer is 140",
+        ),
+        ("The answer is 140, then Question: x", "The answer is 140,"),
+        // nothing readable after the marker: the clause's end
+        ("#### forty. Question: x", "#### forty."),
+    ];
+    for (last, answer) in cases {
+        let response = format!("{steps}{last}");
+        assert_eq!(
+            &response[..j.answer_end(&response)],
+            format!("{steps}{answer}"),
+            "{last}"
+        );
+    }
+    // the value is the first statement's, and the judged fragments stop there
+    let ex = example(MATH_0001);
+    let response = format!("{steps}#### 140 Question: Tom has 3 apples. Answer: 7 #### 7");
+    let judged = crate::dataset::judge::judge_response(&j, &ex, &response, false).unwrap();
+    let texts: Vec<&str> = judged.fragments.iter().map(|f| f.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        ["42/3 = 14 intervals.", "14 * 10 = 140 minutes.", "#### 140"]
+    );
+    assert!(judged.answer_ended);
+    assert!(judged.fragments.iter().all(|f| f.correct == Some(true)));
+}
