@@ -53,6 +53,8 @@ enum Command {
 }
 
 fn main() {
+    // SAFETY: first thing in `main`, before any thread starts
+    unsafe { halt_llm::backend::quiet_window_system_probes() };
     // A failing backend thread must end the command, never leave it waiting (issue 14).
     halt_llm::background_panic::exit_on_background_panic();
     if let Err(e) = run(Cli::parse()) {
