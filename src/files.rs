@@ -146,31 +146,73 @@ fn diff_into(out: &mut Vec<String>, prefix: &str, a: &serde_json::Value, b: &ser
 /// model and the settings that change the answers), or, when `path` exists, checks that `now`
 /// is the same: resuming into a folder made with another model would silently mix two models'
 /// answers. Fields named in `shown_only` (e.g. the model's path, which moves with the folder)
-/// are not compared, but the message names them when they differ too.
+/// are not compared, but the message names them when they differ too. Nor are fields the
+/// record lacks (a folder recorded by an earlier version): the record is completed with them.
+///
+/// A folder is bound to what made it only once it holds a result: `holds_results` says whether
+/// it does (e.g. [`holds_record`] of its answers file). A folder whose recorded object differs
+/// but that holds no result (a command that failed before its first result) takes `now`.
+/// Callers record before they write their first result, so a folder killed at any moment never
+/// holds results without the record of what made them.
 ///
 /// # Errors
-/// A recorded object that differs from `now` (the message names each differing field and
-/// `path`); unreadable or unwritable files.
-pub fn check_made_with(path: &Path, now: &serde_json::Value, shown_only: &[&str]) -> Result<()> {
+/// A recorded object that differs from `now` in a folder that holds results (the message names
+/// each differing field and `path`); unreadable or unwritable files.
+pub fn check_made_with(
+    path: &Path,
+    now: &serde_json::Value,
+    shown_only: &[&str],
+    holds_results: bool,
+) -> Result<()> {
     if path.exists() {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let recorded: serde_json::Value =
             serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        // Fields an earlier version did not record are not compared: the record is completed.
+        let unrecorded: Vec<&String> = now
+            .as_object()
+            .map(|o| {
+                o.keys()
+                    .filter(|k| recorded.get(k.as_str()).is_none())
+                    .collect()
+            })
+            .unwrap_or_default();
         let diff = differing_fields(&recorded, now);
-        let compared = |d: &&String| !shown_only.iter().any(|f| d.starts_with(&format!("{f} = ")));
+        let compared = |d: &&String| {
+            !shown_only
+                .iter()
+                .copied()
+                .chain(unrecorded.iter().map(|k| k.as_str()))
+                .any(|f| d.starts_with(&format!("{f} = ")))
+        };
         if !diff.iter().any(|d| compared(&d)) {
-            return Ok(());
+            if unrecorded.is_empty() {
+                return Ok(());
+            }
+            return write_json_atomic(path, now);
         }
-        anyhow::bail!(
-            "{} was made with other settings ({}; recorded in {}): use another output folder, \
-             or delete this one to start over",
-            folder_of(path).display(),
-            diff.join("; "),
-            path.display()
-        );
+        if holds_results {
+            anyhow::bail!(
+                "{} was made with other settings ({}; recorded in {}): use another output \
+                 folder, or delete this one to start over",
+                folder_of(path).display(),
+                diff.join("; "),
+                path.display()
+            );
+        }
     }
     write_json_atomic(path, now)
+}
+
+/// Whether the JSON Lines output `out` holds at least one record: `out` exists and is not
+/// empty, or its resumable `out.partial` holds a complete line (a line cut by a kill is no
+/// record: the stage drops it and redoes it).
+pub fn holds_record(out: &Path) -> bool {
+    let mut partial = out.as_os_str().to_owned();
+    partial.push(".partial");
+    let complete_line = |p: &Path| std::fs::read(p).is_ok_and(|b| b.contains(&b'\n'));
+    std::fs::metadata(out).is_ok_and(|m| m.len() > 0) || complete_line(Path::new(&partial))
 }
 
 #[cfg(test)]
@@ -241,16 +283,69 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("made_with.json");
         let now = serde_json::json!({"model": "/m/one", "model_sha256": "aa", "shots": 0});
-        check_made_with(&path, &now, &["model"]).unwrap();
+        check_made_with(&path, &now, &["model"], true).unwrap();
         // the same model moved elsewhere: accepted
         let moved = serde_json::json!({"model": "/n/one", "model_sha256": "aa", "shots": 0});
-        check_made_with(&path, &moved, &["model"]).unwrap();
+        check_made_with(&path, &moved, &["model"], true).unwrap();
         let other = serde_json::json!({"model": "/m/two", "model_sha256": "bb", "shots": 0});
         let e = format!(
             "{:#}",
-            check_made_with(&path, &other, &["model"]).unwrap_err()
+            check_made_with(&path, &other, &["model"], true).unwrap_err()
         );
         assert!(e.contains(r#"model = "/m/one" there, "/m/two" now"#), "{e}");
         assert!(e.contains(r#"model_sha256 = "aa" there, "bb" now"#), "{e}");
+        // a record without the test file (an earlier version's) is completed, not refused
+        let with_data = serde_json::json!({"model": "/m/one", "model_sha256": "aa", "shots": 0,
+            "data_sha256": "cc"});
+        check_made_with(&path, &with_data, &["model"], true).unwrap();
+        let recorded: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(recorded, with_data);
+        let other_data = serde_json::json!({"model": "/m/one", "model_sha256": "aa", "shots": 0,
+            "data_sha256": "dd"});
+        let e = format!(
+            "{:#}",
+            check_made_with(&path, &other_data, &["model"], true).unwrap_err()
+        );
+        assert!(e.contains(r#"data_sha256 = "cc" there, "dd" now"#), "{e}");
+    }
+
+    #[test]
+    fn a_folder_without_results_takes_the_new_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("made_with.json");
+        let first = serde_json::json!({"model_sha256": "aa", "max_new_tokens": 400});
+        check_made_with(&path, &first, &[], false).unwrap();
+        // the first command failed before its first answer: the corrected one is accepted and
+        // recorded in its place
+        let fixed = serde_json::json!({"model_sha256": "aa", "max_new_tokens": 40});
+        check_made_with(&path, &fixed, &[], false).unwrap();
+        let recorded: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(recorded, fixed);
+        // once it holds an answer, the folder is bound to them
+        let e = format!(
+            "{:#}",
+            check_made_with(&path, &first, &[], true).unwrap_err()
+        );
+        assert!(e.contains("max_new_tokens = 40 there, 400 now"), "{e}");
+    }
+
+    #[test]
+    fn a_record_is_a_complete_line_of_the_output_or_its_partial_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("evaluated.jsonl");
+        let partial = dir.path().join("evaluated.jsonl.partial");
+        assert!(!holds_record(&out));
+        std::fs::write(&partial, "").unwrap();
+        assert!(!holds_record(&out));
+        // a line cut by a kill is no record
+        std::fs::write(&partial, "{\"id\":").unwrap();
+        assert!(!holds_record(&out));
+        std::fs::write(&partial, "{\"id\":\"a\"}\n").unwrap();
+        assert!(holds_record(&out));
+        std::fs::remove_file(&partial).unwrap();
+        std::fs::write(&out, "{\"id\":\"a\"}\n").unwrap();
+        assert!(holds_record(&out));
     }
 }

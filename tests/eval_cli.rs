@@ -34,6 +34,22 @@ fn write_test_set(path: &Path) {
 }
 
 fn eval(data: &Path, out: &Path, extra: &[&str]) -> Output {
+    let (args, o) = eval_with(data, out, "10", extra);
+    assert!(
+        o.status.success(),
+        "halt-llm {args:?} failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// `halt-llm eval` with `--max-new-tokens max_new_tokens`, succeeding or not.
+fn eval_with(
+    data: &Path,
+    out: &Path,
+    max_new_tokens: &str,
+    extra: &[&str],
+) -> (Vec<String>, Output) {
     let mut args = vec![
         "eval",
         "--model",
@@ -45,7 +61,7 @@ fn eval(data: &Path, out: &Path, extra: &[&str]) -> Output {
         "--out",
         out.to_str().unwrap(),
         "--max-new-tokens",
-        "10",
+        max_new_tokens,
         "--batch-size",
         "2",
         "--resamples",
@@ -56,12 +72,15 @@ fn eval(data: &Path, out: &Path, extra: &[&str]) -> Output {
     .collect::<Vec<_>>();
     args.extend(extra.iter().map(|s| s.to_string()));
     let o = Command::new(BIN).args(&args).output().unwrap();
-    assert!(
-        o.status.success(),
-        "halt-llm {args:?} failed:\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
+    (args, o)
+}
+
+/// The error of a `halt-llm eval` that must fail.
+fn eval_error(data: &Path, out: &Path, max_new_tokens: &str) -> String {
+    let (args, o) = eval_with(data, out, max_new_tokens, &[]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success(), "halt-llm {args:?} succeeded:\n{err}");
+    err
 }
 
 fn summary(out: &Path) -> Summary {
@@ -160,4 +179,110 @@ fn eval_refuses_a_missing_test_file() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("nope.jsonl"), "{err}");
+}
+
+/// A failed evaluation leaves no answer: the corrected command into the same folder is not
+/// refused as made with other settings; once the folder holds answers, it is.
+#[test]
+fn a_folder_without_answers_takes_the_corrected_settings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("test.jsonl");
+    write_test_set(&data);
+    let out = tmp.path().join("eval");
+    // 120 new tokens leave 8 of the 128 for a prompt: too few for the first one
+    let err = eval_error(&data, &out, "120");
+    assert!(err.contains("example `math-e0`"), "{err}");
+    assert!(!out.join("evaluated.jsonl.partial").exists());
+    // corrected: accepted and recorded
+    eval(&data, &out, &[]);
+    assert_eq!(
+        read_jsonl::<Evaluated>(&out.join("evaluated.jsonl"))
+            .unwrap()
+            .len(),
+        4
+    );
+    let made_with: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("made_with.json")).unwrap())
+            .unwrap();
+    assert_eq!(made_with["max_new_tokens"], 10);
+    // with answers in it, the folder is bound to the settings that made them
+    let err = eval_error(&data, &out, "11");
+    assert!(err.contains("max_new_tokens = 10 there, 11 now"), "{err}");
+}
+
+/// Every prompt is checked against the context before the first answer: a prompt too long
+/// third in the file stops the command before the first two are answered, with a message that
+/// names the file, the example, the token counts, the context and the flag.
+#[test]
+fn a_prompt_too_long_is_refused_before_any_answer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("test.jsonl");
+    // by hand: 300 times `a`, one token each in the tiny vocabulary (no merge of `aa`), in the
+    // chat template: `<|im_start|>` `user` (4) `\n`, the prompt, `<|im_end|>` `\n`
+    // `<|im_start|>` `assistant` (9) `\n`: 300 + 19 = 319 tokens, 329 with 10 new ones
+    let long = "a".repeat(300);
+    let mut text = String::new();
+    for (i, (a, b)) in SUMS.iter().enumerate() {
+        let prompt = if i == 2 {
+            long.clone()
+        } else {
+            format!("{a}+{b}?")
+        };
+        text.push_str(&common::sum_example("e", i, *a, *b, &prompt));
+        text.push('\n');
+    }
+    std::fs::write(&data, text).unwrap();
+    let out = tmp.path().join("eval");
+    let err = eval_error(&data, &out, "10");
+    let expected = format!(
+        "error: {}: example `math-e2`: its prompt is 319 tokens; with 10 new tokens \
+         (--max-new-tokens) it needs 329, more than the model's context length of 128 tokens \
+         (max_position_embeddings): lower --max-new-tokens or shorten the prompt\n",
+        data.display()
+    );
+    assert_eq!(err, expected);
+    assert!(
+        !out.join("evaluated.jsonl.partial").exists(),
+        "answers were written"
+    );
+    assert!(
+        !out.join("evaluated.jsonl").exists(),
+        "answers were written"
+    );
+    // the first two alone fit
+    eval(&data, &out, &["--limit", "2"]);
+}
+
+/// An evaluation folder remembers its test file: another `--data` file is refused (its old
+/// answers would be reused for other prompts), naming both files; the same file moved is not.
+#[test]
+fn another_test_file_is_refused_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("test.jsonl");
+    write_test_set(&data);
+    let out = tmp.path().join("eval");
+    eval(&data, &out, &[]);
+    // the same ids with other prompts
+    let other = tmp.path().join("other.jsonl");
+    let text = std::fs::read_to_string(&data)
+        .unwrap()
+        .replace("2+3?", "3+2?");
+    std::fs::write(&other, text).unwrap();
+    let err = eval_error(&other, &out, "10");
+    let names = format!(
+        "data = \"{}\" there, \"{}\" now; data_sha256 = ",
+        data.display(),
+        other.display()
+    );
+    assert!(err.contains(&names), "{err}");
+    assert!(
+        err.contains(&format!("{} was made with other settings", out.display())),
+        "{err}"
+    );
+    // the same file elsewhere: its answers are reused
+    let moved = tmp.path().join("moved.jsonl");
+    std::fs::copy(&data, &moved).unwrap();
+    let o = eval(&moved, &out, &[]);
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(log.contains("eval: 4 prompts (4 already done)"), "{log}");
 }

@@ -358,3 +358,54 @@ fn fragment_command_prints_spans_with_byte_offsets() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown fragment kind `words`"));
 }
+
+/// `halt-llm sample` remembers the examples file its responses answer
+/// (`OUT.made_with.json`): a rerun into the same output with another file (the same ids with
+/// other prompts) is refused, naming both files, instead of keeping the old responses; the same
+/// file elsewhere is not.
+#[test]
+fn sample_refuses_another_examples_file_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_dataset(&dir.join("datasets"));
+    let other = dir.join("other");
+    std::fs::create_dir_all(other.join("math")).unwrap();
+    let text = std::fs::read_to_string(dir.join("datasets/math/train.jsonl")).unwrap();
+    std::fs::write(
+        other.join("math/train.jsonl"),
+        text.replace("\"2+3?\"", "\"3+2?\""),
+    )
+    .unwrap();
+    let copy = dir.join("copy");
+    std::fs::create_dir_all(copy.join("math")).unwrap();
+    std::fs::write(copy.join("math/train.jsonl"), &text).unwrap();
+    let out = dir.join("s.jsonl");
+    let sample_from = |datasets: &Path| {
+        Command::new(BIN)
+            .args(["sample", "--domain", "math", "--datasets"])
+            .arg(datasets)
+            .args(["--model", tiny_model().to_str().unwrap(), "--device", "cpu"])
+            .args(["--limit", "2", "--n", "1", "--max-new-tokens", "4", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    assert!(sample_from(&dir.join("datasets")).status.success());
+    let o = sample_from(&other);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    let names = format!(
+        "data = \"{}\" there, \"{}\" now; data_sha256 = ",
+        dir.join("datasets/math/train.jsonl").display(),
+        other.join("math/train.jsonl").display()
+    );
+    assert!(err.contains(&names), "{err}");
+    assert!(err.contains("s.jsonl.made_with.json"), "{err}");
+    // the same file elsewhere: the responses are kept
+    let o = sample_from(&copy);
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        log.contains("2 examples (2 already done), wrote 0 records"),
+        "{log}"
+    );
+}

@@ -71,6 +71,60 @@ checkpoint_every = 10
     path
 }
 
+/// A small run (one HALT model, two epochs) on the examples of [`setup`], with the given
+/// generation budgets and number of test prompts, written to `dir/<name>.toml`.
+fn small_config(
+    dir: &Path,
+    name: &str,
+    sample_tokens: usize,
+    eval_tokens: usize,
+    test_examples: usize,
+) -> PathBuf {
+    let config = format!(
+        r#"model = "{model}"
+domain = "math"
+datasets = "{datasets}"
+train_examples = 6
+test_examples = {test_examples}
+alphas = [0.4]
+baselines = []
+
+[sample]
+n = 2
+max_new_tokens = {sample_tokens}
+batch_prompts = 3
+shots = 2
+
+[train]
+epochs = 2
+batch_size = 2
+max_seq_len = 128
+checkpoint_every = 10
+
+[eval]
+max_new_tokens = {eval_tokens}
+batch_size = 3
+"#,
+        model = tiny_model().display(),
+        datasets = dir.join("datasets").display()
+    );
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+/// `halt-llm run` that must fail: its error output.
+fn run_error(config: &Path, out: &Path) -> String {
+    let o = Command::new(BIN)
+        .args(["run", "--config", config.to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success(), "halt-llm run succeeded:\n{log}");
+    log
+}
+
 fn run(config: &Path, out: &Path) -> String {
     let o = Command::new(BIN)
         .args([
@@ -196,6 +250,71 @@ fn run_writes_every_stage_skips_when_done_and_survives_a_kill() {
         std::fs::read_to_string(b.join("report.md")).unwrap(),
         report,
         "resumed run differs:\n{resumed}"
+    );
+}
+
+/// Every prompt of a run (training prompts with `[sample]`'s budget, test prompts with
+/// `[eval]`'s) is checked against the context before any stage works, and the message names
+/// the file, the example, the token counts and the setting as the run's file writes it. A run
+/// that failed so leaves no result, and its folder takes the corrected settings (choosing its
+/// examples again); once a stage has produced something, other settings are refused.
+#[test]
+fn prompts_are_checked_first_and_a_failed_start_does_not_bind_the_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    setup(dir);
+    let out = dir.join("r");
+    // by hand: `<|im_start|>` `user` (4) `\n`, `what is 1 plus 1?` (`what` 4, ` is` 3, ` 1` 1:
+    // the tiny vocabulary has no digits, ` plus` 5, ` 1` 1, `?` 1), `<|im_end|>` `\n`
+    // `<|im_start|>` `assistant` (9) `\n`: 1 + 4 + 1 + 15 + 1 + 1 + 1 + 9 + 1 = 34 tokens, and
+    // as many for `what is 2 plus 3?`
+    const PROMPT_T6: usize = 34;
+    const PROMPT_T0: usize = 34;
+    let message = |file: &str, id: &str, prompt: usize, tokens: usize, setting: &str| {
+        format!(
+            "error: {}: example `{id}`: its prompt is {prompt} tokens; with {tokens} new tokens \
+             ({setting}) it needs {}, more than the model's context length of 128 tokens \
+             (max_position_embeddings): lower {setting} or shorten the prompt\n",
+            out.join("data").join(file).display(),
+            prompt + tokens
+        )
+    };
+    // 1. the test prompts do not fit with 120 new tokens: refused before sampling
+    let err = run_error(&small_config(dir, "eval120", 12, 120, 3), &out);
+    assert_eq!(
+        err,
+        message(
+            "test.jsonl",
+            "math-t6",
+            PROMPT_T6,
+            120,
+            "[eval] max_new_tokens"
+        )
+    );
+    assert!(!out.join("sampled.jsonl.partial").exists() && !out.join("sampled.jsonl").exists());
+    // 2. nor do the training prompts with 120 (the folder takes these other settings)
+    let err = run_error(&small_config(dir, "sample120", 120, 12, 3), &out);
+    assert_eq!(
+        err,
+        message(
+            "train.jsonl",
+            "math-t0",
+            PROMPT_T0,
+            120,
+            "[sample] max_new_tokens"
+        )
+    );
+    // 3. corrected, with two test prompts: the folder takes them and chooses its examples again
+    run(&small_config(dir, "fixed", 12, 12, 2), &out);
+    let test = std::fs::read_to_string(out.join("data/test.jsonl")).unwrap();
+    assert_eq!(test.lines().count(), 2);
+    assert!(out.join("report.md").exists());
+    // 4. with results in it, the folder refuses other settings
+    let err = run_error(&small_config(dir, "eval13", 12, 13, 2), &out);
+    assert!(err.contains("was made with other settings"), "{err}");
+    assert!(
+        err.contains("eval.max_new_tokens = 12 there, 13 now"),
+        "{err}"
     );
 }
 

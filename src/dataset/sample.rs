@@ -13,9 +13,12 @@
 //! Each record keeps why every response ended ([`Sampled::finish`]): a response cut at
 //! `max_new_tokens` ends in an unfinished fragment, which the judge stage leaves out.
 //!
-//! When the few-shot prompt plus `max_new_tokens` does not fit the model's context, the last
-//! shots are left out until it fits (a note says so); a prompt that does not fit even without
-//! shots is an error.
+//! Before any sampling, every prompt of the job is checked to fit the model's context without
+//! shots, with `max_new_tokens` ([`check_prompts_fit`]): a prompt that does not is an error
+//! naming its file, example and token counts. When the few-shot prompt plus `max_new_tokens`
+//! does not fit, the last shots are left out until it fits (a note says so).
+
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
@@ -90,11 +93,12 @@ impl SampleSettings {
     /// The first value out of range, named.
     pub fn validate(&self) -> Result<()> {
         use crate::settings;
-        settings::at_least("n", self.n, 1)?;
+        settings::samples("n", self.n)?;
         settings::temperature(self.temperature)?;
         settings::top_p(self.top_p)?;
-        settings::at_least("max_new_tokens", self.max_new_tokens, 1)?;
-        settings::at_least("batch_prompts", self.batch_prompts, 1)
+        settings::tokens("max_new_tokens", self.max_new_tokens, 1)?;
+        settings::shots("shots", self.shots)?;
+        settings::batch("batch_prompts", self.batch_prompts)
     }
 
     /// Reads a TOML file of these settings (fields left out keep their defaults).
@@ -140,6 +144,8 @@ pub struct SampleConfig {
     pub model_name: String,
     /// Print no progress.
     pub quiet: bool,
+    /// Where the examples come from and how the command names the budget (for messages).
+    pub source: PromptSource,
 }
 
 impl Default for SampleConfig {
@@ -150,8 +156,100 @@ impl Default for SampleConfig {
             limit: None,
             model_name: "unknown".into(),
             quiet: false,
+            source: PromptSource::default(),
         }
     }
+}
+
+/// What the messages of a generating stage name: the file its examples were read from and the
+/// generation budget's setting as the user wrote it for this command (`--max-new-tokens` for
+/// `halt-llm sample` and `eval`, `[sample] max_new_tokens` or `[eval] max_new_tokens` for
+/// `halt-llm run`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromptSource {
+    /// The examples file (`None`: examples not read from a file).
+    pub file: Option<PathBuf>,
+    /// The name of the `max_new_tokens` setting in this command.
+    pub budget_setting: String,
+}
+
+impl Default for PromptSource {
+    fn default() -> Self {
+        Self {
+            file: None,
+            budget_setting: "max_new_tokens".into(),
+        }
+    }
+}
+
+impl PromptSource {
+    /// `file` with the budget named `budget_setting`.
+    pub fn new(file: &Path, budget_setting: &str) -> Self {
+        Self {
+            file: Some(file.to_path_buf()),
+            budget_setting: budget_setting.into(),
+        }
+    }
+
+    /// `example `id``, after the file when there is one (`data/test.jsonl: example `q3``).
+    fn example(&self, id: &str) -> String {
+        match &self.file {
+            Some(f) => format!("{}: example `{id}`", f.display()),
+            None => format!("example `{id}`"),
+        }
+    }
+}
+
+/// The token ids of `prompt` after `shots`, rendered as `format` says.
+///
+/// # Errors
+/// Tokenizer or template failures.
+fn prompt_ids(
+    tokenizer: &Tokenizer,
+    shots: &[&Example],
+    prompt: &str,
+    format: PromptFormat,
+) -> Result<Vec<u32>> {
+    match format {
+        PromptFormat::Chat => tokenizer.encode_chat(&chat_messages(shots, prompt), true),
+        PromptFormat::Plain => tokenizer.encode(&plain_text(shots, prompt)),
+    }
+}
+
+/// Checks, before any generation, that each of `examples`' prompts fits the model's context
+/// with `max_new_tokens` new tokens: the prompt alone (shots are left out until the prompt
+/// fits, so only the bare prompt must), rendered as `format` says, plus `max_new_tokens` at
+/// most `context` tokens ([`settings::fits_context`](crate::settings::fits_context)'s rule).
+///
+/// # Errors
+/// The first prompt that does not fit: the message names the file and example
+/// (`source`), the token counts, the context and the budget's setting as the command names it;
+/// tokenizer or template failures.
+pub fn check_prompts_fit(
+    tokenizer: &Tokenizer,
+    examples: &[Example],
+    format: PromptFormat,
+    max_new_tokens: usize,
+    context: usize,
+    source: &PromptSource,
+) -> Result<()> {
+    for e in examples {
+        let prompt = prompt_ids(tokenizer, &[], &e.prompt, format)
+            .with_context(|| format!("tokenizing the prompt of {}", source.example(&e.id)))?
+            .len();
+        let needed = prompt + max_new_tokens;
+        if needed > context {
+            bail!(
+                "{}: its prompt is {prompt} tokens; with {max_new_tokens} new tokens ({}) it \
+                 needs {needed}, more than the model's context length of {context} tokens \
+                 (max_position_embeddings): lower {} or shorten the prompt",
+                source.example(&e.id),
+                source.budget_setting,
+                source.budget_setting
+            );
+        }
+    }
+    Ok(())
 }
 
 impl SampleConfig {
@@ -193,40 +291,111 @@ pub fn few_shot_prompt(
     let example = &pool[index];
     let shots = shots_for(pool, index, cfg.settings.shots, cfg.seed);
     for used in (0..=shots.len()).rev() {
-        let ids = match cfg.settings.format {
-            PromptFormat::Chat => {
-                tokenizer.encode_chat(&chat_messages(&shots[..used], &example.prompt), true)?
-            }
-            PromptFormat::Plain => {
-                tokenizer.encode(&plain_text(&shots[..used], &example.prompt))?
-            }
-        };
+        let ids = prompt_ids(
+            tokenizer,
+            &shots[..used],
+            &example.prompt,
+            cfg.settings.format,
+        )?;
         if ids.len() <= max_prompt_tokens {
             return Ok((ids, used));
         }
     }
     bail!(
-        "example `{}`: its prompt alone does not fit in {max_prompt_tokens} tokens \
-         (the context minus max_new_tokens); lower --max-new-tokens",
-        example.id
+        "{}: its prompt alone does not fit in {max_prompt_tokens} tokens (the context minus \
+         {}); lower {}",
+        cfg.source.example(&example.id),
+        cfg.source.budget_setting,
+        cfg.source.budget_setting
+    )
+}
+
+/// The file beside the output `out` of `halt-llm sample` that records what its responses were
+/// made with ([`made_with`]): `out` with `.made_with.json` appended
+/// (`sampled.jsonl.made_with.json`).
+pub fn made_with_path(out: &Path) -> PathBuf {
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push(".made_with.json");
+    out.with_file_name(name)
+}
+
+/// What the responses of a sample output depend on: the model (its
+/// [`model_sha256`](crate::fetch::model_sha256); its name shown, not compared), the examples
+/// file (`cfg.source.file`: its SHA-256; its path shown, not compared) and the settings that
+/// change the responses (not `batch_prompts`, which does not, nor `--limit`).
+///
+/// # Errors
+/// Unreadable model or examples files.
+pub fn made_with(loaded: &LoadedModel, cfg: &SampleConfig) -> Result<serde_json::Value> {
+    let data = cfg.source.file.as_deref();
+    let s = &cfg.settings;
+    Ok(serde_json::json!({
+        "model": crate::fetch::model_name(&loaded.source),
+        "model_sha256": crate::fetch::model_sha256(&loaded.source)?,
+        "data": data.map(|p| p.display().to_string()),
+        "data_sha256": data.map(crate::fetch::sha256_file).transpose()?,
+        "n": s.n,
+        // as written (`0.7`, not the f32's exact binary value)
+        "temperature": as_written(s.temperature),
+        "top_p": as_written(s.top_p),
+        "max_new_tokens": s.max_new_tokens,
+        "shots": s.shots,
+        "format": s.format.as_str(),
+        "seed": cfg.seed,
+    }))
+}
+
+/// `x` as an f64 that prints as the f32 does (`0.7`, not `0.699999988079071`).
+fn as_written(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::NAN)
+}
+
+/// Records in [`made_with_path`] what the responses in `out` are made with, or checks that a
+/// rerun resuming `out` is made with the same model, examples file and settings: resuming with
+/// another examples file would keep the old responses of every id the two share. Bound only
+/// once `out` holds a response ([`check_made_with`](crate::files::check_made_with)). `halt-llm
+/// sample` calls it before [`sample_stage`]; `halt-llm run` binds its sampling by its
+/// `config.toml` instead.
+///
+/// # Errors
+/// An output holding responses made with another model, another examples file or other
+/// settings (each difference named); unreadable files.
+pub fn check_made_with(loaded: &LoadedModel, cfg: &SampleConfig, out: &Path) -> Result<()> {
+    crate::files::check_made_with(
+        &made_with_path(out),
+        &made_with(loaded, cfg)?,
+        &["model", "data"],
+        crate::files::holds_record(out),
     )
 }
 
 /// Samples `cfg.settings.n` responses for each of the first `cfg.limit` examples of `pool`
 /// (the whole split, which is also the few-shot pool) and writes [`Sampled`] records to `out`,
 /// resuming a previous run (see [`run_stage`]).
+///
+/// # Errors
+/// Invalid settings; a prompt that does not fit the context with `max_new_tokens`
+/// ([`check_prompts_fit`], before any sampling); generation failures; I/O errors.
 pub fn sample_stage(
     loaded: &LoadedModel,
     device: &Device,
     pool: &[Example],
     cfg: &SampleConfig,
-    out: &std::path::Path,
+    out: &Path,
 ) -> Result<StageReport> {
     cfg.validate()?;
     let ctx = loaded.model.config.max_position_embeddings;
-    let max_prompt =
-        crate::settings::new_tokens("max_new_tokens", cfg.settings.max_new_tokens, ctx)?;
+    let budget = &cfg.source.budget_setting;
+    let max_prompt = crate::settings::new_tokens(budget, cfg.settings.max_new_tokens, ctx)?;
     let count = cfg.limit.map_or(pool.len(), |l| l.min(pool.len()));
+    check_prompts_fit(
+        &loaded.tokenizer,
+        &pool[..count],
+        cfg.settings.format,
+        cfg.settings.max_new_tokens,
+        ctx,
+        &cfg.source,
+    )?;
     let items: Vec<(usize, &Example)> = pool[..count].iter().enumerate().collect();
     let options = StageOptions {
         label: "sample".into(),
@@ -345,6 +514,78 @@ mod tests {
         assert_eq!(response_seed(10, 5, 0, 4), 14);
         assert_eq!(response_seed(10, 5, 3, 0), 25);
         assert_eq!(response_seed(10, 5, 3, 4), 29);
+    }
+
+    /// A maths example `math-s{i}` with `prompt`.
+    fn example(i: usize, prompt: &str) -> Example {
+        serde_json::from_value(serde_json::json!({
+            "domain": "math",
+            "id": format!("math-s{i}"),
+            "prompt": prompt,
+            "reference": "1+1 = 2\n#### 2",
+            "ground_truth": {
+                "answer": "2", "answer_expr": null,
+                "calculations": [{"expr": "1+1", "step": 0, "value": "2"}],
+                "generated": false, "instance": 0, "num_calculations": 1, "num_steps": 1,
+                "source_index": i, "steps": ["1+1 = 2"], "template": format!("s{i}")
+            }
+        }))
+        .unwrap()
+    }
+
+    /// Every prompt is checked before the first response: a prompt too long second in the
+    /// split stops the stage before the first is sampled, and the message names the file, the
+    /// example, the token counts, the context and the budget as the command names it.
+    #[test]
+    fn a_prompt_too_long_stops_the_stage_before_any_response() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dev = crate::backend::device(crate::backend::DeviceChoice::Cpu).unwrap();
+        let loaded =
+            crate::model::load::load_model(&root.join("tests/fixtures/tiny-llama/hf"), &dev)
+                .unwrap();
+        let pool = vec![
+            example(0, "hi"),
+            example(1, &"a".repeat(300)),
+            example(2, "hi"),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("sampled.jsonl");
+        let cfg = SampleConfig {
+            settings: SampleSettings {
+                n: 1,
+                max_new_tokens: 4,
+                shots: 0,
+                batch_prompts: 1,
+                ..SampleSettings::default()
+            },
+            quiet: true,
+            source: PromptSource::new(std::path::Path::new("train.jsonl"), "--max-new-tokens"),
+            ..SampleConfig::default()
+        };
+        let err = sample_stage(&loaded, &dev, &pool, &cfg, &out).unwrap_err();
+        // by hand, chat format: `<|im_start|>` `user` (4) `\n`, 300 × `a`, `<|im_end|>` `\n`
+        // `<|im_start|>` `assistant` (9) `\n`: 319 tokens
+        assert_eq!(
+            format!("{err:#}"),
+            "train.jsonl: example `math-s1`: its prompt is 319 tokens; with 4 new tokens \
+             (--max-new-tokens) it needs 323, more than the model's context length of 128 \
+             tokens (max_position_embeddings): lower --max-new-tokens or shorten the prompt"
+        );
+        assert!(
+            !super::super::stage::partial_path(&out).exists(),
+            "a response was written"
+        );
+        // the first alone fits
+        let first = SampleConfig {
+            limit: Some(1),
+            ..cfg
+        };
+        assert_eq!(
+            sample_stage(&loaded, &dev, &pool, &first, &out)
+                .unwrap()
+                .written,
+            1
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::dataset::judge::JudgeConfig;
 use crate::dataset::read_jsonl;
 use crate::dataset::record::NullPolicy;
 use crate::dataset::stage::StageReport;
-use crate::files::{check_made_with, write_json_atomic};
+use crate::files::{check_made_with, holds_record, write_json_atomic};
 use crate::model::load::LoadedModel;
 
 /// Example answers shown per method in the report.
@@ -75,21 +75,27 @@ pub fn records_for(path: &Path, selected: &[Example]) -> Result<Vec<Evaluated>> 
         .collect()
 }
 
-/// The file in an evaluation folder that records the model and the settings its answers were
-/// made with ([`made_with`]); a rerun with another model or other settings is refused.
+/// The file in an evaluation folder that records the model, the test set and the settings its
+/// answers were made with ([`made_with`]); a rerun with another model, another test file or
+/// other settings is refused once the folder holds an answer (a folder without answers takes
+/// the new ones: [`check_made_with`]).
 pub const MADE_WITH: &str = "made_with.json";
 
 /// What the answers in an evaluation folder depend on: the model (its
 /// [`model_sha256`](crate::fetch::model_sha256), and its [`model_name`](crate::fetch::model_name),
-/// which is shown in the message but not compared) and the settings that change the answers
-/// or their verdicts.
+/// which is shown in the message but not compared), the test file (its SHA-256, and its path,
+/// shown but not compared, as the model's name) and the settings that change the answers or
+/// their verdicts.
 ///
 /// # Errors
-/// Unreadable model files.
+/// Unreadable model or test files.
 pub fn made_with(loaded: &LoadedModel, eval: &EvalConfig) -> Result<serde_json::Value> {
+    let data = eval.source.file.as_deref();
     Ok(serde_json::json!({
         "model": crate::fetch::model_name(&loaded.source),
         "model_sha256": crate::fetch::model_sha256(&loaded.source)?,
+        "data": data.map(|p| p.display().to_string()),
+        "data_sha256": data.map(crate::fetch::sha256_file).transpose()?,
         "max_new_tokens": eval.settings.max_new_tokens,
         "format": format!("{:?}", eval.settings.format).to_lowercase(),
         "shots": eval.shots,
@@ -97,11 +103,15 @@ pub fn made_with(loaded: &LoadedModel, eval: &EvalConfig) -> Result<serde_json::
     }))
 }
 
+/// The fields of [`made_with`] shown in a refusal but not compared (paths, which move).
+pub const MADE_WITH_SHOWN_ONLY: [&str; 2] = ["model", "data"];
+
 /// Runs the whole evaluation of `loaded` on `examples` into `dir`.
 ///
 /// # Errors
-/// Invalid settings; a folder whose answers were made with another model or other settings
-/// ([`MADE_WITH`]); the stage's errors.
+/// Invalid settings; a folder whose answers were made with another model, another test file or
+/// other settings ([`MADE_WITH`]); a prompt that does not fit the model's context; the stage's
+/// errors.
 pub fn run_eval(
     loaded: &LoadedModel,
     device: &Device,
@@ -113,10 +123,12 @@ pub fn run_eval(
     run.eval.validate()?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     crate::files::remove_stale_temp_files(dir)?;
+    // Recorded before the first answer is written; binding only once there is one.
     check_made_with(
         &dir.join(MADE_WITH),
         &made_with(loaded, &run.eval)?,
-        &["model"],
+        &MADE_WITH_SHOWN_ONLY,
+        holds_record(&evaluated),
     )?;
     let stage = answer_stage(loaded, device, examples, &run.eval, &run.judges, &evaluated)?;
     let selected = run.eval.selected(examples);

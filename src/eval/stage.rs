@@ -7,7 +7,9 @@
 //! model's chat template for
 //! [`PromptFormat::Chat`], as `Q: …\nA:` for [`PromptFormat::Plain`]. Generation is greedy
 //! (temperature 0), `batch_size` prompts per [`generate_with_progress`] call; the output is resumable and
-//! atomic ([`run_stage`]: `OUT.partial`, renamed when complete).
+//! atomic ([`run_stage`]: `OUT.partial`, renamed when complete). Before any answer, every
+//! selected prompt is checked to fit the model's context with `max_new_tokens`
+//! ([`check_prompts_fit`]).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -22,7 +24,9 @@ use crate::dataset::example::Example;
 use crate::dataset::fewshot::PromptFormat;
 use crate::dataset::judge::{Judge, JudgeConfig, judge_for};
 use crate::dataset::record::UNSURE_MARKER;
-use crate::dataset::sample::{SampleConfig, SampleSettings, few_shot_prompt};
+use crate::dataset::sample::{
+    PromptSource, SampleConfig, SampleSettings, check_prompts_fit, few_shot_prompt,
+};
 use crate::dataset::stage::{StageOptions, StageReport, run_stage};
 use crate::generate::{SamplingConfig, generate_with_progress};
 use crate::model::load::LoadedModel;
@@ -73,8 +77,8 @@ impl EvalSettings {
     /// # Errors
     /// The first value out of range, named.
     pub fn validate(&self) -> Result<()> {
-        crate::settings::at_least("max_new_tokens", self.max_new_tokens, 1)?;
-        crate::settings::at_least("batch_size", self.batch_size, 1)
+        crate::settings::tokens("max_new_tokens", self.max_new_tokens, 1)?;
+        crate::settings::batch("batch_size", self.batch_size)
     }
 
     /// Reads a TOML file of these settings (fields left out keep their defaults).
@@ -109,6 +113,9 @@ pub struct EvalConfig {
     /// Where the shots come from (the training split; never the test prompts themselves).
     /// Empty: shots from the other evaluated examples.
     pub shot_pool: Vec<Example>,
+    /// The test file and how the command names the budget: for messages, and the test file's
+    /// SHA-256 in [`made_with`](super::run::made_with).
+    pub source: PromptSource,
 }
 
 impl Default for EvalConfig {
@@ -120,6 +127,7 @@ impl Default for EvalConfig {
             quiet: false,
             shots: 0,
             shot_pool: Vec::new(),
+            source: PromptSource::default(),
         }
     }
 }
@@ -155,8 +163,9 @@ pub fn judges_for(examples: &[Example], config: &JudgeConfig) -> HashMap<Domain,
 /// [`Evaluated`](super::record::Evaluated) records to `out` and resuming an interrupted run (already recorded ids are
 /// skipped).
 ///
-/// Errors: a prompt that does not fit the context with `max_new_tokens`, generation failures,
-/// judge failures (naming the example).
+/// Errors: a prompt that does not fit the context with `max_new_tokens` (every selected prompt
+/// is checked before the first answer: [`check_prompts_fit`]), generation failures, judge
+/// failures (naming the example).
 pub fn answer_stage(
     loaded: &LoadedModel,
     device: &Device,
@@ -167,9 +176,17 @@ pub fn answer_stage(
 ) -> Result<StageReport> {
     let ctx = loaded.model.config.max_position_embeddings;
     cfg.validate()?;
-    let max_prompt =
-        crate::settings::new_tokens("max_new_tokens", cfg.settings.max_new_tokens, ctx)?;
+    let budget = &cfg.source.budget_setting;
+    let max_prompt = crate::settings::new_tokens(budget, cfg.settings.max_new_tokens, ctx)?;
     let selected = cfg.selected(examples);
+    check_prompts_fit(
+        &loaded.tokenizer,
+        selected,
+        cfg.settings.format,
+        cfg.settings.max_new_tokens,
+        ctx,
+        &cfg.source,
+    )?;
     let judges = judges_for(selected, judges);
     let prompt_cfg = SampleConfig {
         settings: SampleSettings {
@@ -177,6 +194,7 @@ pub fn answer_stage(
             format: cfg.settings.format,
             ..SampleSettings::default()
         },
+        source: cfg.source.clone(),
         ..SampleConfig::default()
     };
     let prompt_for = |i: usize| -> Result<Vec<u32>> {

@@ -20,12 +20,14 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::DeviceChoice;
+use crate::dataset::example::Example;
 use crate::dataset::judge::JudgeSettings;
 use crate::dataset::record::{AlignMethod, NullPolicy};
-use crate::dataset::sample::SampleSettings;
+use crate::dataset::sample::{PromptSource, SampleSettings, check_prompts_fit};
 use crate::dataset::{DATASETS_DIR, Domain};
 use crate::eval::stage::EvalSettings;
 use crate::settings;
+use crate::tokenizer::Tokenizer;
 use crate::train::{LoraSettings, TrainConfig};
 
 /// Everything `halt-llm run` does.
@@ -165,10 +167,10 @@ impl RunConfig {
     /// # Errors
     /// A value out of range, naming the field.
     pub fn validate(&self) -> Result<()> {
-        settings::at_least("train_examples", self.train_examples, 2)?;
-        settings::at_least("test_examples", self.test_examples, 1)?;
+        settings::examples("train_examples", self.train_examples, 2)?;
+        settings::examples("test_examples", self.test_examples, 1)?;
         if let Some(c) = self.max_calculations {
-            settings::at_least("max_calculations", c, 1)?;
+            settings::count("max_calculations", c, 1)?;
         }
         if self.alphas.is_empty() && self.baselines.is_empty() {
             bail!("nothing to train: alphas and baselines are both empty");
@@ -208,7 +210,56 @@ impl RunConfig {
         let context = settings::model_context(model_path)?;
         settings::new_tokens("sample.max_new_tokens", self.sample.max_new_tokens, context)?;
         settings::new_tokens("eval.max_new_tokens", self.eval.max_new_tokens, context)?;
+        if let Some(l) = &self.train.lora {
+            let hidden = settings::model_config(model_path)?.hidden_size;
+            settings::lora_rank_fits("train.lora.rank", l.rank, hidden)?;
+        }
         settings::fits_context("train.max_seq_len", self.train.max_seq_len, context)
+    }
+
+    /// Every prompt of the run against the context of the model at `model_path` (its
+    /// configuration and tokenizer; the weights are not loaded): each training prompt with
+    /// `[sample] max_new_tokens` in the `[sample]` format, each test prompt with `[eval]
+    /// max_new_tokens` in the `[eval]` format ([`check_prompts_fit`]). Checked before any
+    /// stage runs, with `train` and `test` the run's examples and the files they were read
+    /// from, so a prompt too long fails at once, not when its stage reaches it.
+    ///
+    /// # Errors
+    /// The first prompt that does not fit (its file, example, token counts, the context and
+    /// the `[sample]` or `[eval]` setting named); an unreadable model configuration or
+    /// tokenizer.
+    pub fn check_prompts(
+        &self,
+        model_path: &Path,
+        train: (&Path, &[Example]),
+        test: (&Path, &[Example]),
+    ) -> Result<()> {
+        let context = settings::model_context(model_path)?;
+        let tokenizer = tokenizer_of(model_path)?;
+        for ((file, examples), format, max_new_tokens, setting) in [
+            (
+                train,
+                self.sample.format,
+                self.sample.max_new_tokens,
+                super::run::SAMPLE_BUDGET,
+            ),
+            (
+                test,
+                self.eval.format,
+                self.eval.max_new_tokens,
+                super::run::EVAL_BUDGET,
+            ),
+        ] {
+            check_prompts_fit(
+                &tokenizer,
+                examples,
+                format,
+                max_new_tokens,
+                context,
+                &PromptSource::new(file, setting),
+            )?;
+        }
+        Ok(())
     }
 
     /// The finetuning job of one model of the run, trained on `data`: the `[train]` settings
@@ -222,6 +273,20 @@ impl RunConfig {
             ..self.train.clone()
         }
     }
+}
+
+/// The tokenizer (and chat template) of the model at `path`, without its weights: from a
+/// Hugging Face folder's tokenizer files, or from a GGUF file's metadata.
+///
+/// # Errors
+/// Unreadable or malformed files.
+fn tokenizer_of(path: &Path) -> Result<Tokenizer> {
+    if path.is_dir() {
+        return Tokenizer::from_hf_dir(path);
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let g = crate::model::load::gguf::parse(&bytes, path)?;
+    Tokenizer::from_gguf(&g).with_context(|| format!("tokenizer of {}", path.display()))
 }
 
 /// The preset value of an `[eval]` field (to tell a key left out from one given).

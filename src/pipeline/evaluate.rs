@@ -11,6 +11,7 @@ use super::examples::cluster_of;
 use super::run::{PipelineRun, Variant, load_checkpoint, say};
 use crate::dataset::align_stage::method_name;
 use crate::dataset::record::AlignMethod;
+use crate::dataset::sample::PromptSource;
 use crate::eval::bootstrap::BootstrapConfig;
 use crate::eval::claims::{MethodTallies, paper_claims, test_claims};
 use crate::eval::metrics::{Summary, Tally};
@@ -91,6 +92,7 @@ impl PipelineRun<'_> {
         EvalRun {
             eval: EvalConfig {
                 settings: self.config.eval.clone(),
+                source: PromptSource::new(&self.test_path, super::run::EVAL_BUDGET),
                 ..EvalConfig::default()
             },
             judges: self.judges.clone(),

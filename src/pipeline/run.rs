@@ -1,7 +1,8 @@
 //! `halt-llm run`: the HALT pipeline in one run folder.
 //!
 //! ```text
-//! RUN/config.toml               the settings (a rerun must match them)
+//! RUN/config.toml               the settings (a rerun must match them once a stage has
+//!                               produced something)
 //! RUN/data/{train,test}.jsonl   the selected ground-truth examples
 //! RUN/sampled.jsonl             N few-shot responses per training prompt
 //! RUN/judged.jsonl              their fragments and verdicts
@@ -32,7 +33,7 @@ use crate::dataset::judge::{JudgeConfig, judge_for};
 use crate::dataset::judge_stage::judge_stage;
 use crate::dataset::load_examples;
 use crate::dataset::record::AlignMethod;
-use crate::dataset::sample::{SampleConfig, sample_stage};
+use crate::dataset::sample::{PromptSource, SampleConfig, sample_stage};
 use crate::model::load::{LoadedModel, load_model};
 use crate::train::TrainOptions;
 use crate::{backend, fetch};
@@ -92,14 +93,21 @@ pub(super) fn say(text: &str) {
 /// Runs (or continues) the pipeline of `config` in `dir`.
 ///
 /// # Errors
-/// Invalid settings; a folder made with other settings; any stage's error (each names its
-/// file, line or record).
+/// Invalid settings; a prompt that does not fit the model's context (before any stage runs);
+/// a folder holding results made with other settings; any stage's error (each names its file,
+/// line or record).
 pub fn run(config: &RunConfig, dir: &Path) -> Result<RunOutcome> {
     let started = Instant::now();
     // 0. The settings, checked against the model and recorded in the run folder.
     let (device, model_path) = prepare(config, dir)?;
-    // 1. The examples.
+    // 1. The examples, and every prompt checked to fit the model's context (sampling and
+    // evaluation) before any work.
     let run = PipelineRun::with_examples(config, dir, device, model_path)?;
+    config.check_prompts(
+        &run.model_path,
+        (&run.train_path, &run.train),
+        (&run.test_path, &run.test),
+    )?;
     // 2–3. Sample and judge (the pretrained model is loaded only when needed).
     run.sample_and_judge()?;
     // 4. Aligned targets, one file per variant.
@@ -160,6 +168,8 @@ pub(super) struct PipelineRun<'a> {
     pub(super) train_path: PathBuf,
     /// The training examples.
     pub(super) train: Vec<Example>,
+    /// `data/test.jsonl`.
+    pub(super) test_path: PathBuf,
     /// The held-out test examples.
     pub(super) test: Vec<Example>,
 }
@@ -187,6 +197,7 @@ impl<'a> PipelineRun<'a> {
             judges: config.judge.judge_config()?,
             train_path,
             train,
+            test_path,
             test,
         })
     }
@@ -224,7 +235,7 @@ impl<'a> PipelineRun<'a> {
                 &loaded,
                 &self.device,
                 &self.train,
-                &sample_config(self.config, &self.model_path),
+                &sample_config(self.config, &self.model_path, &self.train_path),
                 &sampled,
             )?;
         }
@@ -313,11 +324,18 @@ fn aligned_path(dir: &Path, v: &Variant) -> PathBuf {
 }
 
 /// Writes `dir/config.toml` (creating `dir`), or checks that the one there is the same
-/// (the device and the dataset folders may differ). A folder without `data/` (a start that
-/// failed) takes the new settings.
+/// (the device and the dataset folders may differ).
+///
+/// A run folder is bound to its settings only once it holds a result ([`holds_results`]): a
+/// folder where no stage has produced anything yet (a start that failed, say on a prompt too
+/// long for the context) takes the new settings; the examples the earlier settings selected
+/// (`data/`) are removed first, so they are chosen again with the new ones. `data/` goes
+/// before `config.toml` is replaced: a run killed between the two finds the old settings and
+/// no result, and takes the new settings again.
 ///
 /// # Errors
-/// A folder whose recorded settings differ (the differing fields named); I/O errors.
+/// A folder holding results whose recorded settings differ (the differing fields named); I/O
+/// errors.
 fn record_config(config: &RunConfig, dir: &Path) -> Result<()> {
     let path = dir.join("config.toml");
     if path.exists() {
@@ -327,9 +345,10 @@ fn record_config(config: &RunConfig, dir: &Path) -> Result<()> {
         a.device = b.device; // the device does not change results
         a.datasets = b.datasets.clone();
         b.device = a.device;
-        // A folder where no stage has produced anything yet (a start that failed) takes
-        // the new settings.
-        if a != b && dir.join("data").exists() {
+        if a == b {
+            return Ok(());
+        }
+        if holds_results(dir)? {
             let diff = crate::files::differing_fields(
                 &serde_json::to_value(&a)?,
                 &serde_json::to_value(&b)?,
@@ -342,21 +361,59 @@ fn record_config(config: &RunConfig, dir: &Path) -> Result<()> {
                 path.display()
             );
         }
-        if a == b {
-            return Ok(());
+        let data = dir.join("data");
+        if data.exists() {
+            std::fs::remove_dir_all(&data)
+                .with_context(|| format!("removing {}", data.display()))?;
         }
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     crate::files::write_atomic(&path, config.to_toml().as_bytes())
 }
 
-/// The sampling job: the run's `[sample]` settings and seed, every training prompt.
-fn sample_config(config: &RunConfig, model_path: &Path) -> SampleConfig {
+/// Whether the run folder `dir` holds a result of its settings: anything but `config.toml`,
+/// the selected examples (`data/`, chosen again from the settings), temporary files and a
+/// `.partial` stage output without a complete record (what a run that failed or was killed
+/// before its first sampled record leaves). Anything else, a file of the user's included,
+/// counts: such a folder keeps its settings.
+///
+/// # Errors
+/// An unreadable folder.
+fn holds_results(dir: &Path) -> Result<bool> {
+    use crate::files::{TEMP_PREFIX, holds_record};
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let empty_partial = name
+            .strip_suffix(".partial")
+            .is_some_and(|out| !holds_record(&dir.join(out)));
+        let ignored = name == "config.toml"
+            || name == "data"
+            || name.starts_with(TEMP_PREFIX)
+            || name.ends_with(".tmp")
+            || empty_partial;
+        if !ignored {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The sampling job: the run's `[sample]` settings and seed, every training prompt (of
+/// `train_path`, named in messages with the `[sample]` budget).
+fn sample_config(config: &RunConfig, model_path: &Path, train_path: &Path) -> SampleConfig {
     SampleConfig {
         settings: config.sample.clone(),
         seed: config.seed,
         limit: None,
         model_name: crate::fetch::model_name(model_path),
         quiet: false,
+        source: PromptSource::new(train_path, SAMPLE_BUDGET),
     }
 }
+
+/// The `[sample]` generation budget, as a run's settings file names it.
+pub(super) const SAMPLE_BUDGET: &str = "[sample] max_new_tokens";
+
+/// The `[eval]` generation budget, as a run's settings file names it.
+pub(super) const EVAL_BUDGET: &str = "[eval] max_new_tokens";
