@@ -31,10 +31,10 @@ impl BenchConfig {
     /// The first value out of range, named.
     pub fn validate(&self, context: Option<usize>) -> Result<()> {
         use crate::settings;
-        settings::at_least("batch", self.batch, 1)?;
-        settings::at_least("prompt_len", self.prompt_len, 1)?;
-        settings::at_least("new_tokens", self.new_tokens, 1)?;
-        settings::at_least("repeats", self.repeats, 1)?;
+        settings::batch("batch", self.batch)?;
+        settings::tokens("prompt_len", self.prompt_len, 1)?;
+        settings::tokens("new_tokens", self.new_tokens, 1)?;
+        settings::passes("repeats", self.repeats)?;
         if let Some(context) = context {
             settings::fits_context(
                 "prompt_len + new_tokens",

@@ -503,10 +503,13 @@ fn a_failed_start_leaves_no_run_behind() {
     train(&good, &out, &TrainOptions::default())
         .unwrap()
         .unwrap();
-    // Diverging (NaN loss) is an error, not a model.
+    // Diverging (NaN loss) is an error, not a model: at the largest rate accepted
+    // (settings::MAX_LEARNING_RATE = 10), a decoupled weight decay of 1 multiplies every weight
+    // by 1 − lr·1 = −9 per step until it overflows.
     let wild = TrainConfig {
-        lr: 1e9,
-        epochs: 3,
+        lr: 10.0,
+        weight_decay: 1.0,
+        epochs: 50,
         ..config(&data)
     };
     let err = train(&wild, &dir.path().join("wild"), &TrainOptions::default()).unwrap_err();

@@ -224,3 +224,431 @@ fn an_evaluation_folder_refuses_another_model_by_name() {
         "{err}"
     );
 }
+
+/// `train` with `flags`, and `train` with the same setting in a TOML file: both fail with
+/// `message`.
+#[track_caller]
+fn train_flag_and_file(flags: &[&str], toml: &str, message: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("a.jsonl");
+    std::fs::write(&data, "").unwrap();
+    let file = dir.path().join("t.toml");
+    std::fs::write(&file, toml).unwrap();
+    let common = ["train", "--data", s(&data), "--out", "/nonexistent/out"];
+    let mut by_flag = common.to_vec();
+    by_flag.extend(flags);
+    fails_with(&halt(&by_flag), message);
+    let mut by_file = common.to_vec();
+    by_file.extend(["--config", s(&file)]);
+    fails_with(&halt(&by_file), message);
+}
+
+#[test]
+fn counts_of_two_to_the_32_are_refused_with_the_exact_value() {
+    // by hand: 2^32 = 4294967296, 2^32 + 1 = 4294967297 (printed exactly, not as a float)
+    train_flag_and_file(
+        &["--batch-size", "4294967297"],
+        "batch_size = 4294967297\n",
+        "batch_size must be at most 4096, got 4294967297",
+    );
+    train_flag_and_file(
+        &["--epochs", "4294967296"],
+        "epochs = 4294967296\n",
+        "epochs must be at most 10000, got 4294967296",
+    );
+    train_flag_and_file(
+        &["--grad-accum", "4294967296"],
+        "grad_accum = 4294967296\n",
+        "grad_accum must be at most 4096, got 4294967296",
+    );
+    train_flag_and_file(
+        &["--checkpoint-every", "4294967296"],
+        "checkpoint_every = 4294967296\n",
+        "checkpoint_every must be at most 10000000, got 4294967296",
+    );
+    train_flag_and_file(
+        &["--max-seq-len", "4294967296"],
+        "max_seq_len = 4294967296\n",
+        "max_seq_len must be at most 16777216, got 4294967296",
+    );
+    train_flag_and_file(
+        &["--lora-rank", "4294967296"],
+        "[lora]\nrank = 4294967296\n",
+        "lora.rank must be at most 4096, got 4294967296",
+    );
+    // the commands without a settings file
+    let no_model = "/nonexistent/model.gguf";
+    let cases: [(&[&str], &str); 9] = [
+        (
+            &["bench", "--repeats", "4294967296"],
+            "repeats must be at most 10000, got 4294967296",
+        ),
+        (
+            &["bench", "--batch", "4294967296"],
+            "batch must be at most 4096, got 4294967296",
+        ),
+        (
+            &["bench", "--prompt-len", "4294967296"],
+            "prompt_len must be at most 16777216, got 4294967296",
+        ),
+        (
+            &["bench-train", "--steps", "4294967296"],
+            "steps must be at most 10000000, got 4294967296",
+        ),
+        (
+            &["bench-train", "--batch-size", "4294967296"],
+            "batch_size must be at most 4096, got 4294967296",
+        ),
+        (
+            &["bench-train", "--lora-rank", "4294967296"],
+            "lora.rank must be at most 4096, got 4294967296",
+        ),
+        (
+            &["generate", "--prompts", "-", "--batch-size", "4294967296"],
+            "batch_size must be at most 4096, got 4294967296",
+        ),
+        (
+            &["chat", "--max-new-tokens", "4294967296", "hi"],
+            "max_new_tokens must be at most 16777216, got 4294967296",
+        ),
+        (
+            &["logits", "--prompt", "hi", "--top-k", "4294967296"],
+            "top_k must be at most 16777216, got 4294967296",
+        ),
+    ];
+    for (args, message) in cases {
+        let mut all = args.to_vec();
+        all.extend(["--model", no_model]);
+        fails_with(&halt(&all), message);
+    }
+}
+
+#[test]
+fn sample_and_eval_counts_get_the_same_message_from_a_flag_and_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.toml");
+    let out = dir.path().join("out.jsonl");
+    let no_model = "/nonexistent/model.gguf";
+    let sample = [
+        "sample",
+        "--domain",
+        "math",
+        "--model",
+        no_model,
+        "--out",
+        s(&out),
+    ];
+    for (flag, value, toml, message) in [
+        (
+            "--n",
+            "4294967296",
+            "n = 4294967296\n",
+            "n must be at most 1024, got 4294967296",
+        ),
+        (
+            "--batch-prompts",
+            "4294967296",
+            "batch_prompts = 4294967296\n",
+            "batch_prompts must be at most 4096, got 4294967296",
+        ),
+        (
+            "--shots",
+            "4294967296",
+            "shots = 4294967296\n",
+            "shots must be at most 256, got 4294967296",
+        ),
+        (
+            "--max-new-tokens",
+            "4294967296",
+            "max_new_tokens = 4294967296\n",
+            "max_new_tokens must be at most 16777216, got 4294967296",
+        ),
+    ] {
+        let mut by_flag = sample.to_vec();
+        by_flag.extend([flag, value]);
+        fails_with(&halt(&by_flag), message);
+        std::fs::write(&file, toml).unwrap();
+        let mut by_file = sample.to_vec();
+        by_file.extend(["--config", s(&file)]);
+        fails_with(&halt(&by_file), message);
+    }
+    let eval = [
+        "eval",
+        "--model",
+        no_model,
+        "--data",
+        "x.jsonl",
+        "--out",
+        s(&out),
+    ];
+    for (flag, value, toml, message) in [
+        (
+            "--batch-size",
+            "4294967296",
+            "batch_size = 4294967296\n",
+            "batch_size must be at most 4096, got 4294967296",
+        ),
+        (
+            "--max-new-tokens",
+            "4294967296",
+            "max_new_tokens = 4294967296\n",
+            "max_new_tokens must be at most 16777216, got 4294967296",
+        ),
+    ] {
+        let mut by_flag = eval.to_vec();
+        by_flag.extend([flag, value]);
+        fails_with(&halt(&by_flag), message);
+        std::fs::write(&file, toml).unwrap();
+        let mut by_file = eval.to_vec();
+        by_file.extend(["--config", s(&file)]);
+        fails_with(&halt(&by_file), message);
+    }
+    // flags without a file field: the limit, the marker, the resamples
+    for (args, message) in [
+        (&["--limit", "0"][..], "limit must be at least 1, got 0"),
+        (
+            &["--limit", "4294967296"],
+            "limit must be at most 100000000, got 4294967296",
+        ),
+        (
+            &["--resamples", "4294967296"],
+            "resamples must be at most 1000000, got 4294967296",
+        ),
+        (
+            &["--marker", ""],
+            r#"marker must not be empty or only whitespace, got """#,
+        ),
+        (
+            &["--marker", "  "],
+            r#"marker must not be empty or only whitespace, got "  ""#,
+        ),
+    ] {
+        let mut all = eval.to_vec();
+        all.extend(args);
+        fails_with(&halt(&all), message);
+    }
+    let mut all = sample.to_vec();
+    all.extend(["--limit", "0"]);
+    fails_with(&halt(&all), "limit must be at least 1, got 0");
+    fails_with(
+        &halt(&[
+            "align",
+            "--domain",
+            "math",
+            "--method",
+            "unchanged",
+            "--marker",
+            "",
+            "--out",
+            s(&out),
+        ]),
+        r#"marker must not be empty or only whitespace, got """#,
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn an_absurd_learning_rate_and_duplicate_lora_targets_are_refused() {
+    train_flag_and_file(
+        &["--lr", "1e6"],
+        "lr = 1e6\n",
+        "lr must be at most 10, got 1000000",
+    );
+    train_flag_and_file(
+        &["--lora-rank", "4", "--lora-targets", "q_proj,v_proj,q_proj"],
+        "[lora]\nrank = 4\ntarget_modules = [\"q_proj\", \"v_proj\", \"q_proj\"]\n",
+        "target module `q_proj` is listed twice in lora.target_modules",
+    );
+}
+
+#[test]
+fn a_seed_that_toml_cannot_record_is_refused() {
+    // train records its settings (seed included) in train_config.toml, whose integers are
+    // signed 64-bit: 2^64 − 1 would be written but not read back by --resume
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("a.jsonl");
+    std::fs::write(&data, "").unwrap();
+    fails_with(
+        &halt(&[
+            "train",
+            "--data",
+            s(&data),
+            "--out",
+            "/nonexistent/out",
+            "--seed",
+            "18446744073709551615",
+        ]),
+        "seed must be at most 9223372036854775807, got 18446744073709551615",
+    );
+}
+
+#[test]
+fn a_lora_rank_alone_in_a_file_gets_the_flag_defaults() {
+    // by hand: `[lora] rank = 4` alone is `--lora-rank 4`: α = 2 × 4 = 8, every projection
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.toml");
+    std::fs::write(&file, "[lora]\nrank = 4\n").unwrap();
+    let print = |args: &[&str]| {
+        let mut all = vec!["train", "--print-config"];
+        all.extend(args);
+        let out = halt(&all);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let by_file = print(&["--config", s(&file)]);
+    assert_eq!(by_file, print(&["--lora-rank", "4"]));
+    assert!(
+        by_file.contains("[lora]\nrank = 4\nalpha = 8.0\n"),
+        "{by_file}"
+    );
+    // an α given in the file is kept
+    std::fs::write(&file, "[lora]\nrank = 4\nalpha = 3.0\n").unwrap();
+    assert!(print(&["--config", s(&file)]).contains("alpha = 3.0\n"));
+    // the same in a run's [train.lora]
+    std::fs::write(&file, "[train.lora]\nrank = 4\n").unwrap();
+    let out = halt(&["run", "--config", s(&file), "--print-config"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("[train.lora]\nrank = 4\nalpha = 8.0\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_lora_rank_above_the_hidden_size_is_refused_before_loading() {
+    // the tiny fixture's hidden size is 64
+    let message = "lora.rank = 128 exceeds the model's hidden size of 64 (hidden_size)";
+    let tiny = tiny();
+    fails_with(
+        &halt(&[
+            "bench-train",
+            "--model",
+            s(&tiny),
+            "--lora-rank",
+            "128",
+            "--seq-len",
+            "16",
+        ]),
+        message,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("a.jsonl");
+    std::fs::write(
+        &data,
+        r#"{"id":"r0","prompt":"hi","target":"the cat.","method":"halt","alpha":0.6,"selected":0,"kept":1,"dropped":0,"abstained":false}
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("train");
+    let args = [
+        "train",
+        "--data",
+        s(&data),
+        "--model",
+        s(&tiny),
+        "--out",
+        s(&out),
+    ];
+    let mut flag = args.to_vec();
+    flag.extend(["--lora-rank", "128", "--max-seq-len", "64"]);
+    fails_with(&halt(&flag), message);
+    assert!(!out.join("train_config.toml").exists());
+    // a run: before any stage
+    let toml = dir.path().join("run.toml");
+    std::fs::write(
+        &toml,
+        format!("model = {:?}\n[train.lora]\nrank = 128\n", s(&tiny)),
+    )
+    .unwrap();
+    let run = dir.path().join("run");
+    fails_with(
+        &halt(&["run", "--config", s(&toml), "--out", s(&run)]),
+        "train.lora.rank = 128 exceeds the model's hidden size of 64 (hidden_size)",
+    );
+    assert!(!run.exists(), "a refused run wrote {}", run.display());
+}
+
+#[test]
+fn a_runs_judge_and_train_settings_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("run.toml");
+    let out = dir.path().join("run");
+    for (text, message) in [
+        (
+            "[judge]\nsandbox_seconds = 1e12\n",
+            "judge.sandbox_seconds must be in (0, 3600] seconds, got 1000000000000",
+        ),
+        (
+            "[judge]\nsandbox_seconds = 1e30\n",
+            "judge.sandbox_seconds must be in (0, 3600] seconds, got \
+             1000000000000000000000000000000",
+        ),
+        (
+            // 2^44 MiB = 2^64 bytes
+            "[judge]\nsandbox_memory_mib = 17592186044416\n",
+            "judge.sandbox_memory_mib must be at most 1048576, got 17592186044416",
+        ),
+        (
+            "[judge]\nsandbox_memory_mib = 8\n",
+            "judge.sandbox_memory_mib must be at least 64, got 8",
+        ),
+        (
+            "[judge]\npython = \"/nonexistent/python3\"\n",
+            "judge.python = \"/nonexistent/python3\": cannot run it: No such file or directory \
+             (os error 2) (the code judge needs Python 3.8 or later)",
+        ),
+        (
+            "[train]\nlr = 1e6\n",
+            "train: lr must be at most 10, got 1000000",
+        ),
+        (
+            "[train]\nepochs = 4294967296\n",
+            "train: epochs must be at most 10000, got 4294967296",
+        ),
+        (
+            "[sample]\nn = 4294967296\n",
+            "sample: n must be at most 1024, got 4294967296",
+        ),
+        (
+            "train_examples = 4294967296\n",
+            "train_examples must be at most 100000000, got 4294967296",
+        ),
+    ] {
+        std::fs::write(&toml, text).unwrap();
+        fails_with(
+            &halt(&["run", "--config", s(&toml), "--out", s(&out)]),
+            message,
+        );
+    }
+    assert!(!out.exists(), "a refused run wrote {}", out.display());
+}
+
+#[test]
+fn big_integers_are_printed_exactly() {
+    // by hand: 2^53 + 1 = 9007199254740993, which an f64 would round to 9007199254740992
+    let out = halt(&["train", "--epochs", "9007199254740993", "--print-config"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("epochs = 9007199254740993\n"), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("t.toml");
+    std::fs::write(&toml, "epochs = 9007199254740993\n").unwrap();
+    let data = dir.path().join("a.jsonl");
+    std::fs::write(&data, "").unwrap();
+    let common = ["train", "--data", s(&data), "--out", "/nonexistent/out"];
+    let want = "epochs must be at most 10000, got 9007199254740993";
+    let mut by_flag = common.to_vec();
+    by_flag.extend(["--epochs", "9007199254740993"]);
+    fails_with(&halt(&by_flag), want);
+    let mut by_file = common.to_vec();
+    by_file.extend(["--config", s(&toml)]);
+    fails_with(&halt(&by_file), want);
+}

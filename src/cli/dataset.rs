@@ -12,7 +12,7 @@ use halt_llm::dataset::fragment::{Splitter, fragments_json};
 use halt_llm::dataset::judge::{JudgeConfig, JudgeSettings, judge_for};
 use halt_llm::dataset::judge_stage::judge_stage;
 use halt_llm::dataset::record::{AlignMethod, NullPolicy, UNSURE_MARKER};
-use halt_llm::dataset::sample::{SampleConfig, SampleSettings, sample_stage};
+use halt_llm::dataset::sample::{PromptSource, SampleConfig, SampleSettings, sample_stage};
 use halt_llm::dataset::stage::StageReport;
 use halt_llm::dataset::{DATASETS_DIR, Domain, Example, Split, dataset_path, load_examples};
 use serde::de::DeserializeOwned;
@@ -132,23 +132,28 @@ pub fn sample(args: SampleArgs) -> Result<()> {
     let (Some(domain), Some(out)) = (args.domain, args.out.clone()) else {
         bail!("--domain and --out are required");
     };
+    // the settings first: a value out of range is the error, not a missing data file
+    settings.validate()?;
+    halt_llm::settings::limit(args.limit)?;
     let data = DataArgs {
         domain,
         split: args.split,
         datasets: args.datasets.clone(),
     };
-    let (examples, _) = data.load()?;
+    let (examples, path) = data.load()?;
     let mut cfg = SampleConfig {
         settings,
         seed: args.seed,
         limit: args.limit,
         model_name: String::new(),
         quiet: false,
+        source: PromptSource::new(&path, "--max-new-tokens"),
     };
     cfg.validate()?;
     let (loaded, device) = load(&args.model)?;
     cfg.model_name = halt_llm::fetch::model_name(&loaded.source);
     let start = Instant::now();
+    halt_llm::dataset::sample::check_made_with(&loaded, &cfg, &out)?;
     let r = sample_stage(&loaded, &device, &examples, &cfg, &out)?;
     let secs = start.elapsed().as_secs_f64();
     let responses = r.written * cfg.settings.n;
@@ -282,6 +287,8 @@ pub fn align(args: AlignArgs) -> Result<()> {
             method_name(args.method)
         );
     }
+    halt_llm::settings::fraction("alpha", args.alpha)?;
+    halt_llm::settings::marker("marker", &args.marker)?;
     let (examples, examples_path) = args.data.load()?;
     let config = AlignConfig {
         alpha: args.alpha,

@@ -9,6 +9,7 @@ use clap::Args;
 use halt_llm::dataset::fewshot::PromptFormat;
 use halt_llm::dataset::load_examples;
 use halt_llm::dataset::record::{NullPolicy, UNSURE_MARKER};
+use halt_llm::dataset::sample::PromptSource;
 use halt_llm::eval::report::fmt_estimate;
 use halt_llm::eval::{BootstrapConfig, EvalConfig, EvalRun, EvalSettings, run_eval};
 
@@ -98,9 +99,13 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         limit: args.limit,
         marker: args.marker.clone(),
         quiet: false,
+        source: PromptSource::new(&data, "--max-new-tokens"),
         ..EvalConfig::default()
     };
     eval.validate()?;
+    halt_llm::settings::limit(args.limit)?;
+    halt_llm::settings::marker("marker", &args.marker)?;
+    halt_llm::settings::resamples("resamples", args.resamples)?;
     if let Some(a) = args.alpha {
         halt_llm::settings::fraction("alpha", a)?;
     }

@@ -54,7 +54,7 @@ struct TopK {
 
 /// `halt-llm logits`.
 pub fn logits(args: LogitsArgs) -> Result<()> {
-    settings::at_least("top_k", args.top_k, 1)?;
+    settings::tokens("top_k", args.top_k, 1)?;
     if args.prompt.is_empty() {
         bail!("prompt is empty: give the text whose next-token logits to print");
     }

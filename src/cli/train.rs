@@ -165,8 +165,8 @@ pub fn bench(args: BenchTrainArgs) -> Result<()> {
     };
     cfg.validate()?;
     let device = halt_llm::backend::device(args.model.device)?;
-    let path = halt_llm::fetch::resolve_model(Some(&args.model.model))?;
-    let loaded = halt_llm::model::load::load_model(&path, &device.clone().autodiff())?;
+    let loaded =
+        halt_llm::model::load::open_model(args.model.model.as_str(), &device.clone().autodiff())?;
     let r = halt_llm::train::bench::run(loaded.model, &loaded.tokenizer, &cfg, &device)?;
     println!(
         "{} on {} ({}): {} × ≤{} tokens per step, {:.2} s/step, {:.1} tokens/s ({:.1} label tokens/s), peak RSS {}",

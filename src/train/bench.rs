@@ -69,9 +69,9 @@ impl TrainBenchConfig {
     /// The first value out of range, named; a missing data file.
     pub fn validate(&self) -> Result<()> {
         use crate::settings;
-        settings::at_least("batch_size", self.batch, 1)?;
-        settings::at_least("seq_len", self.seq_len, 2)?;
-        settings::at_least("steps", self.steps, 1)?;
+        settings::batch("batch_size", self.batch)?;
+        settings::tokens("seq_len", self.seq_len, 2)?;
+        settings::steps("steps", self.steps)?;
         if let Some(l) = &self.lora {
             l.validate()?;
         }
@@ -95,6 +95,9 @@ pub fn run(
 ) -> Result<TrainBenchReport> {
     cfg.validate()?;
     crate::settings::fits_context("seq_len", cfg.seq_len, model.config.max_position_embeddings)?;
+    if let Some(l) = &cfg.lora {
+        crate::settings::lora_rank_fits("lora.rank", l.rank, model.config.hidden_size)?;
+    }
     let vocab = model.config.vocab_size as u32;
     let (mut model, mode) = match &cfg.lora {
         Some(l) => (apply_lora(model, l)?.0, format!("lora-r{}", l.rank)),

@@ -11,12 +11,17 @@ use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::DeviceChoice;
+use crate::model::config::LlamaConfig;
 use crate::settings;
 
 /// LoRA settings (Hu et al. 2021): a frozen base plus trainable `W + (α/r)·A·B` on the target
 /// projections.
+///
+/// In a settings file only `rank` is needed: `alpha` left out is `2 × rank` and
+/// `target_modules` left out are all projections, as with `--lora-rank` alone on the command
+/// line ([`LoraSettings::with_rank`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "LoraFile")]
 pub struct LoraSettings {
     /// Rank `r` of the low-rank update.
     pub rank: usize,
@@ -25,6 +30,27 @@ pub struct LoraSettings {
     /// Module names to adapt (HF names: `q_proj`, `k_proj`, `v_proj`, `o_proj`, `gate_proj`,
     /// `up_proj`, `down_proj`).
     pub target_modules: Vec<String>,
+}
+
+/// [`LoraSettings`] as a settings file gives them: `alpha` and `target_modules` may be left
+/// out.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoraFile {
+    rank: usize,
+    alpha: Option<f64>,
+    target_modules: Option<Vec<String>>,
+}
+
+impl From<LoraFile> for LoraSettings {
+    fn from(f: LoraFile) -> Self {
+        let d = LoraSettings::with_rank(f.rank);
+        LoraSettings {
+            rank: f.rank,
+            alpha: f.alpha.unwrap_or(d.alpha),
+            target_modules: f.target_modules.unwrap_or(d.target_modules),
+        }
+    }
 }
 
 impl LoraSettings {
@@ -51,17 +77,18 @@ impl LoraSettings {
         }
     }
 
-    /// Checks the rank (at least 1), α (positive) and the target modules (known, at least
-    /// one), with the [`settings`] rules.
+    /// Checks the rank ([`settings::lora_rank`]: 1 to 4096), α (positive) and the target
+    /// modules (known, at least one, each once), with the [`settings`] rules.
     ///
     /// # Errors
     /// The first value out of range, named.
     pub fn validate(&self) -> Result<()> {
-        settings::at_least("lora.rank", self.rank, 1)?;
+        settings::lora_rank("lora.rank", self.rank)?;
         settings::positive("lora.alpha", self.alpha)?;
         if self.target_modules.is_empty() {
             bail!("lora.target_modules is empty");
         }
+        settings::distinct("target module", "lora.target_modules", &self.target_modules)?;
         for m in &self.target_modules {
             if !Self::ALL_PROJECTIONS.contains(&m.as_str()) {
                 bail!(
@@ -202,16 +229,13 @@ impl TrainConfig {
         if self.data.is_empty() {
             bail!("no training data: pass at least one aligned JSONL file (`data`)");
         }
-        for (name, v) in [
-            ("epochs", self.epochs),
-            ("batch_size", self.batch_size),
-            ("grad_accum", self.grad_accum),
-            ("checkpoint_every", self.checkpoint_every),
-        ] {
-            settings::at_least(name, v, 1)?;
-        }
-        settings::at_least("max_seq_len", self.max_seq_len, 8)?;
-        settings::positive("lr", self.lr)?;
+        settings::passes("epochs", self.epochs)?;
+        settings::batch("batch_size", self.batch_size)?;
+        settings::batch("grad_accum", self.grad_accum)?;
+        settings::steps("checkpoint_every", self.checkpoint_every)?;
+        settings::tokens("max_seq_len", self.max_seq_len, 8)?;
+        settings::learning_rate("lr", self.lr)?;
+        settings::seed("seed", self.seed)?;
         for (name, v) in [
             ("min_lr_ratio", self.min_lr_ratio),
             ("warmup_ratio", self.warmup_ratio),
@@ -228,6 +252,24 @@ impl TrainConfig {
         }
         if let Some(l) = &self.lora {
             l.validate()?;
+        }
+        Ok(())
+    }
+
+    /// Checks the settings against the configuration of the model to finetune, before its
+    /// weights are loaded: `max_seq_len` fits its context ([`settings::fits_context`]) and the
+    /// LoRA rank is at most its hidden size ([`settings::lora_rank_fits`]).
+    ///
+    /// # Errors
+    /// A setting the model cannot take, named.
+    pub fn check_model(&self, model: &LlamaConfig) -> Result<()> {
+        settings::fits_context(
+            "max_seq_len",
+            self.max_seq_len,
+            model.max_position_embeddings,
+        )?;
+        if let Some(l) = &self.lora {
+            settings::lora_rank_fits("lora.rank", l.rank, model.hidden_size)?;
         }
         Ok(())
     }

@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
@@ -28,11 +27,14 @@ pub struct JudgeSettings {
     pub llm_api_key_env: Option<String>,
     /// Folder for the LLM judge's verdict cache (`None`: no cache).
     pub llm_cache: Option<PathBuf>,
-    /// Wall-clock limit of one sandboxed program run, in seconds.
+    /// Wall-clock limit of one sandboxed program run, in seconds: in (0, 3600]
+    /// ([`settings::seconds`]).
     pub sandbox_seconds: f64,
-    /// Address-space limit of one sandboxed program run, in MiB.
+    /// Address-space limit of one sandboxed program run, in MiB: from 64 MiB to 1 TiB
+    /// (1,048,576 MiB; [`settings::memory_mib`]).
     pub sandbox_memory_mib: u64,
-    /// The Python interpreter the code judge runs.
+    /// The Python interpreter the code judge runs: Python 3.8 or later, probed when the
+    /// settings are checked ([`settings::python`]).
     pub python: String,
 }
 
@@ -52,12 +54,19 @@ impl Default for JudgeSettings {
 }
 
 impl JudgeSettings {
-    /// Checks the settings with the [`settings`] rules.
+    /// Checks the settings with the [`settings`] rules, and runs the interpreter once to read
+    /// its version.
     ///
     /// # Errors
-    /// An LLM endpoint without a model (or the reverse), a non-positive time limit, a memory
-    /// limit under 16 MiB, an empty interpreter name.
+    /// An LLM endpoint without a model (or the reverse), a time limit outside (0, 3600] s, a
+    /// memory limit outside [64 MiB, 1 TiB], an empty interpreter name, an interpreter that
+    /// does not run or is older than Python 3.8.
     pub fn validate(&self) -> Result<()> {
+        self.sandbox_limits().map(|_| ())
+    }
+
+    /// The sandbox limits of these settings, checked ([`JudgeSettings::validate`]).
+    fn sandbox_limits(&self) -> Result<SandboxLimits> {
         match (&self.llm_url, &self.llm_model) {
             (Some(_), None) => bail!("judge.llm_url needs judge.llm_model"),
             (None, Some(_)) => bail!("judge.llm_model needs judge.llm_url"),
@@ -66,16 +75,18 @@ impl JudgeSettings {
         if self.llm_url.is_none() && (self.llm_api_key_env.is_some() || self.llm_cache.is_some()) {
             bail!("judge.llm_api_key_env and judge.llm_cache need judge.llm_url");
         }
-        settings::positive("judge.sandbox_seconds", self.sandbox_seconds)?;
-        settings::at_least(
-            "judge.sandbox_memory_mib",
-            usize::try_from(self.sandbox_memory_mib).unwrap_or(usize::MAX),
-            16,
-        )?;
+        let wall = settings::seconds("judge.sandbox_seconds", self.sandbox_seconds)?;
+        let memory_bytes =
+            settings::memory_mib("judge.sandbox_memory_mib", self.sandbox_memory_mib)?;
         if self.python.trim().is_empty() {
             bail!("judge.python is empty");
         }
-        Ok(())
+        settings::python("judge.python", &self.python)?;
+        Ok(SandboxLimits {
+            wall,
+            memory_bytes,
+            python: self.python.clone(),
+        })
     }
 
     /// The live judge configuration: the sandbox limits, and the LLM judge when an endpoint is
@@ -85,14 +96,9 @@ impl JudgeSettings {
     /// Invalid settings ([`JudgeSettings::validate`]); a configured key variable that is not
     /// set.
     pub fn judge_config(&self) -> Result<JudgeConfig> {
-        self.validate()?;
         let mut config = JudgeConfig {
             llm: None,
-            sandbox: SandboxLimits {
-                wall: Duration::from_secs_f64(self.sandbox_seconds),
-                memory_bytes: self.sandbox_memory_mib << 20,
-                python: self.python.clone(),
-            },
+            sandbox: self.sandbox_limits()?,
         };
         if let (Some(url), Some(model)) = (&self.llm_url, &self.llm_model) {
             let mut llm = LlmConfig::new(url.clone(), model.clone());
@@ -107,6 +113,7 @@ impl JudgeSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn defaults_are_the_sandbox_defaults_and_no_llm() {
@@ -134,6 +141,53 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("sandbox_seconds")
+        );
+    }
+
+    #[test]
+    fn sandbox_limits_are_bounded_and_the_interpreter_probed() {
+        let check = |s: JudgeSettings| format!("{:#}", s.judge_config().unwrap_err());
+        let d = JudgeSettings::default;
+        for (seconds, shown) in [
+            (1e12, "1000000000000"),
+            (1e30, "1000000000000000000000000000000"),
+            (0.0, "0"),
+        ] {
+            assert_eq!(
+                check(JudgeSettings {
+                    sandbox_seconds: seconds,
+                    ..d()
+                }),
+                format!("judge.sandbox_seconds must be in (0, 3600] seconds, got {shown}")
+            );
+        }
+        // 2^44 MiB = 2^64 bytes, which wrapped to 0 before
+        assert_eq!(
+            check(JudgeSettings {
+                sandbox_memory_mib: 1 << 44,
+                ..d()
+            }),
+            "judge.sandbox_memory_mib must be at most 1048576, got 17592186044416"
+        );
+        assert_eq!(
+            check(JudgeSettings {
+                python: "/nonexistent/python3".into(),
+                ..d()
+            }),
+            "judge.python = \"/nonexistent/python3\": cannot run it: No such file or directory \
+             (os error 2) (the code judge needs Python 3.8 or later)"
+        );
+        // the largest limits pass and reach the sandbox exactly
+        let c = JudgeSettings {
+            sandbox_seconds: 3600.0,
+            sandbox_memory_mib: 1 << 20,
+            ..d()
+        }
+        .judge_config()
+        .unwrap();
+        assert_eq!(
+            (c.sandbox.wall, c.sandbox.memory_bytes),
+            (Duration::from_secs(3600), 1 << 40)
         );
     }
 }
