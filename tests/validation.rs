@@ -602,7 +602,7 @@ fn a_runs_judge_and_train_settings_are_bounded() {
             "judge.sandbox_memory_mib must be at least 64, got 8",
         ),
         (
-            "[judge]\npython = \"/nonexistent/python3\"\n",
+            "domain = \"code\"\n[judge]\npython = \"/nonexistent/python3\"\n",
             "judge.python = \"/nonexistent/python3\": cannot run it: No such file or directory \
              (os error 2) (the code judge needs Python 3.8 or later)",
         ),

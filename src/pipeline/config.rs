@@ -190,6 +190,9 @@ impl RunConfig {
         self.sample.validate().context("sample")?;
         self.eval.validate().context("eval")?;
         self.judge.validate()?;
+        if self.domain == Domain::Code {
+            self.judge.check_interpreter()?;
+        }
         self.train_config(Path::new(&self.model), Path::new("aligned.jsonl"))
             .validate()
             .context("train")?;

@@ -33,8 +33,8 @@ pub struct JudgeSettings {
     /// Address-space limit of one sandboxed program run, in MiB: from 64 MiB to 1 TiB
     /// (1,048,576 MiB; [`settings::memory_mib`]).
     pub sandbox_memory_mib: u64,
-    /// The Python interpreter the code judge runs: Python 3.8 or later, probed when the
-    /// settings are checked ([`settings::python`]).
+    /// The Python interpreter the code judge runs: Python 3.8 or later, probed before any work
+    /// where code is judged ([`JudgeSettings::check_interpreter`], [`settings::python`]).
     pub python: String,
 }
 
@@ -54,15 +54,23 @@ impl Default for JudgeSettings {
 }
 
 impl JudgeSettings {
-    /// Checks the settings with the [`settings`] rules, and runs the interpreter once to read
-    /// its version.
+    /// Checks the settings with the [`settings`] rules (the interpreter is not started: only
+    /// the code judge needs it, see [`JudgeSettings::check_interpreter`]).
     ///
     /// # Errors
     /// An LLM endpoint without a model (or the reverse), a time limit outside (0, 3600] s, a
-    /// memory limit outside [64 MiB, 1 TiB], an empty interpreter name, an interpreter that
-    /// does not run or is older than Python 3.8.
+    /// memory limit outside [64 MiB, 1 TiB], an empty interpreter name.
     pub fn validate(&self) -> Result<()> {
         self.sandbox_limits().map(|_| ())
+    }
+
+    /// Runs the interpreter once to read its version: checked before any work by the commands
+    /// that judge code (the `code` domain), since the sandbox needs Python 3.8 or later.
+    ///
+    /// # Errors
+    /// An interpreter that does not run or is older than Python 3.8, naming `judge.python`.
+    pub fn check_interpreter(&self) -> Result<()> {
+        settings::python("judge.python", &self.python)
     }
 
     /// The sandbox limits of these settings, checked ([`JudgeSettings::validate`]).
@@ -81,7 +89,6 @@ impl JudgeSettings {
         if self.python.trim().is_empty() {
             bail!("judge.python is empty");
         }
-        settings::python("judge.python", &self.python)?;
         Ok(SandboxLimits {
             wall,
             memory_bytes,
@@ -169,11 +176,14 @@ mod tests {
             }),
             "judge.sandbox_memory_mib must be at most 1048576, got 17592186044416"
         );
+        // the interpreter is probed only where code is judged
+        let missing = JudgeSettings {
+            python: "/nonexistent/python3".into(),
+            ..d()
+        };
+        missing.validate().unwrap();
         assert_eq!(
-            check(JudgeSettings {
-                python: "/nonexistent/python3".into(),
-                ..d()
-            }),
+            format!("{:#}", missing.check_interpreter().unwrap_err()),
             "judge.python = \"/nonexistent/python3\": cannot run it: No such file or directory \
              (os error 2) (the code judge needs Python 3.8 or later)"
         );
