@@ -237,6 +237,9 @@ impl LlmJudgeArgs {
 pub fn judge(args: JudgeArgs) -> Result<()> {
     let (examples, examples_path) = args.data.load()?;
     let config = args.llm.judge_config()?;
+    if args.data.domain == Domain::Code {
+        halt_llm::settings::python("judge.python", &config.sandbox.python)?;
+    }
     let judge = judge_for(args.data.domain, &config);
     let r = judge_stage(
         judge.as_ref(),
