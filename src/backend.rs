@@ -133,6 +133,21 @@ fn probe(dev: &Device, choice: DeviceChoice) -> Result<()> {
     }
 }
 
+/// Keeps the window-system probes of GPU drivers quiet. halt-llm opens no window, but a
+/// Vulkan driver probing Wayland (Mesa's, lavapipe's) prints `error: XDG_RUNTIME_DIR is invalid
+/// or not set in the environment.` once per probe where that variable is unset (containers,
+/// `ssh` sessions without a login manager, CI). Where it is unset, this points it at the
+/// temporary directory, where no Wayland socket is found and the probe fails silently.
+///
+/// # Safety
+/// Changes the environment: call it first in `main`, before any thread starts.
+pub unsafe fn quiet_window_system_probes() {
+    if cfg!(feature = "wgpu") && std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // SAFETY: the caller guarantees no other thread reads the environment yet
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,20 +173,5 @@ mod tests {
     fn missing_backend_is_an_error_not_a_panic() {
         let e = device(DeviceChoice::Cuda).unwrap_err().to_string();
         assert!(e.contains("--features cuda"), "{e}");
-    }
-}
-
-/// Keeps the window-system probes of GPU drivers quiet. halt-llm opens no window, but a
-/// Vulkan driver probing Wayland (Mesa's, lavapipe's) prints `error: XDG_RUNTIME_DIR is invalid
-/// or not set in the environment.` once per probe where that variable is unset (containers,
-/// `ssh` sessions without a login manager, CI). Where it is unset, this points it at the
-/// temporary directory, where no Wayland socket is found and the probe fails silently.
-///
-/// # Safety
-/// Changes the environment: call it first in `main`, before any thread starts.
-pub unsafe fn quiet_window_system_probes() {
-    if cfg!(feature = "wgpu") && std::env::var_os("XDG_RUNTIME_DIR").is_none() {
-        // SAFETY: the caller guarantees no other thread reads the environment yet
-        unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
     }
 }

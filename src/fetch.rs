@@ -32,15 +32,13 @@ pub fn cache_dir() -> PathBuf {
 }
 
 /// Resolves a `--model` argument: `default` (or nothing) means the embedded default, fetched
-/// if needed; anything else is a path to a GGUF file or a Hugging Face folder.
+/// if needed; anything else is a path to a GGUF file or a Hugging Face folder (the rule of
+/// [`ModelSource::parse`](crate::model::load::ModelSource::parse)).
 ///
 /// # Errors
 /// See [`default_model`].
 pub fn resolve_model(arg: Option<&str>) -> Result<PathBuf> {
-    match arg {
-        None | Some("default") => default_model(),
-        Some(p) => Ok(PathBuf::from(p)),
-    }
+    crate::model::load::ModelSource::parse(arg.unwrap_or("default")).resolve()
 }
 
 /// Path of the default model, fetching and verifying it on first use.

@@ -7,7 +7,8 @@
 //!
 //! [`generate_with_progress`] reads as a table of contents of numbered steps: check, set up
 //! the sequences, prefill (`prefill`), decode (`decode`: the per-sequence state, stop tokens
-//! and strings, the batch shrinking), collect; `sampling` picks each token.
+//! and strings, the batch shrinking), collect; `sampling` picks each token. [`batch_seed`] is
+//! the seeding rule of generation in batches.
 
 use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor};
@@ -18,10 +19,12 @@ use crate::model::Llama;
 mod decode;
 mod prefill;
 mod sampling;
+mod seed;
 use crate::tokenizer::Tokenizer;
 use decode::{Sequences, drop_finished_rows, forward_tokens};
 use prefill::prefill;
 pub use sampling::sample_token;
+pub use seed::batch_seed;
 
 /// Prompt positions run through the model at once during prefill.
 const PREFILL_CHUNK: usize = 256;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use halt_llm::chat::Message;
-use halt_llm::generate::{SamplingConfig, generate};
+use halt_llm::generate::{SamplingConfig, batch_seed, generate};
 use halt_llm::model::load::LoadedModel;
 
 use super::model::{ModelArgs, load};
@@ -35,7 +35,7 @@ pub struct SamplingArgs {
 impl SamplingArgs {
     /// The sampling settings, checked with the shared rules.
     fn config(&self) -> Result<SamplingConfig> {
-        halt_llm::settings::at_least("max_new_tokens", self.max_new_tokens, 1)?;
+        halt_llm::settings::tokens("max_new_tokens", self.max_new_tokens, 1)?;
         let cfg = SamplingConfig {
             max_new_tokens: self.max_new_tokens,
             temperature: self.temperature,
@@ -132,6 +132,8 @@ pub fn chat(args: ChatArgs) -> Result<()> {
 
 /// Runs `halt-llm generate`: one JSON line `{"prompt", "response", "finish"}` per prompt.
 pub fn generate_cmd(args: GenerateArgs) -> Result<()> {
+    let cfg = args.sampling.config()?;
+    halt_llm::settings::batch("batch_size", args.batch_size)?;
     let text = if args.prompts.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin())?
     } else {
@@ -139,8 +141,6 @@ pub fn generate_cmd(args: GenerateArgs) -> Result<()> {
             .with_context(|| format!("reading {}", args.prompts.display()))?
     };
     let prompts: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let cfg = args.sampling.config()?;
-    halt_llm::settings::at_least("batch_size", args.batch_size, 1)?;
     let (loaded, device) = load(&args.model)?;
     let mut out = std::io::stdout().lock();
     for (b, chunk) in prompts.chunks(args.batch_size).enumerate() {
@@ -149,7 +149,7 @@ pub fn generate_cmd(args: GenerateArgs) -> Result<()> {
             .map(|p| encode(&loaded, None, p, args.raw))
             .collect::<Result<Vec<_>>>()?;
         let cfg = SamplingConfig {
-            seed: cfg.seed.wrapping_add((b * args.batch_size) as u64),
+            seed: batch_seed(cfg.seed, b, args.batch_size),
             ..cfg.clone()
         };
         let gens = generate(

@@ -3,10 +3,10 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use halt_llm::backend::{self, DeviceChoice};
-use halt_llm::model::load::{LoadedModel, load_model};
+use halt_llm::model::load::{LoadedModel, open_model};
 use halt_llm::{bench, fetch};
 
 /// Which model, on which device.
@@ -21,12 +21,10 @@ pub struct ModelArgs {
     pub device: DeviceChoice,
 }
 
-/// Opens the device and loads the model.
+/// Opens the device and loads the model on it ([`open_model`]).
 pub fn load(args: &ModelArgs) -> Result<(LoadedModel, burn::tensor::Device)> {
     let device = backend::device(args.device)?;
-    let path = fetch::resolve_model(Some(&args.model))?;
-    let loaded =
-        load_model(&path, &device).with_context(|| format!("loading model {}", path.display()))?;
+    let loaded = open_model(args.model.as_str(), &device)?;
     Ok((loaded, device))
 }
 

@@ -2,7 +2,7 @@
 //! pretrained model to the example's prompt behind a few-shot context, as [`Sampled`] records.
 //!
 //! Generation is batched: `batch_prompts` examples × N responses per call of
-//! [`generate`]. Response `k` of the example at index `j` of the split is sampled with seed
+//! [`generate`](crate::generate::generate). Response `k` of the example at index `j` of the split is sampled with seed
 //! `seed + j·N + k` ([`response_seed`]), so the responses do not depend on batching, on `--limit`
 //! or on where a resumed run picked up.
 //!

@@ -1,100 +1,30 @@
 //! Llama configuration, mirroring the fields of a Hugging Face `config.json`
 //! (`LlamaConfig` in transformers) so a checkpoint's config deserializes as it is. GGUF
 //! metadata (`llama.*` keys) is mapped onto the same fields in [`crate::model::load::gguf`].
+//!
+//! The pieces: this module holds [`LlamaConfig`] (the fields, defaults and reading of
+//! `config.json`); `rope_scaling` holds [`RopeScaling`] and [`RopeType`]; `validate` holds
+//! [`LlamaConfig::validate`].
+
+mod rope_scaling;
+mod validate;
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-/// The scheme of a `rope_scaling` (its `rope_type`, or the older key `type`), as in
-/// candle-transformers' `Llama3RopeType`. Only these two are supported: any other scheme of
-/// transformers (`linear`, `dynamic`, `yarn`, `longrope`, …) is refused when the config is
-/// read, with an error that names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "&'static str")]
-pub enum RopeType {
-    /// `"llama3"`: the Llama-3.1 frequency scaling (transformers
-    /// `_compute_llama3_parameters`).
-    Llama3,
-    /// `"default"`: plain RoPE, the scaling is a no-op.
-    #[default]
-    Default,
-}
+pub use rope_scaling::{RopeScaling, RopeType};
 
-impl RopeType {
-    /// The name in a Hugging Face config.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Llama3 => "llama3",
-            Self::Default => "default",
-        }
-    }
-}
-
-impl From<RopeType> for &'static str {
-    fn from(t: RopeType) -> Self {
-        t.as_str()
-    }
-}
-
-impl TryFrom<String> for RopeType {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, String> {
-        match s.as_str() {
-            "llama3" => Ok(Self::Llama3),
-            "default" => Ok(Self::Default),
-            _ => Err(format!(
-                "unsupported rope_scaling type `{s}` (supported: llama3, default)"
-            )),
-        }
-    }
-}
-
-impl std::fmt::Display for RopeType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// `rope_scaling` of a Hugging Face config. Only the Llama-3 scheme (`rope_type: "llama3"`)
-/// changes the frequencies here; `"default"` is a no-op. Source: transformers
-/// `_compute_llama3_parameters`, Llama 3.1 release.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RopeScaling {
-    /// Scaling scheme ([`RopeType`]); HF also accepts the older key `type`.
-    #[serde(alias = "type")]
-    pub rope_type: RopeType,
-    /// Factor by which low frequencies (long wavelengths) are divided.
-    #[serde(default = "one")]
-    pub factor: f64,
-    /// Wavelengths longer than `original_max_position_embeddings / low_freq_factor` are scaled.
-    #[serde(default = "one")]
-    pub low_freq_factor: f64,
-    /// Wavelengths shorter than `original_max_position_embeddings / high_freq_factor` are kept.
-    #[serde(default = "four")]
-    pub high_freq_factor: f64,
-    /// Context length the model was pre-trained with before scaling (tokens).
-    #[serde(default = "ctx8192")]
-    pub original_max_position_embeddings: usize,
-}
-
-fn one() -> f64 {
-    1.0
-}
-fn four() -> f64 {
-    4.0
-}
-fn ctx8192() -> usize {
-    8192
-}
+/// Default `rope_theta`.
 fn default_theta() -> f64 {
     10_000.0
 }
+/// Default `rms_norm_eps`.
 fn default_eps() -> f64 {
     1e-6
 }
+/// Default `max_position_embeddings`.
 fn default_max_pos() -> usize {
     2048
 }
@@ -208,77 +138,6 @@ impl LlamaConfig {
             .unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
     }
 
-    /// Checks that the shapes are consistent.
-    ///
-    /// # Errors
-    /// Zero sizes, heads that do not divide, odd head width.
-    pub fn validate(&self) -> Result<()> {
-        if self.vocab_size == 0 || self.hidden_size == 0 || self.num_hidden_layers == 0 {
-            bail!("vocab_size, hidden_size and num_hidden_layers must be > 0");
-        }
-        if self.num_attention_heads == 0 || self.num_kv_heads() == 0 {
-            bail!("num_attention_heads and num_key_value_heads must be > 0");
-        }
-        if !self.num_attention_heads.is_multiple_of(self.num_kv_heads()) {
-            bail!(
-                "num_attention_heads ({}) is not a multiple of num_key_value_heads ({})",
-                self.num_attention_heads,
-                self.num_kv_heads()
-            );
-        }
-        if let Some(t) = &self.model_type
-            && !matches!(t.as_str(), "llama" | "mistral")
-        {
-            bail!("model_type `{t}` is not a Llama architecture (supported: llama, mistral)");
-        }
-        if let Some(act) = &self.hidden_act
-            && act != "silu"
-        {
-            bail!("hidden_act `{act}` is not supported (Llama uses silu)");
-        }
-        if self.attention_bias == Some(true) || self.mlp_bias == Some(true) {
-            bail!("attention_bias / mlp_bias are not supported (Llama has no biases)");
-        }
-        if !(self.rope_theta.is_finite() && self.rope_theta > 0.0) {
-            bail!(
-                "rope_theta must be a positive number, got {}",
-                self.rope_theta
-            );
-        }
-        // Positive: burn's RmsNorm refuses (panics on) a zero epsilon, which `1e-400` also
-        // parses to.
-        if !(self.rms_norm_eps.is_finite() && self.rms_norm_eps > 0.0) {
-            bail!(
-                "rms_norm_eps must be a positive number, got {}",
-                self.rms_norm_eps
-            );
-        }
-        if !self.head_dim().is_multiple_of(2) {
-            bail!(
-                "head_dim ({}) must be even for rotary embeddings",
-                self.head_dim()
-            );
-        }
-        if let Some(s) = &self.rope_scaling {
-            // The llama3 scheme divides by `factor` and by `high_freq_factor − low_freq_factor`.
-            let positive = |x: f64| x.is_finite() && x > 0.0;
-            if s.rope_type == RopeType::Llama3
-                && !(positive(s.factor)
-                    && positive(s.low_freq_factor)
-                    && s.high_freq_factor.is_finite()
-                    && s.high_freq_factor > s.low_freq_factor
-                    && s.original_max_position_embeddings > 0)
-            {
-                bail!(
-                    "rope_scaling: factor, low_freq_factor and original_max_position_embeddings \
-                     must be positive and high_freq_factor larger than low_freq_factor, got \
-                     {s:?}"
-                );
-            }
-        }
-        Ok(())
-    }
-
     /// A small random-initialisable config for tests and examples.
     pub fn tiny(vocab_size: usize) -> Self {
         Self {
@@ -333,86 +192,5 @@ mod tests {
         let s = c.rope_scaling.unwrap();
         assert_eq!(s.factor, 32.0);
         assert_eq!(s.rope_type, RopeType::Llama3);
-    }
-
-    #[test]
-    fn rope_type_reads_either_key_and_refuses_other_schemes() {
-        let scaling = |json: &str| serde_json::from_str::<RopeScaling>(json);
-        assert_eq!(
-            scaling(r#"{"rope_type": "llama3", "factor": 8.0}"#)
-                .unwrap()
-                .rope_type,
-            RopeType::Llama3
-        );
-        // the older key of transformers
-        assert_eq!(
-            scaling(r#"{"type": "llama3", "factor": 8.0}"#)
-                .unwrap()
-                .rope_type,
-            RopeType::Llama3
-        );
-        assert_eq!(
-            scaling(r#"{"rope_type": "default"}"#).unwrap().rope_type,
-            RopeType::Default
-        );
-        for other in ["linear", "dynamic", "yarn", "Llama3", ""] {
-            let e = scaling(&format!(r#"{{"rope_type": "{other}", "factor": 2.0}}"#))
-                .unwrap_err()
-                .to_string();
-            assert!(
-                e.contains(&format!("unsupported rope_scaling type `{other}`")),
-                "{e}"
-            );
-        }
-        // A config with another scheme is refused when read, with the scheme named.
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.json");
-        std::fs::write(
-            &path,
-            r#"{"vocab_size": 8, "hidden_size": 8, "intermediate_size": 8,
-                "num_hidden_layers": 1, "num_attention_heads": 2,
-                "rope_scaling": {"type": "dynamic", "factor": 2.0}}"#,
-        )
-        .unwrap();
-        let e = format!("{:#}", LlamaConfig::from_hf_json(&path).unwrap_err());
-        assert!(e.contains("unsupported rope_scaling type `dynamic`"), "{e}");
-        // Written back under `rope_type`, as transformers writes it.
-        let s = scaling(r#"{"type": "llama3"}"#).unwrap();
-        let json = serde_json::to_value(&s).unwrap();
-        assert_eq!(json["rope_type"], "llama3");
-        assert_eq!(serde_json::from_value::<RopeScaling>(json).unwrap(), s);
-    }
-
-    #[test]
-    fn rejects_a_zero_epsilon_and_degenerate_rope_scaling() {
-        // Fuzz finding: `"rms_norm_eps": 1e-400` parses to 0.0, which passed validation and
-        // then panicked in burn's RmsNormConfig::init ("epsilon must be positive").
-        let mut c: LlamaConfig = serde_json::from_str(
-            r#"{"vocab_size": 8, "hidden_size": 8, "intermediate_size": 8,
-                "num_hidden_layers": 1, "num_attention_heads": 2, "rms_norm_eps": 1e-400}"#,
-        )
-        .unwrap();
-        assert_eq!(c.rms_norm_eps, 0.0);
-        let e = c.validate().unwrap_err().to_string();
-        assert!(e.contains("rms_norm_eps must be a positive number"), "{e}");
-        c.rms_norm_eps = 1e-5;
-        c.validate().unwrap();
-        // llama3 scaling with equal low and high frequency factors divides by zero.
-        c.rope_scaling = Some(RopeScaling {
-            rope_type: RopeType::Llama3,
-            factor: 8.0,
-            low_freq_factor: 4.0,
-            high_freq_factor: 4.0,
-            original_max_position_embeddings: 8192,
-        });
-        let e = c.validate().unwrap_err().to_string();
-        assert!(e.contains("rope_scaling"), "{e}");
-    }
-
-    #[test]
-    fn rejects_bad_head_counts() {
-        let mut c = LlamaConfig::tiny(32);
-        c.num_key_value_heads = Some(3);
-        assert!(c.validate().unwrap_err().to_string().contains("multiple"));
     }
 }

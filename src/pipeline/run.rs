@@ -34,7 +34,7 @@ use crate::dataset::judge_stage::judge_stage;
 use crate::dataset::load_examples;
 use crate::dataset::record::AlignMethod;
 use crate::dataset::sample::{PromptSource, SampleConfig, sample_stage};
-use crate::model::load::{LoadedModel, load_model};
+use crate::model::load::{LoadedModel, open_model};
 use crate::train::TrainOptions;
 use crate::{backend, fetch};
 
@@ -315,7 +315,7 @@ impl<'a> PipelineRun<'a> {
 /// # Errors
 /// A model that does not load, prefixed with `loading model <path>`.
 pub(super) fn load_checkpoint(path: &Path, device: &Device) -> Result<LoadedModel> {
-    load_model(path, device).with_context(|| format!("loading model {}", path.display()))
+    open_model(path, device)
 }
 
 /// `aligned/<variant>.jsonl`.

@@ -30,7 +30,7 @@ use crate::backend;
 use crate::fetch;
 use crate::files::{write_atomic, write_json_atomic};
 use crate::model::Llama;
-use crate::model::load::load_model;
+use crate::model::load::open_model;
 use crate::settings;
 use crate::tokenizer::Tokenizer;
 
@@ -209,21 +209,16 @@ fn finished_summary(out: &Path, resume_from: Option<usize>) -> Result<Option<Tra
     })?))
 }
 
-/// Step 2: finds the model (`config.model`, fetched if needed), checks `max_seq_len`
-/// against its context length, and loads it straight onto the autodiff device, so every
+/// Step 2: finds the model (`config.model`, fetched if needed), checks `max_seq_len` and the
+/// LoRA rank against its configuration ([`TrainConfig::check_model`]), and loads it straight onto the autodiff device, so every
 /// weight is a tracked leaf (LoRA then freezes the base and adds tracked factors).
 ///
 /// # Errors
 /// A model that cannot be found, read or loaded; `max_seq_len` longer than its context.
 fn load_base_model(config: &TrainConfig, device: &Device) -> Result<(Llama, Tokenizer)> {
     let model_path = fetch::resolve_model(Some(&config.model))?;
-    settings::fits_context(
-        "max_seq_len",
-        config.max_seq_len,
-        settings::model_context(&model_path)?,
-    )?;
-    let loaded = load_model(&model_path, &device.clone().autodiff())
-        .with_context(|| format!("loading model {}", model_path.display()))?;
+    config.check_model(&settings::model_config(&model_path)?)?;
+    let loaded = open_model(model_path, &device.clone().autodiff())?;
     Ok((loaded.model, loaded.tokenizer))
 }
 

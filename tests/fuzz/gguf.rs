@@ -6,11 +6,11 @@
 
 use std::path::Path;
 
-use burn::tensor::Device;
-use halt_llm::model::load::{gguf, load_model};
+use halt_llm::model::load::gguf;
 use proptest::prelude::*;
 
 use crate::fuzz;
+use crate::support::try_load;
 
 /// One integer field of the built header: byte offset, width (4 or 8) and what it is.
 #[derive(Debug, Clone)]
@@ -320,9 +320,7 @@ fn load(dir: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::write(&path, bytes).map_err(|e| e.to_string())?;
     // Parse alone first (the header checks), then the whole load.
     let _ = gguf::parse(bytes, &path);
-    let r = load_model(&path, &Device::flex())
-        .map(|_| ())
-        .map_err(|e| format!("{e:#}"));
+    let r = try_load(&path).map(|_| ());
     crate::verbose(&r);
     r
 }
@@ -347,7 +345,7 @@ fn the_built_gguf_loads_and_the_fixture_parses() {
     );
     let path = dir.path().join("m.gguf");
     std::fs::write(&path, &bytes).unwrap();
-    let m = load_model(&path, &Device::flex()).unwrap();
+    let m = try_load(&path).unwrap();
     assert_eq!(m.model.config.vocab_size, 7);
     assert_eq!(m.tokenizer.encode_plain("ab").unwrap(), vec![3]);
     let fixture = std::fs::read(crate::repo_path("tests/fixtures/tiny-llama/tiny.gguf")).unwrap();

@@ -5,43 +5,23 @@
 //! loaded with `load_model`. An error is fine; a panic, a hang or an allocation sized by the
 //! config before it is checked against the weights is not.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use burn::tensor::Device;
-use halt_llm::model::load::load_model;
 use proptest::prelude::*;
 use serde_json::Value;
 
 use crate::fuzz;
 use crate::json::{Edit, edit, mutate, raw_value};
+use crate::support::{hf_copy, hf_fixture, try_load};
 
-const FILES: [&str; 4] = [
-    "config.json",
-    "model.safetensors",
-    "tokenizer.json",
-    "tokenizer_config.json",
-];
-
-fn fixture() -> PathBuf {
-    crate::repo_path("tests/fixtures/tiny-llama/hf")
-}
-
-/// A copy of the fixture folder.
-fn copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for f in FILES {
-        std::fs::copy(fixture().join(f), dir.path().join(f)).unwrap();
-    }
-    dir
-}
-
+/// The fixture's JSON file `name`.
 fn read_json(name: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fixture().join(name)).unwrap()).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(hf_fixture().join(name)).unwrap()).unwrap()
 }
 
+/// Loads the folder; any result but a panic is fine.
 fn load(dir: &Path) {
-    let r = load_model(dir, &Device::flex());
-    crate::verbose(&r.map(|_| ()).map_err(|e| format!("{e:#}")));
+    crate::verbose(&try_load(dir).map(|_| ()));
 }
 
 const CONFIG_KEYS: &[&str] = &[
@@ -68,14 +48,14 @@ const CONFIG_KEYS: &[&str] = &[
 
 #[test]
 fn the_fixture_loads() {
-    let dir = copy();
-    load_model(dir.path(), &Device::flex()).unwrap();
+    let dir = hf_copy();
+    try_load(dir.path()).unwrap();
 }
 
 #[test]
 fn fuzz_hf_config_json() {
     let base = read_json("config.json");
-    let dir = copy();
+    let dir = hf_copy();
     let size = prop::sample::select(vec![
         "0",
         "1",
@@ -264,11 +244,11 @@ fn collect(v: &Value, at: String, out: &mut Vec<String>) {
 
 #[test]
 fn fuzz_hf_safetensors_header() {
-    let file = std::fs::read(fixture().join("model.safetensors")).unwrap();
+    let file = std::fs::read(hf_fixture().join("model.safetensors")).unwrap();
     // Unchanged, the rewritten file still loads (the edits start from a valid file).
-    let dir = copy();
+    let dir = hf_copy();
     std::fs::write(dir.path().join("model.safetensors"), apply_st(&file, &[])).unwrap();
-    load_model(dir.path(), &Device::flex()).unwrap();
+    try_load(dir.path()).unwrap();
     fuzz(
         "hf_safetensors",
         2,
@@ -289,7 +269,7 @@ fn fuzz_hf_safetensors_header() {
 fn fuzz_hf_tokenizer_files() {
     let tok = read_json("tokenizer.json");
     let cfg = read_json("tokenizer_config.json");
-    let dir = copy();
+    let dir = hf_copy();
     let keys: &'static [&'static str] = &[
         "model",
         "vocab",
@@ -333,14 +313,14 @@ fn fuzz_hf_tokenizer_files() {
                 text = c.to_string();
             }
             std::fs::write(dir.path().join(name), text).unwrap();
-            if let Ok(m) = load_model(dir.path(), &Device::flex()) {
+            if let Ok(m) = try_load(dir.path()) {
                 let msgs = [halt_llm::chat::Message::user("hi <|im_end|> ab")];
                 let _ = m.tokenizer.encode_chat(&msgs, true);
                 if let Ok(ids) = m.tokenizer.encode("ab c 12") {
                     let _ = m.tokenizer.decode(&ids, true);
                 }
             }
-            std::fs::copy(fixture().join(name), dir.path().join(name)).unwrap();
+            std::fs::copy(hf_fixture().join(name), dir.path().join(name)).unwrap();
             Ok(())
         },
     );

@@ -25,6 +25,7 @@ mod hf;
 mod json;
 mod records;
 mod regressions;
+mod support;
 mod text;
 
 use std::collections::HashMap;

@@ -9,7 +9,6 @@ use std::path::Path;
 use halt_llm::dataset::judge::Progress;
 use halt_llm::dataset::record::{
     AlignMethod, Aligned, Fragment, FragmentKind, Judged, JudgedResponse, NullPolicy, Sampled,
-    SamplingParams,
 };
 use halt_llm::dataset::{DatasetError, Example, parse_line, read_jsonl};
 use halt_llm::eval::record::Evaluated;
@@ -22,6 +21,7 @@ use serde_json::Value;
 
 use crate::fuzz;
 use crate::json::{edit, mutate};
+use crate::support::{first_example, first_line, sampled, sampling};
 
 fn fragment(text: &str, start: usize, correct: Option<bool>) -> Fragment {
     Fragment {
@@ -37,22 +37,16 @@ fn fragment(text: &str, start: usize, correct: Option<bool>) -> Fragment {
 fn seeds() -> Vec<(&'static str, Value)> {
     let mut out = Vec::new();
     for domain in ["math", "bio", "code", "medicine"] {
-        let text =
-            std::fs::read_to_string(crate::repo_path(&format!("datasets/{domain}/train.jsonl")))
-                .unwrap();
-        let line = text.lines().next().unwrap();
-        out.push(("Example", serde_json::from_str(line).unwrap()));
+        out.push((
+            "Example",
+            serde_json::from_str(&first_line(domain)).unwrap(),
+        ));
     }
     let sampled = Sampled {
         id: "math-0001-00".into(),
         responses: vec!["1+1 = 2\n#### 2".into(), "x".into()],
         model: "m".into(),
-        sampling: SamplingParams {
-            temperature: 0.7,
-            top_p: 0.95,
-            seed: 1,
-            max_new_tokens: 96,
-        },
+        sampling: sampling(1, 96),
         finish: vec![FinishReason::Eos, FinishReason::Length],
     };
     out.push(("Sampled", serde_json::to_value(&sampled).unwrap()));
@@ -394,14 +388,7 @@ fn judged_response(response: &'static str) -> impl Strategy<Value = EditedRespon
 fn fuzz_align_on_edited_judged_records() {
     use halt_llm::dataset::align::{AlignConfig, align};
     const RESPONSES: [&str; 2] = ["1+1 = 2.\nThen 2*3 = 6.\n#### 6", "a é 👍 b"];
-    let example: Example = serde_json::from_str(
-        std::fs::read_to_string(crate::repo_path("datasets/math/train.jsonl"))
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap(),
-    )
-    .unwrap();
+    let example = first_example("math");
     let strategy = (
         judged_response(RESPONSES[0]),
         judged_response(RESPONSES[1]),
@@ -459,18 +446,7 @@ fn fuzz_align_on_edited_judged_records() {
                     }
                 })
                 .collect();
-            let sampled = Sampled {
-                id: example.id.clone(),
-                responses: RESPONSES.map(String::from).to_vec(),
-                model: "m".into(),
-                sampling: SamplingParams {
-                    temperature: 0.7,
-                    top_p: 0.95,
-                    seed: 0,
-                    max_new_tokens: 8,
-                },
-                finish: vec![],
-            };
+            let sampled = sampled(&example.id, RESPONSES.map(String::from).to_vec());
             let judged = Judged {
                 id: example.id.clone(),
                 responses,
@@ -494,14 +470,7 @@ fn align_refuses_fragments_out_of_order() {
     // `align`'s check and then panics in `addon_target` (`end byte index 10 is out of
     // bounds`): the cut response ends at the last fragment (byte 0), the first is at 10.
     use halt_llm::dataset::align::{AlignConfig, align};
-    let example: Example = serde_json::from_str(
-        std::fs::read_to_string(crate::repo_path("datasets/math/train.jsonl"))
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap(),
-    )
-    .unwrap();
+    let example = first_example("math");
     let text = "a é 👍 b";
     let frag = |at: usize| Fragment {
         text: String::new(),
@@ -522,18 +491,7 @@ fn align_refuses_fragments_out_of_order() {
         }],
         null_policy: NullPolicy::Wrong,
     };
-    let sampled = Sampled {
-        id: example.id.clone(),
-        responses: vec![text.into()],
-        model: "m".into(),
-        sampling: SamplingParams {
-            temperature: 0.7,
-            top_p: 0.95,
-            seed: 0,
-            max_new_tokens: 8,
-        },
-        finish: vec![],
-    };
+    let sampled = sampled(&example.id, vec![text.into()]);
     let r = align(
         &example,
         &sampled,

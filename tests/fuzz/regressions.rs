@@ -2,37 +2,20 @@
 //! fix each of these panicked or aborted the process; now each is an error naming the file
 //! and the field.
 
-use burn::tensor::Device;
-use halt_llm::model::load::load_model;
+use std::path::Path;
 
-fn hf_copy() -> tempfile::TempDir {
-    let src = crate::repo_path("tests/fixtures/tiny-llama/hf");
-    let dir = tempfile::tempdir().unwrap();
-    for f in [
-        "config.json",
-        "model.safetensors",
-        "tokenizer.json",
-        "tokenizer_config.json",
-    ] {
-        std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
-    }
-    dir
-}
+use crate::support::{hf_copy, set_raw_json, try_load};
 
 /// Sets `key` of the folder's `config.json` to the raw JSON `value`.
-fn set_config(dir: &std::path::Path, key: &str, value: &str) {
-    let path = dir.join("config.json");
-    let mut doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    doc[key] = serde_json::Value::String("\u{1}".into());
-    let text = doc.to_string().replace("\"\\u0001\"", value);
-    std::fs::write(path, text).unwrap();
+fn set_config(dir: &Path, key: &str, value: &str) {
+    set_raw_json(&dir.join("config.json"), key, value);
 }
 
-fn load_error(dir: &std::path::Path) -> String {
-    match load_model(dir, &Device::flex()) {
-        Ok(_) => panic!("{} loaded", dir.display()),
-        Err(e) => format!("{e:#}"),
+/// The error of loading the model at `path` (a test failure if it loads).
+fn load_error(path: &Path) -> String {
+    match try_load(path) {
+        Ok(_) => panic!("{} loaded", path.display()),
+        Err(e) => e,
     }
 }
 
@@ -76,11 +59,7 @@ fn tokenizer_json_nested_too_deep_or_out_of_range_is_an_error() {
         "1e400".to_string(),
     ] {
         let dir = hf_copy();
-        let path = dir.path().join("tokenizer.json");
-        let mut doc: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        doc["decoder"] = serde_json::Value::String("\u{1}".into());
-        std::fs::write(&path, doc.to_string().replace("\"\\u0001\"", &value)).unwrap();
+        set_raw_json(&dir.path().join("tokenizer.json"), "decoder", &value);
         let e = load_error(dir.path());
         assert!(e.contains("tokenizer.json"), "{e}");
     }
@@ -100,10 +79,7 @@ fn gguf_with_a_huge_block_count_is_refused_before_building_names() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.gguf");
     std::fs::write(&path, &bytes).unwrap();
-    let e = match load_model(&path, &Device::flex()) {
-        Ok(_) => panic!("loaded"),
-        Err(e) => format!("{e:#}"),
-    };
+    let e = load_error(&path);
     assert!(
         e.contains("GGUF metadata") && e.contains("parameters"),
         "{e}"

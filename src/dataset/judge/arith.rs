@@ -16,60 +16,16 @@
 //!   `2 hours = 120 minutes` is `2 = 120` after the units are dropped, and holds;
 //! - sides are equal up to floating-point noise, or up to rounding when a side is a single
 //!   number written with decimals (`10/3 = 3.33`); `10/3 = 3` is false.
+//!
+//! The pieces: `tokens` (LaTeX, numbers, operators, units), `eval` (the value of one side);
+//! this module finds the equations and decides whether each holds.
+
+mod eval;
+mod tokens;
 
 use super::numbers::{matches_rounded, same};
-
-/// Words that change the arithmetic of the expression after them (the equation is skipped).
-const ARITH_WORDS: &[&str] = &[
-    "of",
-    "half",
-    "twice",
-    "double",
-    "doubled",
-    "triple",
-    "tripled",
-    "thrice",
-    "quarter",
-    "third",
-    "fourth",
-    "fifth",
-    "percent",
-    "by",
-    "over",
-    "divided",
-    "multiplied",
-    "squared",
-    "cubed",
-    "sqrt",
-    "less",
-    "more",
-    "average",
-    "per",
-    "product",
-    "difference",
-    "quotient",
-];
-
-/// Words that are never units (they join clauses), so they end an expression.
-const NOT_UNITS: &[&str] = &[
-    "and", "or", "so", "then", "which", "is", "are", "was", "were", "to", "for", "in", "on", "at",
-    "the", "a", "an", "if", "but", "because", "since", "that", "this", "we", "he", "she", "they",
-];
-
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Num {
-        value: f64,
-        decimals: u32,
-        percent: bool,
-    },
-    Op(char),
-    Open,
-    Close,
-    Eq,
-    Word(String),
-    Other,
-}
+use eval::eval;
+use tokens::{ARITH_WORDS, Tok, tokens};
 
 /// One checked equation `left = right` of a step.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,7 +66,7 @@ pub fn skipped_results(step: &str) -> Vec<(f64, u32)> {
 }
 
 fn equations_and_skipped(step: &str) -> (Vec<Equation>, Vec<(f64, u32)>) {
-    let toks = drop_units(tokenize(&normalise_latex(step)));
+    let toks = tokens(step);
     let mut out = Vec::new();
     let mut skipped = Vec::new();
     let mut words: Vec<String> = Vec::new();
@@ -208,204 +164,6 @@ fn equal(a: f64, b: f64, left: &[Tok], right: &[Tok]) -> bool {
         _ => 0,
     };
     same(a, b) || matches_rounded(a, b, decimals(right)) || matches_rounded(b, a, decimals(left))
-}
-
-fn normalise_latex(s: &str) -> String {
-    let mut s = s
-        .replace("\\times", "*")
-        .replace("\\cdot", "*")
-        .replace("\\div", "/")
-        .replace("\\left", "")
-        .replace("\\right", "")
-        .replace("\\$", "$")
-        .replace("\\%", "%");
-    while let Some(at) = s.find("\\frac{").or_else(|| s.find("\\dfrac{")) {
-        let open = at + s[at..].find('{').unwrap_or(0);
-        s.replace_range(at..open, "");
-        let rewritten = s[at..]
-            .replacen('{', "(", 1)
-            .replacen("}{", ")/(", 1)
-            .replacen('}', ")", 1);
-        s.replace_range(at.., &rewritten);
-    }
-    s.replace(['{', '}'], " ")
-}
-
-fn tokenize(s: &str) -> Vec<Tok> {
-    let chars: Vec<char> = s.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
-        {
-            let mut text = String::new();
-            while i < chars.len() {
-                let d = chars[i];
-                let group = d == ','
-                    && (1..=3).all(|k| chars.get(i + k).is_some_and(|x| x.is_ascii_digit()))
-                    && !chars.get(i + 4).is_some_and(|x| x.is_ascii_digit());
-                let point = d == '.' && chars.get(i + 1).is_some_and(|x| x.is_ascii_digit());
-                if d.is_ascii_digit() || point {
-                    text.push(d);
-                } else if !group {
-                    break;
-                }
-                i += 1;
-            }
-            let mut j = i;
-            while chars.get(j) == Some(&' ') {
-                j += 1;
-            }
-            let percent = chars.get(j) == Some(&'%');
-            if percent {
-                i = j + 1;
-            }
-            let decimals = text.split('.').nth(1).map_or(0, |d| d.len() as u32);
-            match text.parse() {
-                Ok(value) => out.push(Tok::Num {
-                    value,
-                    decimals,
-                    percent,
-                }),
-                Err(_) => out.push(Tok::Other),
-            }
-            continue;
-        }
-        if c.is_alphabetic() {
-            let start = i;
-            while i < chars.len() && (chars[i].is_alphabetic() || chars[i] == '\'') {
-                i += 1;
-            }
-            let word: String = chars[start..i].iter().collect::<String>().to_lowercase();
-            let mut j = i;
-            while chars.get(j) == Some(&' ') {
-                j += 1;
-            }
-            let operand_follows = chars
-                .get(j)
-                .is_some_and(|d| d.is_ascii_digit() || *d == '(' || *d == '$');
-            out.push(match word.as_str() {
-                "x" | "times" if operand_follows => Tok::Op('*'),
-                "plus" => Tok::Op('+'),
-                "minus" => Tok::Op('-'),
-                "equals" => Tok::Eq,
-                _ => Tok::Word(word),
-            });
-            continue;
-        }
-        out.push(match c {
-            '+' => Tok::Op('+'),
-            '-' | '−' => Tok::Op('-'),
-            '*' | '×' | '·' | '∗' => Tok::Op('*'),
-            '/' | '÷' => Tok::Op('/'),
-            '(' => Tok::Open,
-            ')' => Tok::Close,
-            '=' => Tok::Eq,
-            '$' | '€' | '£' => {
-                i += 1;
-                continue;
-            }
-            c if c.is_whitespace() => {
-                i += 1;
-                continue;
-            }
-            _ => Tok::Other,
-        });
-        i += 1;
-    }
-    out
-}
-
-/// Drops unit words after numbers (and their `/word`, `per word` parts).
-fn drop_units(toks: Vec<Tok>) -> Vec<Tok> {
-    let mut out: Vec<Tok> = Vec::new();
-    let mut i = 0;
-    while i < toks.len() {
-        let after_value = matches!(out.last(), Some(Tok::Num { .. } | Tok::Close));
-        if let Tok::Word(w) = &toks[i]
-            && after_value
-            && !ARITH_WORDS.contains(&w.as_str())
-            && !NOT_UNITS.contains(&w.as_str())
-        {
-            i += 1;
-            loop {
-                match (toks.get(i), toks.get(i + 1)) {
-                    (Some(Tok::Op('/')), Some(Tok::Word(_))) => i += 2,
-                    (Some(Tok::Word(p)), Some(Tok::Word(_))) if p == "per" => i += 2,
-                    _ => break,
-                }
-            }
-            continue;
-        }
-        out.push(toks[i].clone());
-        i += 1;
-    }
-    out
-}
-
-/// Evaluates a complete expression (`None` if it is not one, or divides by zero).
-fn eval(toks: &[Tok], percent_scales: bool) -> Option<f64> {
-    let mut p = Parser {
-        toks,
-        at: 0,
-        percent_scales,
-    };
-    let v = p.expr()?;
-    (p.at == toks.len() && v.is_finite()).then_some(v)
-}
-
-struct Parser<'a> {
-    toks: &'a [Tok],
-    at: usize,
-    percent_scales: bool,
-}
-
-impl Parser<'_> {
-    fn expr(&mut self) -> Option<f64> {
-        let mut v = self.term()?;
-        while let Some(Tok::Op(op @ ('+' | '-'))) = self.toks.get(self.at) {
-            self.at += 1;
-            let r = self.term()?;
-            v = if *op == '+' { v + r } else { v - r };
-        }
-        Some(v)
-    }
-
-    fn term(&mut self) -> Option<f64> {
-        let mut v = self.factor()?;
-        while let Some(Tok::Op(op @ ('*' | '/'))) = self.toks.get(self.at) {
-            self.at += 1;
-            let r = self.factor()?;
-            if *op == '/' && r == 0.0 {
-                return None;
-            }
-            v = if *op == '*' { v * r } else { v / r };
-        }
-        Some(v)
-    }
-
-    fn factor(&mut self) -> Option<f64> {
-        let t = self.toks.get(self.at)?;
-        self.at += 1;
-        match t {
-            Tok::Op('-') => self.factor().map(|v| -v),
-            Tok::Op('+') => self.factor(),
-            Tok::Num { value, percent, .. } => Some(if *percent && self.percent_scales {
-                value / 100.0
-            } else {
-                *value
-            }),
-            Tok::Open => {
-                let v = self.expr()?;
-                (self.toks.get(self.at) == Some(&Tok::Close)).then(|| {
-                    self.at += 1;
-                    v
-                })
-            }
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -3,11 +3,16 @@
 //! - [`gguf`]: llama.cpp GGUF v3 files (config and tokenizer from the metadata);
 //! - [`hf`]: Hugging Face folders (`config.json` + `*.safetensors` + `tokenizer.json`).
 //!
-//! [`load_model`] picks the loader from the path.
+//! [`load_model`] picks the loader from the path; [`open_model`] (in `open`) is the one entry
+//! the commands and the pipeline use: it resolves `default` or a path ([`ModelSource`]),
+//! fetching the default model on first use, then calls [`load_model`].
 
 pub mod gguf;
 pub mod gguf_check;
 pub mod hf;
+mod open;
+
+pub use open::{ModelSource, open_model};
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! How sandboxed programs are isolated: bubblewrap where it works, else `unshare -rn`, else
 //! resource limits only; decided once per interpreter (see the code judge's docs,
-//! [`super::super::code`]).
+//! [`crate::dataset::judge::code`]).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::{SCRATCH_BYTES, wait_until};
 
 /// The protection a sandboxed program gets besides the resource limits (see the code judge's
-/// docs, [`super::code`]); [`isolation`] says which one runs here.
+/// docs, [`crate::dataset::judge::code`]); [`isolation`] says which one runs here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Isolation {
     /// bubblewrap (`bwrap`): a mount namespace with only the system's program directories
