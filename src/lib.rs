@@ -34,5 +34,6 @@ pub mod generate;
 pub mod model;
 pub mod pipeline;
 pub mod settings;
+pub mod stage;
 pub mod tokenizer;
 pub mod train;

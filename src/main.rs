@@ -57,7 +57,7 @@ fn main() {
     unsafe { halt_llm::backend::quiet_window_system_probes() };
     // A failing backend thread must end the command, never leave it waiting (issue 14).
     halt_llm::background_panic::exit_on_background_panic();
-    if let Err(e) = run(Cli::parse()) {
+    if let Err(e) = dispatch(Cli::parse()) {
         // A closed pipe (`halt-llm info | head`) is not an error worth reporting.
         let broken_pipe = e
             .chain()
@@ -70,7 +70,8 @@ fn main() {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+/// Runs the command `cli` names (each handler is in `src/cli/`).
+fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run(a) => cli::run::run(a),
         Command::Chat(a) => cli::generate::chat(a),

@@ -630,9 +630,9 @@ fn the_printed_loss_of_an_accumulated_step_is_the_steps_loss() {
         assert!(run.status.success(), "{log}");
         let line = log
             .lines()
-            .find(|l| l.starts_with("[train] step 1/1 · loss "))
+            .find(|l| l.starts_with("train: step 1/1 · loss "))
             .unwrap_or_else(|| panic!("no step line in:\n{log}"));
-        line["[train] step 1/1 · loss ".len()..]
+        line["train: step 1/1 · loss ".len()..]
             .split(' ')
             .next()
             .unwrap()

@@ -13,8 +13,8 @@ use halt_llm::dataset::judge::{JudgeConfig, JudgeSettings, judge_for};
 use halt_llm::dataset::judge_stage::judge_stage;
 use halt_llm::dataset::record::{AlignMethod, NullPolicy, UNSURE_MARKER};
 use halt_llm::dataset::sample::{PromptSource, SampleConfig, SampleSettings, sample_stage};
-use halt_llm::dataset::stage::StageReport;
 use halt_llm::dataset::{DATASETS_DIR, Domain, Example, Split, dataset_path, load_examples};
+use halt_llm::stage::StageReport;
 use serde::de::DeserializeOwned;
 
 use super::model::{ModelArgs, load};

@@ -114,7 +114,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
     let summary = train(&config, &out, &opts)?.expect("runs to the end");
     eprintln!(
-        "[train] done: {} steps on {} examples ({} label tokens per pass), {:.0} s; \
+        "train: done: {} steps on {} examples ({} label tokens per pass), {:.0} s; \
          validation loss {} → {}",
         summary.steps,
         summary.train_examples,

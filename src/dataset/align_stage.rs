@@ -9,9 +9,9 @@ use anyhow::{Context, Result, bail};
 use super::align::{AlignConfig, align, unchanged};
 use super::example::Example;
 use super::join::{index_by_id, partner};
-use super::jsonl::read_jsonl;
 use super::record::{AlignMethod, Aligned, Judged, Sampled};
-use super::stage::{StageOptions, StageReport, run_stage};
+use crate::stage::jsonl::read_jsonl;
+use crate::stage::{StageOptions, StageReport, run_stage};
 
 /// The command-line name of a method (`halt`, `random_trim`, ...).
 pub fn method_name(method: AlignMethod) -> String {

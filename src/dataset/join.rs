@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::error::DatasetError;
 use super::example::Example;
-use super::stage::Keyed;
+use crate::stage::Keyed;
 
 impl Keyed for Example {
     fn id(&self) -> &str {

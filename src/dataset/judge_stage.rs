@@ -7,10 +7,10 @@ use anyhow::{Context, Result};
 
 use super::example::Example;
 use super::join::{index_by_id, partner};
-use super::jsonl::read_jsonl;
 use super::judge::{Judge, judge_sampled};
 use super::record::{Judged, NullPolicy, Sampled};
-use super::stage::{StageOptions, StageReport, run_stage};
+use crate::stage::jsonl::read_jsonl;
+use crate::stage::{StageOptions, StageReport, run_stage};
 
 /// Records per output chunk of the judge stage (a killed run redoes at most this many).
 pub const JUDGE_CHUNK: usize = 4;

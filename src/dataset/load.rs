@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::domain::{Domain, Split};
 use super::error::DatasetError;
 use super::example::Example;
-use super::jsonl::read_jsonl;
+use crate::stage::jsonl::read_jsonl;
 
 /// The datasets folder, relative to the repository root.
 pub const DATASETS_DIR: &str = "datasets";

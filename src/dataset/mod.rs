@@ -9,13 +9,14 @@
 //!   ([`MathTruth`], [`BioTruth`], [`CodeTruth`], [`MedicineTruth`]);
 //! - [`load()`] / [`load_examples`]: read a split; every malformed line, missing or unknown
 //!   field, unknown domain or duplicate id is a [`DatasetError`] naming the file and line;
-//! - [`read_jsonl`] / [`write_jsonl`]: the JSON Lines reader and writer the other stages share;
+//! - [`read_jsonl`] / [`write_jsonl`]: the JSON Lines reader and writer every stage shares
+//!   (re-exported from [`crate::stage::jsonl`]);
 //! - the HALT stages on top: [`record`] (the `Sampled`, `Judged`, `Aligned` records),
 //!   [`fragment`] (claims / steps / lines splitters), [`judge`] (one judge per domain plus an
 //!   OpenAI-compatible LLM judge) and [`align`] (selection by α, HALT targets, baselines);
 //! - the stage runners behind the CLI: [`sample`] (few-shot prompts from [`fewshot`], batched
-//!   generation), [`judge_stage`], [`align_stage`], all on [`stage`] (atomic, resumable JSON
-//!   Lines output with [`progress`] reporting) and [`join`] (records matched by id).
+//!   generation), [`judge_stage`], [`align_stage`], all on [`crate::stage`] (atomic, resumable
+//!   JSON Lines output with progress reporting) and [`join`] (records matched by id).
 //!
 //! ```no_run
 //! use halt_llm::dataset::{load, Domain, Split, DATASETS_DIR};
@@ -33,19 +34,16 @@ pub mod example;
 pub mod fewshot;
 pub mod fragment;
 pub mod join;
-pub mod jsonl;
 pub mod judge;
 pub mod judge_stage;
 pub mod load;
-pub mod progress;
 pub mod record;
 pub mod sample;
-pub mod stage;
 pub mod truth;
 
+pub use crate::stage::jsonl::{parse_line, read_jsonl, write_jsonl};
 pub use domain::{Domain, Split};
 pub use error::DatasetError;
 pub use example::{Example, GroundTruth};
-pub use jsonl::{parse_line, read_jsonl, write_jsonl};
 pub use load::{DATASETS_DIR, dataset_path, load, load_examples};
 pub use truth::{BioTruth, Calculation, CodeTruth, MathTruth, MedicineTruth, OptionKey, Prize};

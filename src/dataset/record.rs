@@ -1,8 +1,8 @@
 //! The stage records of the HALT data pipeline: [`Sampled`], [`Judged`], [`Aligned`].
 //!
 //! Field names are the contract between stages (the book's data chapter, "The stage records"); every record is one
-//! JSON Lines line, read and written with [`read_jsonl`](super::jsonl::read_jsonl) /
-//! [`write_jsonl`](super::jsonl::write_jsonl). Unknown fields are rejected so that a record of
+//! JSON Lines line, read and written with [`read_jsonl`](crate::stage::jsonl::read_jsonl) /
+//! [`write_jsonl`](crate::stage::jsonl::write_jsonl). Unknown fields are rejected so that a record of
 //! the wrong stage is an error, not silently half-read.
 
 use serde::{Deserialize, Serialize};
@@ -250,6 +250,24 @@ pub struct Aligned {
     pub dropped: usize,
     /// Whether the target is only the marker (the model learns to abstain entirely).
     pub abstained: bool,
+}
+
+impl crate::stage::Keyed for Sampled {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl crate::stage::Keyed for Judged {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl crate::stage::Keyed for Aligned {
+    fn id(&self) -> &str {
+        &self.id
+    }
 }
 
 #[cfg(test)]

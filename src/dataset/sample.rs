@@ -26,11 +26,11 @@ use serde::{Deserialize, Serialize};
 
 use super::example::Example;
 use super::fewshot::{PromptFormat, SHOTS, chat_messages, plain_text, shots_for};
-use super::progress::Progress;
 use super::record::{Sampled, SamplingParams};
-use super::stage::{StageOptions, StageReport, run_stage};
 use crate::generate::{SamplingConfig, generate_with_progress};
 use crate::model::load::LoadedModel;
+use crate::stage::progress::Progress;
+use crate::stage::{StageOptions, StageReport, run_stage};
 use crate::tokenizer::Tokenizer;
 
 /// The settings of the sample stage: one type for the library, the `[sample]` table of
@@ -572,7 +572,7 @@ mod tests {
              tokens (max_position_embeddings): lower --max-new-tokens or shorten the prompt"
         );
         assert!(
-            !super::super::stage::partial_path(&out).exists(),
+            !crate::stage::partial_path(&out).exists(),
             "a response was written"
         );
         // the first alone fits

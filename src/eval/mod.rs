@@ -6,27 +6,27 @@
 //! - [`record`]: the [`Evaluated`] record (one per test prompt);
 //! - [`answer`]: one answer → one record (marker handling, judging, the reference's fragments
 //!   counted with the judge's splitter);
-//! - [`stage`]: the resumable answer stage (greedy zero-shot generation in batches);
+//! - [`answer_stage`]: the resumable answer stage (greedy zero-shot generation in batches);
 //! - [`metrics`] and [`bootstrap`]: the metrics, their intervals, the [`Summary`];
 //! - [`claims`]: the paper's claims as paired differences with clustered bootstrap intervals;
-//! - [`shown`], [`report`], [`plot`]: example answers, `report.md`, `plot.png` / `plot.svg`;
-//! - [`run`]: `halt-llm eval` as one call ([`run_eval`]).
+//! - [`example_answers`], [`report`], [`plot`]: example answers, `report.md`, `plot.png` / `plot.svg`;
+//! - [`evaluate`]: `halt-llm eval` as one call ([`run_eval`]).
 
 pub mod answer;
+pub mod answer_stage;
 pub mod bootstrap;
 pub mod claims;
+pub mod evaluate;
+pub mod example_answers;
 pub mod metrics;
 pub mod plot;
 pub mod record;
 pub mod report;
-pub mod run;
-pub mod shown;
-pub mod stage;
 
 pub use answer::evaluate_answer;
+pub use answer_stage::{EvalConfig, EvalSettings, answer_stage};
 pub use bootstrap::BootstrapConfig;
+pub use evaluate::{EvalRun, run_eval};
 pub use metrics::{Estimate, Summary, summarize};
 pub use record::Evaluated;
 pub use report::{MethodResult, ReferencePoint, write_report};
-pub use run::{EvalRun, run_eval};
-pub use stage::{EvalConfig, EvalSettings, answer_stage};

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::dataset::judge::Progress;
 use crate::dataset::record::{Fragment, FragmentKind};
-use crate::dataset::stage::Keyed;
 use crate::generate::FinishReason;
+use crate::stage::Keyed;
 
 /// Output of `halt-llm eval` (one JSON Lines line per test prompt).
 ///

@@ -9,9 +9,9 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::claims::Claims;
+use super::example_answers::{ShownAnswer, stop_description};
 use super::metrics::{Estimate, Summary};
 use super::plot::write_plot;
-use super::shown::{ShownAnswer, stop_description};
 use crate::files::write_atomic;
 
 /// One evaluated model for the report.
@@ -23,7 +23,7 @@ pub struct MethodResult {
     pub alpha: Option<f64>,
     /// Its metrics.
     pub summary: Summary,
-    /// A few example answers ([`pick_answers`](super::shown::pick_answers)).
+    /// A few example answers ([`pick_answers`](super::example_answers::pick_answers)).
     pub shown: Vec<ShownAnswer>,
 }
 

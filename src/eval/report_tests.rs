@@ -4,9 +4,9 @@
 use super::*;
 use crate::dataset::record::{Fragment, FragmentKind, NullPolicy};
 use crate::eval::bootstrap::BootstrapConfig;
+use crate::eval::example_answers::pick_answers;
 use crate::eval::metrics::summarize;
 use crate::eval::record::Evaluated;
-use crate::eval::shown::pick_answers;
 use crate::generate::FinishReason;
 
 fn rec(id: &str, verdicts: &[Option<bool>], marker: bool, reference: usize) -> Evaluated {

@@ -25,7 +25,7 @@ use crate::dataset::judge::JudgeSettings;
 use crate::dataset::record::{AlignMethod, NullPolicy};
 use crate::dataset::sample::{PromptSource, SampleSettings, check_prompts_fit};
 use crate::dataset::{DATASETS_DIR, Domain};
-use crate::eval::stage::EvalSettings;
+use crate::eval::answer_stage::EvalSettings;
 use crate::settings;
 use crate::tokenizer::Tokenizer;
 use crate::train::{LoraSettings, TrainConfig};

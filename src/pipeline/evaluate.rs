@@ -12,14 +12,14 @@ use super::run::{PipelineRun, Variant, load_checkpoint, say};
 use crate::dataset::align_stage::method_name;
 use crate::dataset::record::AlignMethod;
 use crate::dataset::sample::PromptSource;
+use crate::eval::answer_stage::EvalConfig;
 use crate::eval::bootstrap::BootstrapConfig;
 use crate::eval::claims::{MethodTallies, paper_claims, test_claims};
+use crate::eval::evaluate::{EvalRun, SHOWN_PER_METHOD, output_paths, records_for, run_eval};
+use crate::eval::example_answers::pick_answers;
 use crate::eval::metrics::{Summary, Tally};
 use crate::eval::record::Evaluated;
 use crate::eval::report::{MethodResult, write_report};
-use crate::eval::run::{EvalRun, SHOWN_PER_METHOD, output_paths, records_for, run_eval};
-use crate::eval::shown::pick_answers;
-use crate::eval::stage::EvalConfig;
 
 /// What step 6 gathers for the report.
 pub(super) struct Evaluations {

@@ -87,7 +87,7 @@ pub struct RunOutcome {
 
 /// A progress line on stderr.
 pub(super) fn say(text: &str) {
-    eprintln!("[run] {text}");
+    eprintln!("run: {text}");
 }
 
 /// Runs (or continues) the pipeline of `config` in `dir`.

@@ -40,7 +40,7 @@ impl TrainData {
         let (train, valid) = split_valid(examples, config.valid_fraction, config.seed);
         if prompt_truncated + target_truncated > 0 {
             eprintln!(
-                "[train] {prompt_truncated} example(s) had their prompt shortened and \
+                "train: {prompt_truncated} example(s) had their prompt shortened and \
                  {target_truncated} their target cut to fit max_seq_len = {}",
                 config.max_seq_len
             );

@@ -1,4 +1,4 @@
-//! Steps 4–5 of [`super::run::train`]: the plan of optimiser steps and checkpoint segments,
+//! Steps 4–5 of [`super::finetune::train`]: the plan of optimiser steps and checkpoint segments,
 //! and burn-train's learner over the segments not yet trained.
 
 use std::io::IsTerminal;

@@ -72,7 +72,7 @@ impl PlainLog {
     }
 
     fn line(&self, text: &str) {
-        let _ = writeln!(std::io::stderr(), "[train] {text}");
+        let _ = writeln!(std::io::stderr(), "train: {text}");
     }
 
     /// The loss of the optimiser step that just ended: the mean cross-entropy per label token

@@ -9,7 +9,7 @@
 //! - [`checkpoint`]: atomic checkpoint files and finding the last complete one;
 //! - [`config`]: the settings (CLI and TOML);
 //! - [`lora`]: LoRA adapters on the target projections;
-//! - [`run`]: a training run as numbered steps (output folder, resume, model, export);
+//! - [`finetune`]: a training run as numbered steps (output folder, resume, model, export);
 //! - `data`: the aligned records tokenized and split into training / validation examples;
 //! - `learner`: the segment plan and burn-train's learner over it;
 //! - [`export`]: Hugging Face folder output;
@@ -23,13 +23,13 @@ pub mod config;
 mod data;
 pub mod example;
 pub mod export;
+pub mod finetune;
 mod learner;
 pub mod log;
 pub mod lora;
 pub mod plan;
-pub mod run;
 pub mod schedule;
 pub mod step;
 
 pub use config::{LoraSettings, TrainConfig};
-pub use run::{TrainOptions, TrainSummary, train};
+pub use finetune::{TrainOptions, TrainSummary, train};

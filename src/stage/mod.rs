@@ -15,6 +15,9 @@
 //! A rerun does not check that the earlier records were made with the same options; delete the
 //! output to start over.
 
+pub mod jsonl;
+pub mod progress;
+
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -24,33 +27,14 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::error::DatasetError;
-use super::jsonl::{parse_line, read_jsonl};
-use super::progress::Progress;
-use super::record::{Aligned, Judged, Sampled};
+use crate::dataset::DatasetError;
+use jsonl::{parse_line, read_jsonl};
+use progress::Progress;
 
 /// A record with an example id (what resuming matches on).
 pub trait Keyed {
     /// The example id.
     fn id(&self) -> &str;
-}
-
-impl Keyed for Sampled {
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
-
-impl Keyed for Judged {
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
-
-impl Keyed for Aligned {
-    fn id(&self) -> &str {
-        &self.id
-    }
 }
 
 /// The `.partial` file beside `out`: `out` with `.partial` appended to its name.
@@ -303,5 +287,4 @@ where
 }
 
 #[cfg(test)]
-#[path = "stage_tests.rs"]
 mod tests;

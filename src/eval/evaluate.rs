@@ -8,19 +8,19 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 
+use super::answer_stage::{EvalConfig, answer_stage};
 use super::bootstrap::BootstrapConfig;
+use super::example_answers::pick_answers;
 use super::metrics::{Summary, summarize};
 use super::record::Evaluated;
 use super::report::{MethodResult, ReportFiles, write_report};
-use super::shown::pick_answers;
-use super::stage::{EvalConfig, answer_stage};
 use crate::dataset::example::Example;
 use crate::dataset::judge::JudgeConfig;
 use crate::dataset::read_jsonl;
 use crate::dataset::record::NullPolicy;
-use crate::dataset::stage::StageReport;
 use crate::files::{check_made_with, holds_record, write_json_atomic};
 use crate::model::load::LoadedModel;
+use crate::stage::StageReport;
 
 /// Example answers shown per method in the report.
 pub const SHOWN_PER_METHOD: usize = 3;

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::error::DatasetError;
+use crate::dataset::DatasetError;
 
 /// Parses one line of `path` (used for error messages; `line` is 1-based).
 ///

@@ -27,9 +27,9 @@ use crate::dataset::record::UNSURE_MARKER;
 use crate::dataset::sample::{
     PromptSource, SampleConfig, SampleSettings, check_prompts_fit, few_shot_prompt,
 };
-use crate::dataset::stage::{StageOptions, StageReport, run_stage};
 use crate::generate::{SamplingConfig, generate_with_progress};
 use crate::model::load::LoadedModel;
+use crate::stage::{StageOptions, StageReport, run_stage};
 
 /// The settings of the answer stage: one type for the library, the `[eval]` table of
 /// `halt-llm run`, the `--config` file of `halt-llm eval` and its flags (each flag, when given,
@@ -114,7 +114,7 @@ pub struct EvalConfig {
     /// Empty: shots from the other evaluated examples.
     pub shot_pool: Vec<Example>,
     /// The test file and how the command names the budget: for messages, and the test file's
-    /// SHA-256 in [`made_with`](super::run::made_with).
+    /// SHA-256 in [`made_with`](super::evaluate::made_with).
     pub source: PromptSource,
 }
 

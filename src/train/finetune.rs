@@ -203,7 +203,7 @@ fn finished_summary(out: &Path, resume_from: Option<usize>) -> Result<Option<Tra
     }
     let text = std::fs::read_to_string(&summary_path)
         .with_context(|| format!("reading {}", summary_path.display()))?;
-    eprintln!("[train] {} is already finished", out.display());
+    eprintln!("train: {} is already finished", out.display());
     Ok(Some(serde_json::from_str(&text).with_context(|| {
         format!("parsing {}", summary_path.display())
     })?))
