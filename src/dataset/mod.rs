@@ -37,6 +37,7 @@ pub mod join;
 pub mod judge;
 pub mod judge_stage;
 pub mod load;
+pub mod prompt_fit;
 pub mod record;
 pub mod sample;
 pub mod truth;

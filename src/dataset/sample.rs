@@ -18,6 +18,9 @@
 //! naming its file, example and token counts. When the few-shot prompt plus `max_new_tokens`
 //! does not fit, the last shots are left out until it fits (a note says so).
 
+use super::prompt_fit::prompt_ids;
+pub use super::prompt_fit::{PromptSource, check_prompts_fit};
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -25,7 +28,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use super::example::Example;
-use super::fewshot::{PromptFormat, SHOTS, chat_messages, plain_text, shots_for};
+use super::fewshot::{PromptFormat, SHOTS, shots_for};
 use super::record::{Sampled, SamplingParams};
 use crate::generate::{SamplingConfig, generate_with_progress};
 use crate::model::load::LoadedModel;
@@ -159,97 +162,6 @@ impl Default for SampleConfig {
             source: PromptSource::default(),
         }
     }
-}
-
-/// What the messages of a generating stage name: the file its examples were read from and the
-/// generation budget's setting as the user wrote it for this command (`--max-new-tokens` for
-/// `halt-llm sample` and `eval`, `[sample] max_new_tokens` or `[eval] max_new_tokens` for
-/// `halt-llm run`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PromptSource {
-    /// The examples file (`None`: examples not read from a file).
-    pub file: Option<PathBuf>,
-    /// The name of the `max_new_tokens` setting in this command.
-    pub budget_setting: String,
-}
-
-impl Default for PromptSource {
-    fn default() -> Self {
-        Self {
-            file: None,
-            budget_setting: "max_new_tokens".into(),
-        }
-    }
-}
-
-impl PromptSource {
-    /// `file` with the budget named `budget_setting`.
-    pub fn new(file: &Path, budget_setting: &str) -> Self {
-        Self {
-            file: Some(file.to_path_buf()),
-            budget_setting: budget_setting.into(),
-        }
-    }
-
-    /// `example `id``, after the file when there is one (`data/test.jsonl: example `q3``).
-    fn example(&self, id: &str) -> String {
-        match &self.file {
-            Some(f) => format!("{}: example `{id}`", f.display()),
-            None => format!("example `{id}`"),
-        }
-    }
-}
-
-/// The token ids of `prompt` after `shots`, rendered as `format` says.
-///
-/// # Errors
-/// Tokenizer or template failures.
-fn prompt_ids(
-    tokenizer: &Tokenizer,
-    shots: &[&Example],
-    prompt: &str,
-    format: PromptFormat,
-) -> Result<Vec<u32>> {
-    match format {
-        PromptFormat::Chat => tokenizer.encode_chat(&chat_messages(shots, prompt), true),
-        PromptFormat::Plain => tokenizer.encode(&plain_text(shots, prompt)),
-    }
-}
-
-/// Checks, before any generation, that each of `examples`' prompts fits the model's context
-/// with `max_new_tokens` new tokens: the prompt alone (shots are left out until the prompt
-/// fits, so only the bare prompt must), rendered as `format` says, plus `max_new_tokens` at
-/// most `context` tokens ([`settings::fits_context`](crate::settings::fits_context)'s rule).
-///
-/// # Errors
-/// The first prompt that does not fit: the message names the file and example
-/// (`source`), the token counts, the context and the budget's setting as the command names it;
-/// tokenizer or template failures.
-pub fn check_prompts_fit(
-    tokenizer: &Tokenizer,
-    examples: &[Example],
-    format: PromptFormat,
-    max_new_tokens: usize,
-    context: usize,
-    source: &PromptSource,
-) -> Result<()> {
-    for e in examples {
-        let prompt = prompt_ids(tokenizer, &[], &e.prompt, format)
-            .with_context(|| format!("tokenizing the prompt of {}", source.example(&e.id)))?
-            .len();
-        let needed = prompt + max_new_tokens;
-        if needed > context {
-            bail!(
-                "{}: its prompt is {prompt} tokens; with {max_new_tokens} new tokens ({}) it \
-                 needs {needed}, more than the model's context length of {context} tokens \
-                 (max_position_embeddings): lower {} or shorten the prompt",
-                source.example(&e.id),
-                source.budget_setting,
-                source.budget_setting
-            );
-        }
-    }
-    Ok(())
 }
 
 impl SampleConfig {
@@ -504,96 +416,5 @@ fn sample_run(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn seeds_by_hand() {
-        // N = 5: example 0 uses 10..14, example 3 uses 10 + 15 .. 10 + 19
-        assert_eq!(response_seed(10, 5, 0, 0), 10);
-        assert_eq!(response_seed(10, 5, 0, 4), 14);
-        assert_eq!(response_seed(10, 5, 3, 0), 25);
-        assert_eq!(response_seed(10, 5, 3, 4), 29);
-    }
-
-    /// A maths example `math-s{i}` with `prompt`.
-    fn example(i: usize, prompt: &str) -> Example {
-        serde_json::from_value(serde_json::json!({
-            "domain": "math",
-            "id": format!("math-s{i}"),
-            "prompt": prompt,
-            "reference": "1+1 = 2\n#### 2",
-            "ground_truth": {
-                "answer": "2", "answer_expr": null,
-                "calculations": [{"expr": "1+1", "step": 0, "value": "2"}],
-                "generated": false, "instance": 0, "num_calculations": 1, "num_steps": 1,
-                "source_index": i, "steps": ["1+1 = 2"], "template": format!("s{i}")
-            }
-        }))
-        .unwrap()
-    }
-
-    /// Every prompt is checked before the first response: a prompt too long second in the
-    /// split stops the stage before the first is sampled, and the message names the file, the
-    /// example, the token counts, the context and the budget as the command names it.
-    #[test]
-    fn a_prompt_too_long_stops_the_stage_before_any_response() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let dev = crate::backend::device(crate::backend::DeviceChoice::Cpu).unwrap();
-        let loaded =
-            crate::model::load::load_model(&root.join("tests/fixtures/tiny-llama/hf"), &dev)
-                .unwrap();
-        let pool = vec![
-            example(0, "hi"),
-            example(1, &"a".repeat(300)),
-            example(2, "hi"),
-        ];
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("sampled.jsonl");
-        let cfg = SampleConfig {
-            settings: SampleSettings {
-                n: 1,
-                max_new_tokens: 4,
-                shots: 0,
-                batch_prompts: 1,
-                ..SampleSettings::default()
-            },
-            quiet: true,
-            source: PromptSource::new(std::path::Path::new("train.jsonl"), "--max-new-tokens"),
-            ..SampleConfig::default()
-        };
-        let err = sample_stage(&loaded, &dev, &pool, &cfg, &out).unwrap_err();
-        // by hand, chat format: `<|im_start|>` `user` (4) `\n`, 300 × `a`, `<|im_end|>` `\n`
-        // `<|im_start|>` `assistant` (9) `\n`: 319 tokens
-        assert_eq!(
-            format!("{err:#}"),
-            "train.jsonl: example `math-s1`: its prompt is 319 tokens; with 4 new tokens \
-             (--max-new-tokens) it needs 323, more than the model's context length of 128 \
-             tokens (max_position_embeddings): lower --max-new-tokens or shorten the prompt"
-        );
-        assert!(
-            !crate::stage::partial_path(&out).exists(),
-            "a response was written"
-        );
-        // the first alone fits
-        let first = SampleConfig {
-            limit: Some(1),
-            ..cfg
-        };
-        assert_eq!(
-            sample_stage(&loaded, &dev, &pool, &first, &out)
-                .unwrap()
-                .written,
-            1
-        );
-    }
-
-    #[test]
-    fn runs_of_consecutive_indices() {
-        assert_eq!(
-            contiguous_runs(&[0, 1, 2, 5, 6, 9]),
-            vec![vec![0, 1, 2], vec![5, 6], vec![9]]
-        );
-        assert!(contiguous_runs(&[]).is_empty());
-    }
-}
+#[path = "sample_tests.rs"]
+mod tests;

@@ -1,6 +1,6 @@
 //! Plain-text training log for non-terminals (CI, files, `halt-llm run`): one line per
 //! optimiser step and one per validation pass, on stderr. On a terminal burn-train's own
-//! terminal UI is used instead (see [`super::run`]).
+//! terminal UI is used instead (see [`super::finetune`]).
 
 use std::io::Write;
 use std::time::Instant;
