@@ -6,7 +6,7 @@
 //! - [`record`]: the [`Evaluated`] record (one per test prompt);
 //! - [`answer`]: one answer → one record (marker handling, judging, the reference's fragments
 //!   counted with the judge's splitter);
-//! - [`answer_stage`]: the resumable answer stage (greedy zero-shot generation in batches);
+//! - [`answer_stage`](mod@answer_stage): the resumable answer stage (greedy zero-shot generation in batches);
 //! - [`metrics`] and [`bootstrap`]: the metrics, their intervals, the [`Summary`];
 //! - [`claims`]: the paper's claims as paired differences with clustered bootstrap intervals;
 //! - [`example_answers`], [`report`], [`plot`]: example answers, `report.md`, `plot.png` / `plot.svg`;
