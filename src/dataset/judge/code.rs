@@ -27,16 +27,20 @@
 //! warning once.
 //!
 //! A run *passes* only if the program ran to its end: exit status 0 and a secret, random per
-//! run, that the runner receives on its standard input and writes to a descriptor of its own
-//! only after the program has returned. The secret is held only by an audit hook (PEP 578, which
-//! cannot be removed), and that hook refuses what would reach it or the runner's state: frames
-//! (`sys._getframe`, a traceback's or generator's frame: `ValueError`, which `typing`, `logging`
-//! and `enum` expect where frames are unavailable), the garbage collector's object lists,
-//! `ctypes`, tracing and profiling hooks, starting other programs, symbolic links, changing
-//! directory and opening paths through `/proc` or `/dev/fd`. So an exit before the end
-//! (`sys.exit(0)`, `exit()`, `quit()`, `raise SystemExit`, `os._exit(0)`) is a failure, and so
-//! is a program that writes a guess of the secret and exits; the runner prints the traceback
-//! of a `SystemExit` and the stack of an `os._exit` call, so the line that exits can be found.
+//! run, that the program's last line (added by [`run_python`]) writes to a descriptor of the
+//! runner's. The program reaches the runner on its standard input and runs as a fresh
+//! `__main__` module, so the secret is only a constant of its code object; the runner's audit
+//! hook (PEP 578, which cannot be removed) keeps that out of reach: frames and their code
+//! (`sys._getframe`, a traceback's, generator's or signal handler's frame's `f_code`:
+//! `ValueError`, which `typing`, `logging` and `enum` expect where frames are unavailable), the
+//! garbage collector's object lists, `ctypes`, tracing and profiling (turning them off is
+//! allowed), starting other programs (`os.exec*`, `posix_spawn`, `subprocess`,
+//! `_posixsubprocess`), symbolic links, changing directory and paths through `/proc` or
+//! `/dev/fd`. So an exit before the end (`sys.exit(0)`, `exit()`, `quit()`, `raise SystemExit`,
+//! `os._exit(0)`) is a failure, and so is a program that writes a guess of the secret and
+//! exits; the runner prints the traceback of a `SystemExit` and the stack of an `os._exit`
+//! call, so the line that exits can be found. The price: generated code that formats its own
+//! tracebacks (`traceback.format_exc()`, `logging.exception`) fails here.
 //! A program written to fool its tests (an object equal to everything, a replaced builtin the
 //! tests call) is beyond any judge that runs tests, this one included.
 //!
@@ -226,11 +230,11 @@ impl CodeJudge {
             "reference": &example.reference[code_region(&example.reference)],
             "test": truth.test,
             "entry_point": truth.entry_point,
-            "token": token,
             "per_try": per_try,
             "budget": (wall - 1.0 - per_try).max(0.1),
         });
-        let out = run_python(&script(SPLICE, &input), &self.limits)?;
+        let splice = SPLICE.replace("__HALT_TOKEN__", &token);
+        let out = run_python(&script(&splice, &input), &self.limits)?;
         Ok(out
             .stdout
             .lines()

@@ -141,7 +141,7 @@ pub(crate) fn token() -> String {
 /// `RLIMIT_FSIZE` (16 MiB).
 pub const SCRATCH_BYTES: u64 = 64 << 20;
 
-/// The descriptor the runner writes the secret to once the program has returned.
+/// The descriptor the program's last line writes the secret to.
 const DONE_FD: i32 = 3;
 
 /// Makes `file` the child's descriptor [`DONE_FD`] (without close-on-exec).
@@ -168,10 +168,12 @@ fn pass_as_done_fd(cmd: &mut Command, file: &std::fs::File) {
 
 /// Runs a Python program in the sandbox described in the module docs.
 ///
-/// The program passes only if it returns: the runner then writes a secret, random per run and
-/// sent on the runner's standard input, to a descriptor the program cannot find the secret for
-/// (the runner's audit hook keeps frames, the garbage collector, `ctypes` and `/proc` out of
-/// reach, and the secret is held only by the hook).
+/// The program passes only if it returns: its last line, added here, writes a secret (random
+/// per run) to a descriptor of the runner's. The program reaches the runner on its standard
+/// input and is compiled there, so the secret is only a constant of the program's code object,
+/// which the runner's audit hook keeps out of reach (no frame's code, no garbage-collector
+/// lists, no `ctypes`, no `/proc`, no other programs); `prog.py`, for tracebacks and `inspect`,
+/// holds the program without that line.
 ///
 /// # Errors
 /// [`JudgeError::Sandbox`] if the temporary directory or the process cannot be set up (e.g. no
@@ -192,6 +194,12 @@ pub fn run_python(program: &str, limits: &SandboxLimits) -> Result<RunOutcome, J
     // the tag finds the run's processes by their command line; the secret proves the end
     let tag = token();
     let secret = token();
+    let sep = if program.is_empty() || program.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
+    let source = format!("{program}{sep}__import__(\"os\").write({DONE_FD}, b\"{secret}\")\n");
     // the process limit only where the program has its own user namespace: elsewhere it would
     // count all of the user's processes
     let nproc = match plan.isolation {
@@ -205,7 +213,6 @@ pub fn run_python(program: &str, limits: &SandboxLimits) -> Result<RunOutcome, J
         format!("{:.3}", limits.wall.as_secs_f64()),
         tag.clone(),
         nproc.to_string(),
-        DONE_FD.to_string(),
     ];
     let mut cmd = match (&plan.bwrap, plan.isolation) {
         (Some(b), _) => {
@@ -234,8 +241,9 @@ pub fn run_python(program: &str, limits: &SandboxLimits) -> Result<RunOutcome, J
         .map_err(|e| err(&format!("start {}", limits.python), e))?;
     drop(done);
     if let Some(mut stdin) = child.stdin.take() {
-        // 32 bytes fit in any pipe's buffer; a runner that died first is a failed run
-        let _ = stdin.write_all(secret.as_bytes());
+        // the runner reads all of it before it runs anything; one that died first is a failed
+        // run (the write then fails with a broken pipe)
+        let _ = stdin.write_all(source.as_bytes());
     }
     let deadline = Instant::now() + limits.wall + Duration::from_secs(1);
     let status = wait_until(&mut child, deadline).map_err(|e| err("wait", e))?;

@@ -1,24 +1,68 @@
-# The code sandbox's runner (see src/dataset/judge/code.rs, "Sandbox"): sets the limits, installs
-# an audit hook (PEP 578; it cannot be removed) that keeps the program away from the run's secret,
-# runs prog.py, and writes the secret to the done descriptor only when prog.py has returned.
+# The code sandbox's runner (see src/dataset/judge/code.rs, "Sandbox"): sets the limits,
+# installs an audit hook (PEP 578; it cannot be removed) that refuses what could reach the
+# program's own code object or start other programs, and runs the program read from stdin as a
+# fresh `__main__` module. The program's last line, added by the caller, writes a secret that is
+# a constant of the program's code object to descriptor 3: only a program that returns gets
+# there, and no frame or code object leads to the constant.
 #
 # Arguments: memory bytes, wall seconds, the run's process tag (to find its processes), the
-# process limit (0: none), the done descriptor. The secret (32 bytes) arrives on stdin.
-import faulthandler, os, resource, socket, sys
+# process limit (0: none).
+import builtins, faulthandler, os, resource, socket, sys, types
+
+
+def _install_hook():
+    # the hook holds no secret: it only refuses
+    fspath, is_a = os.fspath, isinstance
+    protected = []
+    frame_attrs = ("tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_code")
+    refused = ("os.exec", "os.posix_spawn", "os.spawn", "os.system", "subprocess.Popen",
+               "os.startfile", "os.symlink", "os.chdir", "os.fchdir")
+    refused_modules = ("ctypes", "_ctypes", "_testcapi", "_testinternalcapi",
+                       "_xxsubinterpreters", "_testmultiphase", "_posixsubprocess")
+
+    def hook(event, args):
+        if event == "halt.protect":
+            # a function whose code object holds a secret (the code judge's search)
+            protected.append(args[0])
+            return
+        # Frames lead to code objects; ValueError is what the standard library (typing,
+        # logging, enum, collections) expects where frames are unavailable.
+        if event in ("sys._getframe", "sys._current_frames") or (
+                event == "object.__getattr__" and args[1] in frame_attrs):
+            raise ValueError("frame access is disabled in the HALT sandbox")
+        if event == "object.__getattr__" and args[1] == "__code__":
+            for p in protected:
+                if p is args[0]:
+                    raise ValueError("this code object is out of reach in the HALT sandbox")
+            return
+        if event in refused or event.startswith(
+                ("gc.", "ctypes.", "sys.monitoring", "sys.settrace", "sys.setprofile")):
+            raise RuntimeError(f"{event} is disabled in the HALT sandbox")
+        if event == "import" and args[0].partition(".")[0] in refused_modules:
+            raise ImportError(f"{args[0]} is disabled in the HALT sandbox")
+        if event == "open" and not is_a(args[0], int):
+            # /proc (memory) is not mounted under bubblewrap; elsewhere these paths are
+            # refused (`/dev/fd/..` leads into /proc too)
+            path = fspath(args[0])
+            for part in path.split(b"/" if is_a(path, bytes) else "/"):
+                if part in ("proc", "fd", "..", b"proc", b"fd", b".."):
+                    raise PermissionError(f"{path!r} is out of reach in the HALT sandbox")
+
+    sys.addaudithook(hook)
+
+
+def _no_tracing(name):
+    # tracing could jump over the tests (a trace function may set a frame's line); turning it
+    # off (`None`, as doctest does) is allowed
+    def refuse(function):
+        if function is not None:
+            raise RuntimeError(f"sys.{name} is disabled in the HALT sandbox")
+
+    return refuse
 
 
 def _run():
-    mem, wall, nproc, done_fd = (
-        int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[4]), int(sys.argv[5]))
-    secret = b""
-    while len(secret) < 32:
-        chunk = os.read(0, 32 - len(secret))
-        if not chunk:
-            break
-        secret += chunk
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
+    mem, wall, nproc = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[4])
     if nproc:
         try:
             resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
@@ -36,49 +80,8 @@ def _run():
     socket.socket.connect = no_network
     socket.socket.connect_ex = no_network
     socket.create_connection = no_network
-
-    # Everything the hook and the end of the run use is taken now: the program may replace
-    # module attributes and builtins, but not this function's locals.
-    getframe, write, audit = sys._getframe, os.write, sys.audit
     exc_info, excepthook, real_exit = sys.exc_info, sys.__excepthook__, os._exit
-    dump, fspath, is_a = faulthandler.dump_traceback, os.fspath, isinstance
-    home = getframe()
-    busy = []
-    frame_attrs = ("tb_frame", "gi_frame", "cr_frame", "ag_frame")
-    refused = ("sys.settrace", "sys.setprofile", "os.exec", "os.posix_spawn", "os.spawn",
-               "os.system", "subprocess.Popen", "os.startfile", "os.symlink", "os.chdir",
-               "os.fchdir")
-    refused_modules = ("ctypes", "_ctypes", "_testcapi", "_testinternalcapi",
-                       "_xxsubinterpreters", "_testmultiphase")
-
-    def hook(event, args):
-        if busy:
-            return
-        if event == "halt.done":
-            busy.append(None)
-            try:
-                # only from `_run` itself, after the program returned
-                if getframe(1) is home:
-                    write(done_fd, secret)
-            finally:
-                busy.pop()
-            return
-        # Frames lead to other code's state; ValueError is what the standard library (typing,
-        # logging, enum, collections) expects where frames are unavailable.
-        if event in ("sys._getframe", "sys._current_frames") or (
-                event == "object.__getattr__" and args[1] in frame_attrs):
-            raise ValueError("frame access is disabled in the HALT sandbox")
-        if event in refused or event.startswith(("gc.", "ctypes.", "sys.monitoring")):
-            raise RuntimeError(f"{event} is disabled in the HALT sandbox")
-        if event == "import" and args[0].partition(".")[0] in refused_modules:
-            raise ImportError(f"{args[0]} is disabled in the HALT sandbox")
-        if event == "open" and not is_a(args[0], int):
-            # /proc (the process's own memory) is not mounted under bubblewrap; elsewhere these
-            # paths are refused (`/dev/fd/..` leads into /proc too)
-            path = fspath(args[0])
-            for part in path.split(b"/" if is_a(path, bytes) else "/"):
-                if part in ("proc", "fd", "..", b"proc", b"fd", b".."):
-                    raise PermissionError(f"{path!r} is out of reach in the HALT sandbox")
+    dump = faulthandler.dump_traceback
 
     def traced_exit(status):
         # where the program exits: the code judge locates the failure from this stack
@@ -86,21 +89,28 @@ def _run():
         real_exit(status)
 
     os._exit = traced_exit
-    sys.addaudithook(hook)
+    # compiled here and handed to exec without a name: no frame's locals hold the code object
+    box = [compile(sys.stdin.buffer.read(), "prog.py", "exec")]
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    _install_hook()
+    sys.settrace = _no_tracing("settrace")
+    sys.setprofile = _no_tracing("setprofile")
     faulthandler.dump_traceback_later(max(wall - 0.5, 0.1), exit=True)
+    main = types.ModuleType("__main__")
+    main.__file__ = "prog.py"
+    main.__builtins__ = builtins
+    sys.modules["__main__"] = main
     sys.argv = ["prog.py"]
-    with open("prog.py", encoding="utf-8") as f:
-        code = compile(f.read(), "prog.py", "exec")
     try:
-        exec(code, {"__name__": "__main__"})
+        exec(box.pop(), main.__dict__)
     except SystemExit:
         excepthook(*exc_info())
         try:
             sys.stderr.flush()
         finally:
             real_exit(3)
-    else:
-        audit("halt.done")
 
 
 _run()

@@ -1,6 +1,7 @@
-//! Tests of the sandbox's pass rule: a program passes only by returning. Each forgery below
-//! was tried by hand against the earlier runner (which kept its token in `__main__`); the
-//! first two passed there.
+//! Tests of the sandbox's pass rule: a program passes only by returning. The forgeries below
+//! are those a review found against earlier runners (a token in `__main__`; a secret held by
+//! the audit hook, reached through a signal handler's frame, through the program's own hook,
+//! or through another program reading this one's memory), and their kin.
 use super::*;
 
 fn limits() -> SandboxLimits {
@@ -82,11 +83,13 @@ fn the_hooks_secret_is_out_of_reach() {
 #[test]
 fn writing_to_the_done_descriptor_or_raising_the_done_event_forges_nothing() {
     for forgery in [
-        // stdin carried the secret; the runner has read it and left /dev/null there
-        "import os\nos.write(3, os.read(0, 64))\n",
+        // stdin carried the program; the runner has read it and left /dev/null there
+        "import os\nos.write(3, os.read(0, 1 << 20))\n",
         "import os\nos.write(3, b'0' * 32)\n",
         "import sys\nsys.audit('halt.done')\n",
         "import __main__\n__main__._run()\n",
+        // the program's source on disk is without its last line
+        "import os\nos.write(3, open('prog.py', 'rb').read())\n",
     ] {
         let out = forged(forgery);
         assert!(!out.passed && !out.completed, "{forgery}: {out:?}");
@@ -135,4 +138,81 @@ fn the_scratch_space_is_bounded_under_bubblewrap() {
                    \x20   print(n, e.errno == 28)\n";
     let out = run_python(program, &limits()).unwrap();
     assert_eq!(out.stdout, "4 True\n", "{out:?}");
+}
+
+#[test]
+fn a_signal_handlers_frame_leads_to_no_secret() {
+    // a review walked `f_back` from a signal handler's frame to the runner's locals
+    let out = forged(
+        "import os, signal\n\
+         found = []\n\
+         def handler(n, frame):\n\
+         \x20   while frame is not None:\n\
+         \x20       found.extend(str(v) for v in frame.f_locals.values())\n\
+         \x20       try:\n\
+         \x20           found.extend(str(c) for c in frame.f_code.co_consts)\n\
+         \x20       except ValueError:\n\
+         \x20           pass\n\
+         \x20       frame = frame.f_back\n\
+         signal.signal(signal.SIGUSR1, handler)\n\
+         signal.raise_signal(signal.SIGUSR1)\n\
+         for v in found:\n\
+         \x20   os.write(3, v.encode()[-64:])\n",
+    );
+    assert!(!out.passed && !out.completed, "{out:?}");
+}
+
+#[test]
+fn the_programs_own_audit_hook_sees_no_secret() {
+    // a review's hook ran inside the runner's and read the runner hook's frame
+    let out = forged(
+        "import os, sys\n\
+         def hook(event, args):\n\
+         \x20   try:\n\
+         \x20       f = sys._getframe()\n\
+         \x20   except ValueError:\n\
+         \x20       return\n\
+         \x20   while f is not None:\n\
+         \x20       for v in f.f_locals.values():\n\
+         \x20           os.write(3, str(v).encode()[-64:])\n\
+         \x20       f = f.f_back\n\
+         sys.addaudithook(hook)\n\
+         sys.audit('halt.done')\n",
+    );
+    assert!(!out.passed && !out.completed, "{out:?}");
+}
+
+#[test]
+fn no_other_program_can_be_started_to_read_this_ones_memory() {
+    // a review started an unhooked python3 through _posixsubprocess.fork_exec
+    for start in [
+        "import _posixsubprocess\n",
+        "import multiprocessing\nmultiprocessing.get_context('spawn').Process(target=print).start()\n",
+        "import os\nos.execv('/usr/bin/true', ['true'])\n",
+        "import os\nos.posix_spawn('/usr/bin/true', ['true'], {})\n",
+    ] {
+        let out = run_python(&format!("{start}print('reached')\n"), &limits()).unwrap();
+        assert!(
+            !out.passed && !out.stdout.contains("reached"),
+            "{start}: {out:?}"
+        );
+    }
+}
+
+#[test]
+fn the_program_is_its_own_main_module() {
+    // pickling a class of the program, postponed annotations and doctest need a real
+    // `__main__`; doctest turns tracing off, which is allowed
+    let program = "from __future__ import annotations\n\
+                   import dataclasses, doctest, pickle, typing, sys\n\
+                   @dataclasses.dataclass\nclass P:\n    x: int\n    c: typing.ClassVar[int] = 0\n\
+                   def add(a: int, b: int) -> int:\n    \"\"\"\n    >>> add(1, 2)\n    3\n    \"\"\"\n    return a + b\n\
+                   assert pickle.loads(pickle.dumps(P(1))) == P(1)\n\
+                   assert [f.name for f in dataclasses.fields(P)] == ['x']\n\
+                   assert typing.get_type_hints(add) == {'a': int, 'b': int, 'return': int}\n\
+                   assert sys.modules['__main__'].add is add\n\
+                   assert doctest.testmod().failed == 0\n\
+                   print('ok')\n";
+    let out = run_python(program, &limits()).unwrap();
+    assert!(out.passed && out.stdout.ends_with("ok\n"), "{out:?}");
 }
