@@ -136,13 +136,14 @@ fn probe(dev: &Device, choice: DeviceChoice) -> Result<()> {
 /// Keeps the window-system probes of GPU drivers quiet. halt-llm opens no window, but a
 /// Vulkan driver probing Wayland (Mesa's, lavapipe's) prints `error: XDG_RUNTIME_DIR is invalid
 /// or not set in the environment.` once per probe where that variable is unset (containers,
-/// `ssh` sessions without a login manager, CI). Where it is unset, this points it at the
+/// `ssh` sessions without a login manager, CI). Where it is unset or empty, this points it at the
 /// temporary directory, where no Wayland socket is found and the probe fails silently.
 ///
 /// # Safety
 /// Changes the environment: call it first in `main`, before any thread starts.
 pub unsafe fn quiet_window_system_probes() {
-    if cfg!(feature = "wgpu") && std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+    let unset = std::env::var_os("XDG_RUNTIME_DIR").is_none_or(|v| v.is_empty());
+    if cfg!(feature = "wgpu") && unset {
         // SAFETY: the caller guarantees no other thread reads the environment yet
         unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
     }

@@ -5,12 +5,19 @@ use std::process::Command;
 
 #[test]
 fn listing_devices_prints_no_driver_noise_without_a_window_system() {
-    let out = Command::new(env!("CARGO_BIN_EXE_halt-llm"))
-        .arg("devices")
-        .env_remove("XDG_RUNTIME_DIR")
-        .env_remove("WAYLAND_DISPLAY")
-        .output()
-        .unwrap();
+    for empty in [false, true] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_halt-llm"));
+        cmd.arg("devices").env_remove("WAYLAND_DISPLAY");
+        if empty {
+            cmd.env("XDG_RUNTIME_DIR", "");
+        } else {
+            cmd.env_remove("XDG_RUNTIME_DIR");
+        }
+        check(cmd.output().unwrap());
+    }
+}
+
+fn check(out: std::process::Output) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");

@@ -358,6 +358,7 @@ fn an_invented_item_on_the_final_answers_line_is_not_the_answer() {
         ("#### 3 3/4 Question: next", "#### 3 3/4"),
         ("#### -7/2 Problem: next", "#### -7/2"),
         ("#### 25% Answer: 7", "#### 25%"),
+        ("**#### 140** Question: next", "**#### 140**"),
         (
             "\\boxed{\\frac{1}{2}} Question: next",
             "\\boxed{\\frac{1}{2}}",
