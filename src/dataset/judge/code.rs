@@ -30,17 +30,22 @@
 //! run, that the program's last line (added by [`run_python`]) writes to a descriptor of the
 //! runner's. The program reaches the runner on its standard input and runs as a fresh
 //! `__main__` module, so the secret is only a constant of its code object; the runner's audit
-//! hook (PEP 578, which cannot be removed) keeps that out of reach: frames and their code
-//! (`sys._getframe`, a traceback's, generator's or signal handler's frame's `f_code`:
-//! `ValueError`, which `typing`, `logging` and `enum` expect where frames are unavailable), the
-//! garbage collector's object lists, `ctypes`, tracing and profiling (turning them off is
-//! allowed), starting other programs (`os.exec*`, `posix_spawn`, `subprocess`,
-//! `_posixsubprocess`), symbolic links, changing directory and paths through `/proc` or
-//! `/dev/fd`. So an exit before the end (`sys.exit(0)`, `exit()`, `quit()`, `raise SystemExit`,
-//! `os._exit(0)`) is a failure, and so is a program that writes a guess of the secret and
-//! exits; the runner prints the traceback of a `SystemExit` and the stack of an `os._exit`
-//! call, so the line that exits can be found. The price: generated code that formats its own
-//! tracebacks (`traceback.format_exc()`, `logging.exception`) fails here.
+//! hook (PEP 578, which cannot be removed) keeps that out of reach: a frame's code (`f_code`
+//! of any frame, from `sys._getframe`, a traceback, a generator or a signal handler:
+//! `ValueError`), protected functions' `__code__`, the garbage collector's object lists,
+//! `ctypes` (under any package name), tracing and profiling (turning them off is allowed),
+//! starting other programs (`os.exec*`, `posix_spawn`, `subprocess`, `_posixsubprocess`'s
+//! `fork_exec`), symbolic links, changing directory and paths through `/proc` or `/dev/fd`. So
+//! an exit before the end (`sys.exit(0)`, `exit()`, `quit()`, `raise SystemExit`,
+//! `os._exit(0)`) is a failure, and so is a program that reads or guesses the secret through
+//! Python's interfaces and exits; the runner prints the traceback of a `SystemExit` and the
+//! stack of an `os._exit` call, so the line that exits can be found. The price: generated code
+//! that formats tracebacks (`traceback.format_exc()`, `logging.exception`, `inspect.stack()`)
+//! fails here. The limit: the secret is in the program's own process, and a program written to
+//! exploit CPython's internals (hand-made bytecode that reads the interpreter's stack, a
+//! `marshal`-built code object) can still read it; a proof from outside the process (the tests
+//! run in a process of their own that calls the answer's function through a pipe) is the step
+//! that closes it, not taken yet.
 //! A program written to fool its tests (an object equal to everything, a replaced builtin the
 //! tests call) is beyond any judge that runs tests, this one included.
 //!
@@ -91,6 +96,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::llm::LlmJudge;
+use super::sandbox::run_python_showing;
 use super::sandbox::token;
 pub use super::sandbox::{
     Isolation, RunOutcome, SandboxLimits, isolation, network_isolated, processes_limited,
@@ -233,8 +239,13 @@ impl CodeJudge {
             "per_try": per_try,
             "budget": (wall - 1.0 - per_try).max(0.1),
         });
+        // the token only on the runner's stdin, not in the `prog.py` the answers can read
         let splice = SPLICE.replace("__HALT_TOKEN__", &token);
-        let out = run_python(&script(&splice, &input), &self.limits)?;
+        let out = run_python_showing(
+            &script(&splice, &input),
+            &script(SPLICE, &input),
+            &self.limits,
+        )?;
         Ok(out
             .stdout
             .lines()

@@ -180,13 +180,27 @@ fn pass_as_done_fd(cmd: &mut Command, file: &std::fs::File) {
 /// `python3`); a program that fails, exits early, crashes, loops or exhausts memory is a
 /// [`RunOutcome`] with `passed == false`, not an error.
 pub fn run_python(program: &str, limits: &SandboxLimits) -> Result<RunOutcome, JudgeError> {
+    run_python_showing(program, program, limits)
+}
+
+/// [`run_python`], with `shown` as the `prog.py` the program can read (and tracebacks quote)
+/// instead of `program` itself: for a program that holds a secret of its own in its text (the
+/// code judge's search), `shown` is the same program without it.
+///
+/// # Errors
+/// As [`run_python`].
+pub fn run_python_showing(
+    program: &str,
+    shown: &str,
+    limits: &SandboxLimits,
+) -> Result<RunOutcome, JudgeError> {
     use std::io::Write;
     use std::os::unix::process::CommandExt;
     let err = |what: &str, e: std::io::Error| JudgeError::Sandbox(format!("{what}: {e}"));
     let plan = plan(&limits.python);
     isolation::warn_once(&limits.python, &plan);
     let dir = tempfile::tempdir().map_err(|e| err("temporary directory", e))?;
-    std::fs::write(dir.path().join("prog.py"), program).map_err(|e| err("write program", e))?;
+    std::fs::write(dir.path().join("prog.py"), shown).map_err(|e| err("write program", e))?;
     std::fs::write(dir.path().join("runner.py"), RUNNER).map_err(|e| err("write runner", e))?;
     let stdout = std::fs::File::create(dir.path().join("stdout")).map_err(|e| err("stdout", e))?;
     let stderr = std::fs::File::create(dir.path().join("stderr")).map_err(|e| err("stderr", e))?;

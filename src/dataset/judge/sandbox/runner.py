@@ -7,14 +7,13 @@
 #
 # Arguments: memory bytes, wall seconds, the run's process tag (to find its processes), the
 # process limit (0: none).
-import builtins, faulthandler, os, resource, socket, sys, types
+import _posixsubprocess, builtins, faulthandler, os, resource, socket, sys, types
 
 
 def _install_hook():
     # the hook holds no secret: it only refuses
-    fspath, is_a = os.fspath, isinstance
+    fspath, is_a, str_split, bytes_split = os.fspath, isinstance, str.split, bytes.split
     protected = []
-    frame_attrs = ("tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_code")
     refused = ("os.exec", "os.posix_spawn", "os.spawn", "os.system", "subprocess.Popen",
                "os.startfile", "os.symlink", "os.chdir", "os.fchdir")
     refused_modules = ("ctypes", "_ctypes", "_testcapi", "_testinternalcapi",
@@ -25,11 +24,10 @@ def _install_hook():
             # a function whose code object holds a secret (the code judge's search)
             protected.append(args[0])
             return
-        # Frames lead to code objects; ValueError is what the standard library (typing,
-        # logging, enum, collections) expects where frames are unavailable.
-        if event in ("sys._getframe", "sys._current_frames") or (
-                event == "object.__getattr__" and args[1] in frame_attrs):
-            raise ValueError("frame access is disabled in the HALT sandbox")
+        # A frame's code object holds the secret; ValueError is what the standard library
+        # (logging) expects where frame details are unavailable.
+        if event == "object.__getattr__" and args[1] == "f_code":
+            raise ValueError("frame code is out of reach in the HALT sandbox")
         if event == "object.__getattr__" and args[1] == "__code__":
             for p in protected:
                 if p is args[0]:
@@ -38,13 +36,18 @@ def _install_hook():
         if event in refused or event.startswith(
                 ("gc.", "ctypes.", "sys.monitoring", "sys.settrace", "sys.setprofile")):
             raise RuntimeError(f"{event} is disabled in the HALT sandbox")
-        if event == "import" and args[0].partition(".")[0] in refused_modules:
-            raise ImportError(f"{args[0]} is disabled in the HALT sandbox")
+        # every component: an extension loads under any package name (`x._ctypes`)
+        if event == "import":
+            for part in str_split(args[0], "."):
+                if part in refused_modules:
+                    raise ImportError(f"{args[0]} is disabled in the HALT sandbox")
         if event == "open" and not is_a(args[0], int):
             # /proc (memory) is not mounted under bubblewrap; elsewhere these paths are
             # refused (`/dev/fd/..` leads into /proc too)
             path = fspath(args[0])
-            for part in path.split(b"/" if is_a(path, bytes) else "/"):
+            # the types' own split: a subclass of str may answer anything
+            parts = bytes_split(path, b"/") if is_a(path, bytes) else str_split(path, "/")
+            for part in parts:
                 if part in ("proc", "fd", "..", b"proc", b"fd", b".."):
                     raise PermissionError(f"{path!r} is out of reach in the HALT sandbox")
 
@@ -89,6 +92,13 @@ def _run():
         real_exit(status)
 
     os._exit = traced_exit
+
+    def no_programs(*args, **kwargs):
+        raise RuntimeError("starting programs is disabled in the HALT sandbox")
+
+    # imported before the hook (so `subprocess` and `asyncio` import) and unable to start
+    # anything; a fresh copy cannot be loaded (the hook refuses the import)
+    _posixsubprocess.fork_exec = no_programs
     # compiled here and handed to exec without a name: no frame's locals hold the code object
     box = [compile(sys.stdin.buffer.read(), "prog.py", "exec")]
     null = os.open(os.devnull, os.O_RDONLY)
