@@ -8,6 +8,7 @@ use anyhow::Result;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::Serialize;
 
+use crate::model::config::LlamaConfig;
 use crate::model::{KvCache, Llama};
 
 /// Benchmark settings.
@@ -44,6 +45,31 @@ impl BenchConfig {
         }
         Ok(())
     }
+
+    /// Checks the settings against the configuration of the model, before its weights load:
+    /// prompt and decoded tokens fit in its context, and the batch in this machine's memory
+    /// ([`settings::fits_memory`](crate::settings::fits_memory); the prompt is prefilled at
+    /// once).
+    ///
+    /// # Errors
+    /// The first setting the model or the machine cannot take, named.
+    pub fn check_model(&self, config: &LlamaConfig) -> Result<()> {
+        use crate::settings;
+        self.validate(Some(config.max_position_embeddings))?;
+        settings::fits_memory(
+            &[
+                ("batch", self.batch),
+                ("prompt_len", self.prompt_len),
+                ("new_tokens", self.new_tokens),
+            ],
+            self.batch,
+            self.prompt_len + self.new_tokens,
+            settings::Work::Generation {
+                prefill: self.prompt_len,
+            },
+            config,
+        )
+    }
 }
 
 /// Result of one benchmark.
@@ -68,7 +94,7 @@ pub struct BenchReport {
 /// # Errors
 /// Reading results back from the device.
 pub fn run(model: &Llama, cfg: &BenchConfig, device: &Device) -> Result<BenchReport> {
-    cfg.validate(Some(model.config.max_position_embeddings))?;
+    cfg.check_model(&model.config)?;
     let vocab = model.config.vocab_size as i64;
     let ids: Vec<i64> = (0..cfg.batch * cfg.prompt_len)
         .map(|i| (i as i64 * 7919 + 13) % vocab)

@@ -98,13 +98,38 @@ pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<
     write_atomic(path, text.as_bytes())
 }
 
+/// Largest settings file read ([`read_toml`], also `made_with.json` records): 1 MiB, far above
+/// any real one (a few hundred bytes), so that `--config /dev/zero` is refused at once instead
+/// of filling memory.
+pub const MAX_SETTINGS_BYTES: u64 = 1 << 20;
+
+/// The text of the settings file `path`, at most [`MAX_SETTINGS_BYTES`].
+///
+/// # Errors
+/// An unreadable file, not UTF-8, or larger than 1 MiB (named).
+pub fn read_settings_text(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SETTINGS_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if bytes.len() as u64 > MAX_SETTINGS_BYTES {
+        anyhow::bail!(
+            "{} is larger than 1 MiB, too large for a settings file: is it the right file?",
+            path.display()
+        );
+    }
+    String::from_utf8(bytes).with_context(|| format!("reading {}: not UTF-8", path.display()))
+}
+
 /// Reads a TOML settings file into `T` (missing fields take `T`'s serde defaults).
 ///
 /// # Errors
-/// Unreadable file, invalid TOML, an unknown or mistyped field (named, with its line).
+/// Unreadable file, larger than 1 MiB ([`MAX_SETTINGS_BYTES`]), invalid TOML, an unknown or
+/// mistyped field (named, with its line).
 pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = read_settings_text(path)?;
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
@@ -142,65 +167,109 @@ fn diff_into(out: &mut Vec<String>, prefix: &str, a: &serde_json::Value, b: &ser
     }
 }
 
-/// Records what an output folder's results were made with in `path` (a JSON object, e.g. the
-/// model and the settings that change the answers), or, when `path` exists, checks that `now`
-/// is the same: resuming into a folder made with another model would silently mix two models'
+/// The results a record of what made them is about ([`check_made_with`]), and how messages
+/// name them.
+#[derive(Debug, Clone)]
+pub struct Results<'a> {
+    /// The results as the user named them: an output folder (`eval`) or file (`sample`).
+    pub path: &'a Path,
+    /// Whether they hold a result yet (e.g. [`holds_record`] of the answers file).
+    pub hold: bool,
+    /// Where else to write, in a refusal: `another output folder`, `another --out`.
+    pub elsewhere: &'a str,
+    /// What to delete to start over: `this folder`, the output file.
+    pub delete: String,
+}
+
+/// Records what an output's results were made with in `path` (a JSON object, e.g. the model
+/// and the settings that change the answers), or, when `path` exists, checks that `now` is the
+/// same: resuming into results made with another model would silently mix two models'
 /// answers. Fields named in `shown_only` (e.g. the model's path, which moves with the folder)
 /// are not compared, but the message names them when they differ too. Nor are fields the
 /// record lacks (a folder recorded by an earlier version): the record is completed with them.
 ///
-/// A folder is bound to what made it only once it holds a result: `holds_results` says whether
-/// it does (e.g. [`holds_record`] of its answers file). A folder whose recorded object differs
-/// but that holds no result (a command that failed before its first result) takes `now`.
-/// Callers record before they write their first result, so a folder killed at any moment never
-/// holds results without the record of what made them.
+/// Results are bound to what made them only once they hold a result (`results.hold`). Results
+/// without one (a command that failed before its first result) take `now`, whatever the record
+/// holds, even when it cannot be read. Callers record before they write their first result, so
+/// results killed at any moment never hold a result without the record of what made them:
+/// results that do (the record deleted or damaged) are refused, as other settings could not
+/// be told apart.
 ///
 /// # Errors
-/// A recorded object that differs from `now` in a folder that holds results (the message names
-/// each differing field and `path`); unreadable or unwritable files.
+/// Results that hold a result and whose record differs from `now` (the message names each
+/// differing field and `path`), is missing or cannot be read; unreadable or unwritable files.
 pub fn check_made_with(
     path: &Path,
     now: &serde_json::Value,
     shown_only: &[&str],
-    holds_results: bool,
+    results: &Results,
 ) -> Result<()> {
-    if path.exists() {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let recorded: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-        // Fields an earlier version did not record are not compared: the record is completed.
-        let unrecorded: Vec<&String> = now
-            .as_object()
-            .map(|o| {
-                o.keys()
-                    .filter(|k| recorded.get(k.as_str()).is_none())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let diff = differing_fields(&recorded, now);
-        let compared = |d: &&String| {
-            !shown_only
-                .iter()
-                .copied()
-                .chain(unrecorded.iter().map(|k| k.as_str()))
-                .any(|f| d.starts_with(&format!("{f} = ")))
+    let start_over = format!("delete {} to start over", results.delete);
+    if !results.hold {
+        // Not bound yet: a missing, damaged or different record is replaced.
+        let same = read_settings_text(path)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .is_some_and(|r| &r == now);
+        return if same {
+            Ok(())
+        } else {
+            write_json_atomic(path, now)
         };
-        if !diff.iter().any(|d| compared(&d)) {
-            if unrecorded.is_empty() {
-                return Ok(());
-            }
-            return write_json_atomic(path, now);
-        }
-        if holds_results {
-            anyhow::bail!(
-                "{} was made with other settings ({}; recorded in {}): use another output \
-                 folder, or delete this one to start over",
-                folder_of(path).display(),
-                diff.join("; "),
-                path.display()
-            );
-        }
+    }
+    if !path.exists() {
+        anyhow::bail!(
+            "{} holds results without a record of what made them ({} is missing, so results \
+             of other settings could not be told apart): restore {}, or {start_over}",
+            results.path.display(),
+            path.display(),
+            path.display()
+        );
+    }
+    let text = read_settings_text(path)?;
+    let recorded: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v @ serde_json::Value::Object(_)) => v,
+        Ok(_) => anyhow::bail!(
+            "{} is not a record of what made the results in {} (not a JSON object): restore \
+             it, or {start_over}",
+            path.display(),
+            results.path.display()
+        ),
+        Err(e) => anyhow::bail!(
+            "{} is not a record of what made the results in {} ({e}): restore it, or \
+             {start_over}",
+            path.display(),
+            results.path.display()
+        ),
+    };
+    // Fields an earlier version did not record are not compared: the record is completed.
+    let unrecorded: Vec<&String> = now
+        .as_object()
+        .map(|o| {
+            o.keys()
+                .filter(|k| recorded.get(k.as_str()).is_none())
+                .collect()
+        })
+        .unwrap_or_default();
+    let diff = differing_fields(&recorded, now);
+    let compared = |d: &&String| {
+        !shown_only
+            .iter()
+            .copied()
+            .chain(unrecorded.iter().map(|k| k.as_str()))
+            .any(|f| d.starts_with(&format!("{f} = ")))
+    };
+    if diff.iter().any(|d| compared(&d)) {
+        anyhow::bail!(
+            "{} was made with other settings ({}; recorded in {}): use {}, or {start_over}",
+            results.path.display(),
+            diff.join("; "),
+            path.display(),
+            results.elsewhere
+        );
+    }
+    if unrecorded.is_empty() {
+        return Ok(());
     }
     write_json_atomic(path, now)
 }
@@ -218,6 +287,24 @@ pub fn holds_record(out: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An output folder `dir` that holds results.
+    fn held(dir: &Path) -> Results<'_> {
+        Results {
+            path: dir,
+            hold: true,
+            elsewhere: "another output folder",
+            delete: "this folder".into(),
+        }
+    }
+
+    /// An output folder `dir` without results.
+    fn empty(dir: &Path) -> Results<'_> {
+        Results {
+            hold: false,
+            ..held(dir)
+        }
+    }
 
     #[test]
     fn writes_replaces_and_leaves_no_temporary_file() {
@@ -283,21 +370,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("made_with.json");
         let now = serde_json::json!({"model": "/m/one", "model_sha256": "aa", "shots": 0});
-        check_made_with(&path, &now, &["model"], true).unwrap();
+        // recorded before the first result
+        check_made_with(&path, &now, &["model"], &empty(dir.path())).unwrap();
         // the same model moved elsewhere: accepted
         let moved = serde_json::json!({"model": "/n/one", "model_sha256": "aa", "shots": 0});
-        check_made_with(&path, &moved, &["model"], true).unwrap();
+        check_made_with(&path, &moved, &["model"], &held(dir.path())).unwrap();
         let other = serde_json::json!({"model": "/m/two", "model_sha256": "bb", "shots": 0});
         let e = format!(
             "{:#}",
-            check_made_with(&path, &other, &["model"], true).unwrap_err()
+            check_made_with(&path, &other, &["model"], &held(dir.path())).unwrap_err()
         );
         assert!(e.contains(r#"model = "/m/one" there, "/m/two" now"#), "{e}");
         assert!(e.contains(r#"model_sha256 = "aa" there, "bb" now"#), "{e}");
         // a record without the test file (an earlier version's) is completed, not refused
         let with_data = serde_json::json!({"model": "/m/one", "model_sha256": "aa", "shots": 0,
             "data_sha256": "cc"});
-        check_made_with(&path, &with_data, &["model"], true).unwrap();
+        check_made_with(&path, &with_data, &["model"], &held(dir.path())).unwrap();
         let recorded: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(recorded, with_data);
@@ -305,7 +393,7 @@ mod tests {
             "data_sha256": "dd"});
         let e = format!(
             "{:#}",
-            check_made_with(&path, &other_data, &["model"], true).unwrap_err()
+            check_made_with(&path, &other_data, &["model"], &held(dir.path())).unwrap_err()
         );
         assert!(e.contains(r#"data_sha256 = "cc" there, "dd" now"#), "{e}");
     }
@@ -315,20 +403,79 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("made_with.json");
         let first = serde_json::json!({"model_sha256": "aa", "max_new_tokens": 400});
-        check_made_with(&path, &first, &[], false).unwrap();
+        check_made_with(&path, &first, &[], &empty(dir.path())).unwrap();
         // the first command failed before its first answer: the corrected one is accepted and
         // recorded in its place
         let fixed = serde_json::json!({"model_sha256": "aa", "max_new_tokens": 40});
-        check_made_with(&path, &fixed, &[], false).unwrap();
+        check_made_with(&path, &fixed, &[], &empty(dir.path())).unwrap();
         let recorded: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(recorded, fixed);
         // once it holds an answer, the folder is bound to them
         let e = format!(
             "{:#}",
-            check_made_with(&path, &first, &[], true).unwrap_err()
+            check_made_with(&path, &first, &[], &held(dir.path())).unwrap_err()
         );
         assert!(e.contains("max_new_tokens = 40 there, 400 now"), "{e}");
+    }
+
+    #[test]
+    fn results_without_a_readable_record_are_refused_and_a_folder_without_results_is_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("made_with.json");
+        let now = serde_json::json!({"model_sha256": "aa"});
+        let out = Path::new("s.jsonl");
+        let sampled = Results {
+            path: out,
+            hold: true,
+            elsewhere: "another --out",
+            delete: "s.jsonl".into(),
+        };
+        // results whose record was deleted: refused, naming the results and the record
+        let e = check_made_with(&path, &now, &[], &sampled).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "s.jsonl holds results without a record of what made them ({0} is missing, so \
+                 results of other settings could not be told apart): restore {0}, or delete \
+                 s.jsonl to start over",
+                path.display()
+            )
+        );
+        assert!(!path.exists());
+        // a damaged record: refused with results, replaced without
+        std::fs::write(&path, "{\"model_sha256\": ").unwrap();
+        let e = check_made_with(&path, &now, &[], &sampled).unwrap_err();
+        let e = e.to_string();
+        assert!(
+            e.starts_with(&format!(
+                "{} is not a record of what made the results in s.jsonl (EOF while parsing",
+                path.display()
+            )),
+            "{e}"
+        );
+        assert!(
+            e.ends_with("restore it, or delete s.jsonl to start over"),
+            "{e}"
+        );
+        std::fs::write(&path, "[1]").unwrap();
+        let e = check_made_with(&path, &now, &[], &sampled).unwrap_err();
+        assert!(e.to_string().contains("(not a JSON object)"), "{e}");
+        check_made_with(&path, &now, &[], &empty(dir.path())).unwrap();
+        let recorded: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(recorded, now);
+        // other settings: the output file named, and --out to change
+        let other = serde_json::json!({"model_sha256": "bb"});
+        let e = check_made_with(&path, &other, &[], &sampled).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "s.jsonl was made with other settings (model_sha256 = \"aa\" there, \"bb\" now; \
+                 recorded in {}): use another --out, or delete s.jsonl to start over",
+                path.display()
+            )
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub use sampling::sample_token;
 pub use seed::batch_seed;
 
 /// Prompt positions run through the model at once during prefill.
-const PREFILL_CHUNK: usize = 256;
+pub const PREFILL_CHUNK: usize = 256;
 
 /// How to pick each next token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -194,13 +194,27 @@ fn check_prompts(model: &Llama, prompts: &[Vec<u32>], cfg: &SamplingConfig) -> R
     if prompts.iter().any(Vec::is_empty) {
         bail!("cannot generate from an empty prompt");
     }
-    let ctx = model.config.max_position_embeddings;
-    if max_len + cfg.max_new_tokens > ctx {
-        bail!(
-            "prompt ({max_len} tokens) + max_new_tokens ({}) exceeds the context length {ctx}",
+    crate::settings::fits_context(
+        &format!(
+            "prompt ({max_len} tokens) + max_new_tokens ({})",
             cfg.max_new_tokens
-        );
-    }
+        ),
+        max_len + cfg.max_new_tokens,
+        model.config.max_position_embeddings,
+    )?;
+    let positions = max_len + cfg.max_new_tokens;
+    crate::settings::fits_memory(
+        &[
+            ("sequences", prompts.len()),
+            ("prompt + max_new_tokens", positions),
+        ],
+        prompts.len(),
+        positions,
+        crate::settings::Work::Generation {
+            prefill: PREFILL_CHUNK,
+        },
+        &model.config,
+    )?;
     Ok(max_len)
 }
 

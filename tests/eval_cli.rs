@@ -210,6 +210,47 @@ fn a_folder_without_answers_takes_the_corrected_settings() {
     assert!(err.contains("max_new_tokens = 10 there, 11 now"), "{err}");
 }
 
+/// Answers whose `made_with.json` was deleted or damaged are refused (other settings could not
+/// be told apart); a folder without answers takes the new settings whatever its record holds.
+#[test]
+fn answers_without_a_readable_record_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("test.jsonl");
+    write_test_set(&data);
+    let out = tmp.path().join("eval");
+    let record = out.join("made_with.json");
+    // no answers: a damaged record is replaced
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(&record, "not json").unwrap();
+    eval(&data, &out, &["--limit", "1"]);
+    let made_with: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    assert_eq!(made_with["max_new_tokens"], 10);
+    // answers, the record deleted: refused, naming the folder and the record
+    std::fs::remove_file(&record).unwrap();
+    let err = eval_error(&data, &out, "11");
+    assert!(
+        err.contains(&format!(
+            "{} holds results without a record of what made them ({} is missing",
+            out.display(),
+            record.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("delete this folder to start over"), "{err}");
+    // damaged: refused too
+    std::fs::write(&record, "not json").unwrap();
+    let err = eval_error(&data, &out, "10");
+    assert!(
+        err.contains(&format!(
+            "{} is not a record of what made the results in {}",
+            record.display(),
+            out.display()
+        )),
+        "{err}"
+    );
+}
+
 /// Every prompt is checked against the context before the first answer: a prompt too long
 /// third in the file stops the command before the first two are answered, with a message that
 /// names the file, the example, the token counts, the context and the flag.
@@ -236,8 +277,8 @@ fn a_prompt_too_long_is_refused_before_any_answer() {
     let err = eval_error(&data, &out, "10");
     let expected = format!(
         "error: {}: example `math-e2`: its prompt is 319 tokens; with 10 new tokens \
-         (--max-new-tokens) it needs 329, more than the model's context length of 128 tokens \
-         (max_position_embeddings): lower --max-new-tokens or shorten the prompt\n",
+         (max_new_tokens) it needs 329, more than the model's context length of 128 tokens \
+         (max_position_embeddings): lower max_new_tokens or shorten the prompt\n",
         data.display()
     );
     assert_eq!(err, expected);

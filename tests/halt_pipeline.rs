@@ -409,3 +409,70 @@ fn sample_refuses_another_examples_file_by_name() {
         "{log}"
     );
 }
+
+/// `sample`'s record of what made its responses is per output file: a rerun with other
+/// settings names the file (as given, relative here) and `--out`; responses whose record was
+/// deleted or damaged are refused; a damaged record beside no response is replaced.
+#[test]
+fn a_sampled_file_names_itself_and_its_record_when_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_dataset(&dir.join("datasets"));
+    let sample_n = |n: &str| {
+        Command::new(BIN)
+            .current_dir(dir)
+            .args(["sample", "--domain", "math", "--datasets", "datasets"])
+            .args(["--model", tiny_model().to_str().unwrap(), "--device", "cpu"])
+            .args(["--format", "plain", "--limit", "1", "--max-new-tokens", "4"])
+            .args(["--n", n, "--out", "s.jsonl"])
+            .output()
+            .unwrap()
+    };
+    let last_error = |o: &Output| {
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        err.lines().last().unwrap_or("").to_string()
+    };
+    assert!(sample_n("1").status.success());
+    let err = last_error(&sample_n("2"));
+    assert!(
+        err.starts_with("error: s.jsonl was made with other settings ("),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(
+            "recorded in s.jsonl.made_with.json): use another --out, or delete s.jsonl to start \
+             over"
+        ),
+        "{err}"
+    );
+    // the record deleted: the responses are refused, not silently mixed
+    let record = dir.join("s.jsonl.made_with.json");
+    let kept = std::fs::read_to_string(&record).unwrap();
+    std::fs::remove_file(&record).unwrap();
+    assert_eq!(
+        last_error(&sample_n("2")),
+        "error: s.jsonl holds results without a record of what made them \
+         (s.jsonl.made_with.json is missing, so results of other settings could not be told \
+         apart): restore s.jsonl.made_with.json, or delete s.jsonl to start over"
+    );
+    // damaged: refused while there are responses
+    std::fs::write(&record, "{").unwrap();
+    let err = last_error(&sample_n("1"));
+    assert!(
+        err.starts_with(
+            "error: s.jsonl.made_with.json is not a record of what made the results in s.jsonl"
+        ),
+        "{err}"
+    );
+    // restored: resumed (nothing new to sample)
+    std::fs::write(&record, &kept).unwrap();
+    assert!(sample_n("1").status.success());
+    // no responses: a damaged record is replaced
+    std::fs::remove_file(dir.join("s.jsonl")).unwrap();
+    std::fs::write(&record, "{").unwrap();
+    assert!(sample_n("2").status.success());
+    let now: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    assert_eq!(now["n"], 2, "{now}");
+}

@@ -652,3 +652,342 @@ fn big_integers_are_printed_exactly() {
     by_file.extend(["--config", s(&toml)]);
     fails_with(&halt(&by_file), want);
 }
+
+/// A Hugging Face folder with only a `config.json` (no weights): the tiny fixture's
+/// configuration with a vocabulary of 10^6 tokens, 10^6 layers and a context of 10^6 tokens,
+/// so that a large batch needs more memory than any machine. A refused command never loads
+/// the weights, so none are needed.
+fn huge_config(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(tiny().join("config.json")).unwrap();
+    let mut c: serde_json::Value = serde_json::from_str(&text).unwrap();
+    c["vocab_size"] = 1_000_000.into();
+    c["num_hidden_layers"] = 1_000_000.into();
+    c["max_position_embeddings"] = 1_000_000.into();
+    let model = dir.join("huge");
+    std::fs::create_dir_all(&model).unwrap();
+    std::fs::write(model.join("config.json"), c.to_string()).unwrap();
+    model
+}
+
+/// Fails with `{head}` … `(MemTotal): lower {lower}`; the machine's memory between them
+/// depends on the machine.
+#[track_caller]
+fn fails_for_memory(out: &Output, head: &str, lower: &str) {
+    fails_with(out, head);
+    fails_with(out, &format!("(MemTotal): lower {lower}"));
+}
+
+#[test]
+fn settings_too_large_together_are_refused_before_any_work() {
+    if !Path::new("/proc/meminfo").exists() {
+        return; // the machine's memory is unknown: nothing is checked
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let huge = huge_config(dir.path());
+    let model = s(&huge);
+    // by hand (see settings::memory::estimate): a training step of 4096 × 100000 tokens:
+    // logits 3 · 4096 · 10^5 · 10^6 · 4 B ≈ 4.4 PiB, keys and values 10^6 · 2 · 4096 · 2
+    // · 10^5 · 16 · 4 B = 1.048576 · 10^17 B ≈ 93.1 PiB: in all ≈ 97.5 PiB
+    let keys = "needs about 97.5 PiB of working memory (93.1 PiB for the keys and values \
+                alone, 1000000 layers × 2 KV heads × 16 per head), more than this machine's";
+    fails_for_memory(
+        &halt(&[
+            "bench-train",
+            "--model",
+            model,
+            "--batch-size",
+            "4096",
+            "--seq-len",
+            "100000",
+            "--steps",
+            "1",
+        ]),
+        &format!("batch_size 4096 × seq_len 100000 {keys}"),
+        "batch_size or seq_len",
+    );
+    let data = dir.path().join("a.jsonl");
+    std::fs::write(
+        &data,
+        r#"{"id":"r0","prompt":"hi","target":"the cat.","method":"halt","alpha":0.6,"selected":0,"kept":1,"dropped":0,"abstained":false}
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("train");
+    let train = [
+        "train",
+        "--data",
+        s(&data),
+        "--model",
+        model,
+        "--out",
+        s(&out),
+        "--batch-size",
+        "4096",
+        "--max-seq-len",
+        "100000",
+    ];
+    fails_for_memory(
+        &halt(&train),
+        &format!("batch_size 4096 × max_seq_len 100000 {keys}"),
+        "batch_size or max_seq_len",
+    );
+    assert!(!out.exists(), "a refused run wrote {}", out.display());
+    // a run: the same rule for its [train] settings, named as in the file (its [sample] and
+    // [eval] batches small enough)
+    let toml = dir.path().join("run.toml");
+    std::fs::write(
+        &toml,
+        format!(
+            "model = {model:?}\n[sample]\nbatch_prompts = 1\nn = 1\nmax_new_tokens = 1\n\
+             [eval]\nbatch_size = 1\nmax_new_tokens = 1\n\
+             [train]\nbatch_size = 4096\nmax_seq_len = 100000\n"
+        ),
+    )
+    .unwrap();
+    let run = dir.path().join("run");
+    fails_for_memory(
+        &halt(&["run", "--config", s(&toml), "--out", s(&run)]),
+        &format!("train.batch_size 4096 × train.max_seq_len 100000 {keys}"),
+        "train.batch_size or train.max_seq_len",
+    );
+    assert!(!run.exists(), "a refused run wrote {}", run.display());
+    // sampling: one prompt (--limit 1, fewer than --batch-prompts) × 1024 samples of 100000
+    // new tokens: KV cache 10^6 · 2 · 1024 · 2 · 100001 · 16 · 4 B ≈ 23.3 PiB
+    let sampled = dir.path().join("s.jsonl");
+    fails_for_memory(
+        &halt(&[
+            "sample",
+            "--domain",
+            "math",
+            "--limit",
+            "1",
+            "--n",
+            "1024",
+            "--max-new-tokens",
+            "100000",
+            "--model",
+            model,
+            "--out",
+            s(&sampled),
+        ]),
+        "prompts 1 × n 1024 × max_new_tokens 100000 needs about 23.3 PiB of working memory \
+         (23.3 PiB for the KV cache alone, 1000000 layers × 2 KV heads × 16 per head)",
+        "prompts, n or max_new_tokens",
+    );
+    assert!(!sampled.exists());
+    // evaluation: one test prompt × 100000 new tokens: 10^6 · 2 · 1 · 2 · 100001 · 16 · 4 B
+    // ≈ 23.3 TiB
+    let test = dir.path().join("test.jsonl");
+    std::fs::write(&test, common::sum_example("e", 0, 2, 3, "2+3?") + "\n").unwrap();
+    let evaluated = dir.path().join("eval");
+    fails_for_memory(
+        &halt(&[
+            "eval",
+            "--data",
+            s(&test),
+            "--model",
+            model,
+            "--out",
+            s(&evaluated),
+            "--max-new-tokens",
+            "100000",
+        ]),
+        "prompts 1 × max_new_tokens 100000 needs about 23.3 TiB of working memory (23.3 TiB \
+         for the KV cache alone",
+        "prompts or max_new_tokens",
+    );
+    assert!(!evaluated.exists());
+    // generate and bench: the same rule with their own names
+    let prompts = dir.path().join("p.txt");
+    std::fs::write(&prompts, "hello\n").unwrap();
+    fails_for_memory(
+        &halt(&[
+            "generate",
+            "--prompts",
+            s(&prompts),
+            "--model",
+            model,
+            "--max-new-tokens",
+            "100000",
+        ]),
+        "prompts 1 × max_new_tokens 100000 needs about 23.3 TiB",
+        "prompts or max_new_tokens",
+    );
+    fails_for_memory(
+        &halt(&[
+            "bench",
+            "--model",
+            model,
+            "--batch",
+            "1",
+            "--prompt-len",
+            "100000",
+            "--new-tokens",
+            "1",
+        ]),
+        "batch 1 × prompt_len 100000 × new_tokens 1 needs about",
+        "batch, prompt_len or new_tokens",
+    );
+}
+
+#[test]
+fn lora_alpha_and_the_optimiser_numbers_are_bounded_and_printed_as_typed() {
+    // LoRA α: 1e39 is finite as typed but far above the bound of 65536 (and infinite as the
+    // f32 scale α / rank); from the flag, from `[lora]` and from a run's `[train.lora]`
+    train_flag_and_file(
+        &["--lora-rank", "4", "--lora-alpha", "1e39"],
+        "[lora]\nrank = 4\nalpha = 1e39\n",
+        "lora.alpha must be at most 65536, got 1e39",
+    );
+    train_flag_and_file(
+        &["--lora-rank", "4", "--lora-alpha", "65537"],
+        "[lora]\nrank = 4\nalpha = 65537.0\n",
+        "lora.alpha must be at most 65536, got 65537",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("run.toml");
+    std::fs::write(&toml, "[train.lora]\nrank = 4\nalpha = 1e39\n").unwrap();
+    let run = dir.path().join("run");
+    fails_with(
+        &halt(&["run", "--config", s(&toml), "--out", s(&run)]),
+        "lora.alpha must be at most 65536, got 1e39",
+    );
+    // the f32 settings (file only): printed in their own shortest form, an overflow named
+    let data = dir.path().join("a.jsonl");
+    std::fs::write(&data, "").unwrap();
+    let file = |toml: &str, message: &str| {
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, toml).unwrap();
+        let out = "/nonexistent/out";
+        fails_with(
+            &halt(&[
+                "train",
+                "--data",
+                s(&data),
+                "--out",
+                out,
+                "--config",
+                s(&path),
+            ]),
+            message,
+        );
+    };
+    file("beta2 = -0.1\n", "beta2 must be in [0, 1), got -0.1");
+    file(
+        "weight_decay = 1e39\n",
+        "weight_decay must be a finite number >= 0, got inf (a number beyond ±3.4e38, the \
+         range of a 32-bit float)",
+    );
+    file(
+        "weight_decay = 11.0\n",
+        "weight_decay must be at most 10, got 11",
+    );
+    file("epsilon = 2.0\n", "epsilon must be at most 1, got 2");
+    file(
+        "max_grad_norm = 1e7\n",
+        "max_grad_norm must be at most 1000000, got 10000000",
+    );
+    // sampling's temperature from a flag: 1e300 overflows an f32
+    let out = dir.path().join("s.jsonl");
+    fails_with(
+        &halt(&[
+            "sample",
+            "--domain",
+            "math",
+            "--temperature",
+            "1e300",
+            "--model",
+            "/nonexistent/model.gguf",
+            "--out",
+            s(&out),
+        ]),
+        "temperature must be a finite number >= 0 (0 = greedy), got inf (a number beyond \
+         ±3.4e38, the range of a 32-bit float)",
+    );
+}
+
+#[test]
+fn an_endless_settings_file_or_line_is_refused() {
+    if !Path::new("/dev/zero").exists() {
+        return;
+    }
+    fails_with(
+        &halt(&["run", "--config", "/dev/zero", "--out", "/nonexistent/run"]),
+        "/dev/zero is larger than 1 MiB, too large for a settings file: is it the right file?",
+    );
+    fails_with(
+        &halt(&["train", "--config", "/dev/zero", "--print-config"]),
+        "/dev/zero is larger than 1 MiB, too large for a settings file",
+    );
+    fails_with(
+        &halt(&[
+            "eval",
+            "--data",
+            "/dev/zero",
+            "--model",
+            "/nonexistent/model.gguf",
+            "--out",
+            "/nonexistent/eval",
+        ]),
+        "/dev/zero:1: line longer than 64 MiB, the most one record may take (is it a JSON Lines \
+         file?)",
+    );
+}
+
+#[test]
+fn a_budget_from_a_settings_file_is_named_as_a_setting_not_a_flag() {
+    // by hand: the tiny model's context is 128 tokens; 200 new tokens leave no room
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = tiny();
+    let message = "max_new_tokens = 200 leaves no room for a prompt in the model's context \
+                   length of 128 tokens (max_position_embeddings)";
+    let toml = dir.path().join("c.toml");
+    std::fs::write(&toml, "max_new_tokens = 200\n").unwrap();
+    let sampled = dir.path().join("s.jsonl");
+    fails_with(
+        &halt(&[
+            "sample",
+            "--domain",
+            "math",
+            "--limit",
+            "1",
+            "--model",
+            s(&tiny),
+            "--config",
+            s(&toml),
+            "--out",
+            s(&sampled),
+        ]),
+        message,
+    );
+    let test = dir.path().join("test.jsonl");
+    std::fs::write(&test, common::sum_example("e", 0, 2, 3, "2+3?") + "\n").unwrap();
+    fails_with(
+        &halt(&[
+            "eval",
+            "--data",
+            s(&test),
+            "--model",
+            s(&tiny),
+            "--config",
+            s(&toml),
+            "--out",
+            s(&dir.path().join("eval")),
+        ]),
+        message,
+    );
+    let prompts = dir.path().join("p.txt");
+    std::fs::write(&prompts, "hello\n").unwrap();
+    fails_with(
+        &halt(&[
+            "generate",
+            "--prompts",
+            s(&prompts),
+            "--model",
+            s(&tiny),
+            "--max-new-tokens",
+            "200",
+        ]),
+        message,
+    );
+}

@@ -147,9 +147,12 @@ pub fn sample(args: SampleArgs) -> Result<()> {
         limit: args.limit,
         model_name: String::new(),
         quiet: false,
-        source: PromptSource::new(&path, "--max-new-tokens"),
+        source: PromptSource::new(&path, "max_new_tokens"),
     };
     cfg.validate()?;
+    let prompts = args.limit.map_or(examples.len(), |l| l.min(examples.len()));
+    cfg.settings
+        .check_memory("", &super::model::config(&args.model)?, Some(prompts))?;
     let (loaded, device) = load(&args.model)?;
     cfg.model_name = halt_llm::fetch::model_name(&loaded.source);
     let start = Instant::now();

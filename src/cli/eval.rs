@@ -99,7 +99,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         limit: args.limit,
         marker: args.marker.clone(),
         quiet: false,
-        source: PromptSource::new(&data, "--max-new-tokens"),
+        source: PromptSource::new(&data, "max_new_tokens"),
         ..EvalConfig::default()
     };
     eval.validate()?;
@@ -110,6 +110,9 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         halt_llm::settings::fraction("alpha", a)?;
     }
     let examples = load_examples(&data)?;
+    let prompts = args.limit.map_or(examples.len(), |l| l.min(examples.len()));
+    eval.settings
+        .check_memory("", &super::model::config(&args.model)?, Some(prompts))?;
     let (loaded, device) = load(&args.model)?;
     let label = args
         .label

@@ -98,6 +98,12 @@ fn encode(loaded: &LoadedModel, system: Option<&str>, text: &str, raw: bool) -> 
 /// Runs `halt-llm chat`.
 pub fn chat(args: ChatArgs) -> Result<()> {
     let cfg = args.sampling.config()?;
+    let model = super::model::config(&args.model)?;
+    halt_llm::settings::new_tokens(
+        "max_new_tokens",
+        cfg.max_new_tokens,
+        model.max_position_embeddings,
+    )?;
     let (loaded, device) = load(&args.model)?;
     let answer = |prompt: &str| -> Result<()> {
         let ids = encode(&loaded, args.system.as_deref(), prompt, args.raw)?;
@@ -141,6 +147,21 @@ pub fn generate_cmd(args: GenerateArgs) -> Result<()> {
             .with_context(|| format!("reading {}", args.prompts.display()))?
     };
     let prompts: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let model = super::model::config(&args.model)?;
+    halt_llm::settings::new_tokens(
+        "max_new_tokens",
+        cfg.max_new_tokens,
+        model.max_position_embeddings,
+    )?;
+    halt_llm::settings::fits_generation(
+        "",
+        ("batch_size", args.batch_size),
+        None,
+        cfg.max_new_tokens,
+        Some(prompts.len()),
+        halt_llm::generate::PREFILL_CHUNK,
+        &model,
+    )?;
     let (loaded, device) = load(&args.model)?;
     let mut out = std::io::stdout().lock();
     for (b, chunk) in prompts.chunks(args.batch_size).enumerate() {

@@ -6,7 +6,8 @@ use std::io::Write;
 use anyhow::Result;
 use clap::Args;
 use halt_llm::backend::{self, DeviceChoice};
-use halt_llm::model::load::{LoadedModel, open_model};
+use halt_llm::model::config::LlamaConfig;
+use halt_llm::model::load::{LoadedModel, ModelSource, open_model};
 use halt_llm::{bench, fetch};
 
 /// Which model, on which device.
@@ -26,6 +27,14 @@ pub fn load(args: &ModelArgs) -> Result<(LoadedModel, burn::tensor::Device)> {
     let device = backend::device(args.device)?;
     let loaded = open_model(args.model.as_str(), &device)?;
     Ok((loaded, device))
+}
+
+/// The configuration of the model `args` names, without its weights: enough to check
+/// settings against it ([`halt_llm::settings::fits_memory`], the context length) before the
+/// model loads.
+pub fn config(args: &ModelArgs) -> Result<LlamaConfig> {
+    let path = ModelSource::parse(&args.model).resolve()?;
+    halt_llm::settings::model_config(&path)
 }
 
 /// `writeln!` to stdout that returns an error instead of panicking when stdout is closed
@@ -64,6 +73,7 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         repeats: a.repeats,
     };
     cfg.validate(None)?;
+    cfg.check_model(&config(&a.model)?)?;
     let (loaded, device) = load(&a.model)?;
     let r = bench::run(&loaded.model, &cfg, &device)?;
     outln!(

@@ -164,6 +164,7 @@ pub fn bench(args: BenchTrainArgs) -> Result<()> {
         data: args.data.clone(),
     };
     cfg.validate()?;
+    cfg.check_model(&super::model::config(&args.model)?)?;
     let device = halt_llm::backend::device(args.model.device)?;
     let loaded =
         halt_llm::model::load::open_model(args.model.model.as_str(), &device.clone().autodiff())?;

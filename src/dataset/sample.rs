@@ -104,6 +104,29 @@ impl SampleSettings {
         settings::batch("batch_prompts", self.batch_prompts)
     }
 
+    /// A batch against this machine's memory and the model of configuration `config`, before
+    /// any work ([`settings::fits_generation`](crate::settings::fits_generation)): with
+    /// `prompts` the number of prompts to sample, names prefixed with `prefix`.
+    ///
+    /// # Errors
+    /// A batch larger than the machine's memory, its settings named.
+    pub fn check_memory(
+        &self,
+        prefix: &str,
+        config: &crate::model::config::LlamaConfig,
+        prompts: Option<usize>,
+    ) -> Result<()> {
+        crate::settings::fits_generation(
+            prefix,
+            ("batch_prompts", self.batch_prompts),
+            Some(self.n),
+            self.max_new_tokens,
+            prompts,
+            crate::generate::PREFILL_CHUNK,
+            config,
+        )
+    }
+
     /// Reads a TOML file of these settings (fields left out keep their defaults).
     ///
     /// # Errors
@@ -271,13 +294,19 @@ fn as_written(x: f32) -> f64 {
 ///
 /// # Errors
 /// An output holding responses made with another model, another examples file or other
-/// settings (each difference named); unreadable files.
+/// settings (each difference named), or without a readable record; unreadable files.
 pub fn check_made_with(loaded: &LoadedModel, cfg: &SampleConfig, out: &Path) -> Result<()> {
+    // The record is per output file: the messages name it, and `--out` to change.
     crate::files::check_made_with(
         &made_with_path(out),
         &made_with(loaded, cfg)?,
         &["model", "data"],
-        crate::files::holds_record(out),
+        &crate::files::Results {
+            path: out,
+            hold: crate::files::holds_record(out),
+            elsewhere: "another --out",
+            delete: out.display().to_string(),
+        },
     )
 }
 
@@ -345,6 +374,10 @@ fn contiguous_runs(indices: &[usize]) -> Vec<Vec<usize>> {
     runs
 }
 
+/// Prompt length (tokens) from which [`sample_stage`] says that it reads the prompts before
+/// its first progress report (a prefill that can take minutes on a CPU).
+pub const LONG_PREFILL_TOKENS: usize = 1024;
+
 /// One generation batch: the examples `run` (consecutive indices) × N responses. Reports
 /// progress after every decode step, as the examples' worth of work done in the chunk so far
 /// (`before` examples of earlier batches of the chunk, plus this batch's share done).
@@ -370,6 +403,17 @@ fn sample_run(
             ));
         }
         prompts.extend(std::iter::repeat_n(ids, cfg.settings.n));
+    }
+    // A long prompt (many shots) is read whole before the first new token, which reports
+    // progress: say so, or a prefill of minutes on a CPU looks like a hang.
+    let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
+    if longest >= LONG_PREFILL_TOKENS {
+        progress.note(&format!(
+            "sample: `{}`: reading {} prompt(s) of up to {longest} tokens before the first \
+             response token (fewer --shots read faster)",
+            pool[run[0]].id,
+            run.len()
+        ));
     }
     let sampling = SamplingConfig {
         max_new_tokens: cfg.settings.max_new_tokens,

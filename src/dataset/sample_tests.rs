@@ -52,7 +52,7 @@ fn a_prompt_too_long_stops_the_stage_before_any_response() {
             ..SampleSettings::default()
         },
         quiet: true,
-        source: PromptSource::new(std::path::Path::new("train.jsonl"), "--max-new-tokens"),
+        source: PromptSource::new(std::path::Path::new("train.jsonl"), "max_new_tokens"),
         ..SampleConfig::default()
     };
     let err = sample_stage(&loaded, &dev, &pool, &cfg, &out).unwrap_err();
@@ -61,8 +61,8 @@ fn a_prompt_too_long_stops_the_stage_before_any_response() {
     assert_eq!(
         format!("{err:#}"),
         "train.jsonl: example `math-s1`: its prompt is 319 tokens; with 4 new tokens \
-         (--max-new-tokens) it needs 323, more than the model's context length of 128 \
-         tokens (max_position_embeddings): lower --max-new-tokens or shorten the prompt"
+         (max_new_tokens) it needs 323, more than the model's context length of 128 \
+         tokens (max_position_embeddings): lower max_new_tokens or shorten the prompt"
     );
     assert!(
         !crate::stage::partial_path(&out).exists(),

@@ -81,6 +81,29 @@ impl EvalSettings {
         crate::settings::batch("batch_size", self.batch_size)
     }
 
+    /// A batch against this machine's memory and the model of configuration `config`, before
+    /// any work ([`settings::fits_generation`](crate::settings::fits_generation)): with
+    /// `prompts` the number of prompts to answer, names prefixed with `prefix`.
+    ///
+    /// # Errors
+    /// A batch larger than the machine's memory, its settings named.
+    pub fn check_memory(
+        &self,
+        prefix: &str,
+        config: &crate::model::config::LlamaConfig,
+        prompts: Option<usize>,
+    ) -> Result<()> {
+        crate::settings::fits_generation(
+            prefix,
+            ("batch_size", self.batch_size),
+            None,
+            self.max_new_tokens,
+            prompts,
+            crate::generate::PREFILL_CHUNK,
+            config,
+        )
+    }
+
     /// Reads a TOML file of these settings (fields left out keep their defaults).
     ///
     /// # Errors

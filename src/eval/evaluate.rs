@@ -18,7 +18,7 @@ use crate::dataset::example::Example;
 use crate::dataset::judge::JudgeConfig;
 use crate::dataset::read_jsonl;
 use crate::dataset::record::NullPolicy;
-use crate::files::{check_made_with, holds_record, write_json_atomic};
+use crate::files::{Results, check_made_with, holds_record, write_json_atomic};
 use crate::model::load::LoadedModel;
 use crate::stage::StageReport;
 
@@ -128,7 +128,12 @@ pub fn run_eval(
         &dir.join(MADE_WITH),
         &made_with(loaded, &run.eval)?,
         &MADE_WITH_SHOWN_ONLY,
-        holds_record(&evaluated),
+        &Results {
+            path: dir,
+            hold: holds_record(&evaluated),
+            elsewhere: "another output folder",
+            delete: "this folder".into(),
+        },
     )?;
     let stage = answer_stage(loaded, device, examples, &run.eval, &run.judges, &evaluated)?;
     let selected = run.eval.selected(examples);

@@ -333,13 +333,32 @@ fn aligned_path(dir: &Path, v: &Variant) -> PathBuf {
 /// before `config.toml` is replaced: a run killed between the two finds the old settings and
 /// no result, and takes the new settings again.
 ///
+/// A folder holding results without a readable `config.toml` (deleted or damaged) is refused:
+/// a run records its settings before any stage writes, so only a user can leave it so.
+///
 /// # Errors
-/// A folder holding results whose recorded settings differ (the differing fields named); I/O
-/// errors.
+/// A folder holding results whose recorded settings differ (the differing fields named), or
+/// are missing or unreadable; I/O errors.
 fn record_config(config: &RunConfig, dir: &Path) -> Result<()> {
     let path = dir.join("config.toml");
-    if path.exists() {
-        let recorded = RunConfig::from_toml_file(&path)?;
+    let bound = dir.is_dir() && holds_results(dir)?;
+    if bound && !path.exists() {
+        bail!(
+            "{} holds results without a record of what made them ({} is missing, so results of \
+             other settings could not be told apart): restore {}, or use another --out",
+            dir.display(),
+            path.display(),
+            path.display()
+        );
+    }
+    if bound {
+        let recorded = RunConfig::from_toml_file(&path).with_context(|| {
+            format!(
+                "{} records what made the results in {}: restore it, or use another --out",
+                path.display(),
+                dir.display()
+            )
+        })?;
         let mut a = recorded.clone();
         let mut b = config.clone();
         a.device = b.device; // the device does not change results
@@ -348,27 +367,36 @@ fn record_config(config: &RunConfig, dir: &Path) -> Result<()> {
         if a == b {
             return Ok(());
         }
-        if holds_results(dir)? {
-            let diff = crate::files::differing_fields(
-                &serde_json::to_value(&a)?,
-                &serde_json::to_value(&b)?,
-            );
-            bail!(
-                "{} was made with other settings ({}; recorded in {}); use another --out, or \
-                 the same settings",
-                dir.display(),
-                diff.join("; "),
-                path.display()
-            );
-        }
-        let data = dir.join("data");
-        if data.exists() {
-            std::fs::remove_dir_all(&data)
-                .with_context(|| format!("removing {}", data.display()))?;
-        }
+        let diff =
+            crate::files::differing_fields(&serde_json::to_value(&a)?, &serde_json::to_value(&b)?);
+        bail!(
+            "{} was made with other settings ({}; recorded in {}); use another --out, or the \
+             same settings",
+            dir.display(),
+            diff.join("; "),
+            path.display()
+        );
+    }
+    // No result yet: the folder takes the new settings, whatever is recorded (even a record
+    // that cannot be read), and its examples are chosen again with them.
+    if path.exists() && RunConfig::from_toml_file(&path).is_ok_and(|r| same_run(&r, config)) {
+        return Ok(());
+    }
+    let data = dir.join("data");
+    if data.exists() {
+        std::fs::remove_dir_all(&data).with_context(|| format!("removing {}", data.display()))?;
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     crate::files::write_atomic(&path, config.to_toml().as_bytes())
+}
+
+/// Whether the recorded settings `a` and `b` make the same results (the device and the
+/// dataset folders may differ).
+fn same_run(a: &RunConfig, b: &RunConfig) -> bool {
+    let mut a = a.clone();
+    a.device = b.device;
+    a.datasets = b.datasets.clone();
+    &a == b
 }
 
 /// Whether the run folder `dir` holds a result of its settings: anything but `config.toml`,
@@ -417,3 +445,52 @@ pub(super) const SAMPLE_BUDGET: &str = "[sample] max_new_tokens";
 
 /// The `[eval]` generation budget, as a run's settings file names it.
 pub(super) const EVAL_BUDGET: &str = "[eval] max_new_tokens";
+
+#[cfg(test)]
+mod record_tests {
+    use super::*;
+
+    #[test]
+    fn a_run_folder_with_results_needs_its_readable_record() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        let config = RunConfig::default();
+        let path = dir.join("config.toml");
+        record_config(&config, &dir).unwrap();
+        // no result yet: a damaged record is replaced by the settings
+        std::fs::write(&path, "not = [toml").unwrap();
+        record_config(&config, &dir).unwrap();
+        assert!(same_run(
+            &RunConfig::from_toml_file(&path).unwrap(),
+            &config
+        ));
+        // a result, the record deleted: refused, not silently bound to other settings
+        std::fs::write(dir.join("sampled.jsonl"), "{}\n").unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let e = record_config(&config, &dir).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "{} holds results without a record of what made them ({1} is missing, so \
+                 results of other settings could not be told apart): restore {1}, or use \
+                 another --out",
+                dir.display(),
+                path.display()
+            )
+        );
+        // damaged: refused, naming the file and what to do
+        std::fs::write(&path, "not = [toml").unwrap();
+        let e = format!("{:#}", record_config(&config, &dir).unwrap_err());
+        assert!(
+            e.starts_with(&format!(
+                "{} records what made the results in {}: restore it, or use another --out",
+                path.display(),
+                dir.display()
+            )),
+            "{e}"
+        );
+        // restored: the same settings are accepted
+        std::fs::write(&path, config.to_toml()).unwrap();
+        record_config(&config, &dir).unwrap();
+    }
+}

@@ -14,8 +14,12 @@
 //! `llama.context_length`) bounds every token budget: [`fits_context`] is checked before any
 //! work starts, with [`model_context`] reading only the model's configuration.
 //!
+//! Settings each within bounds can still be too large together: [`fits_memory`] estimates the
+//! working memory of one batch from the model's configuration and refuses, before any work, a
+//! batch larger than the machine's memory.
+//!
 //! The rules live in one file per kind (`counts.rs`, `limits.rs`, `numbers.rs`, `text.rs`,
-//! `interpreter.rs`, `context.rs`), all re-exported here.
+//! `interpreter.rs`, `context.rs`, `memory.rs`), all re-exported here.
 
 use std::fmt::Display;
 
@@ -25,6 +29,7 @@ mod context;
 mod counts;
 mod interpreter;
 mod limits;
+mod memory;
 mod numbers;
 mod text;
 
@@ -32,6 +37,7 @@ pub use context::*;
 pub use counts::*;
 pub use interpreter::*;
 pub use limits::*;
+pub use memory::*;
 pub use numbers::*;
 pub use text::*;
 

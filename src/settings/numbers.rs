@@ -1,14 +1,67 @@
 //! Fractions, positive numbers and the sampling numbers (temperature, top-p, α).
+//!
+//! Each rule takes the setting as stored, `f64` or `f32` ([`Number`]), and prints it as the
+//! user wrote it: an `f32` by its own shortest form (`-0.1`, not `-0.10000000149011612`), and
+//! an `f32` that overflowed (`1e39`, finite as typed) as out of the `f32` range, not `inf`.
+
+use std::fmt::Display;
 
 use anyhow::{Result, bail};
+
+/// A number setting, `f64` or `f32`: compared as `f64`, printed as stored.
+pub trait Number: Copy + Display + Into<f64> {
+    /// The value for a message: its shortest form; an infinite `f32` as out of range.
+    fn shown(self) -> String;
+}
+
+impl Number for f64 {
+    fn shown(self) -> String {
+        short(self)
+    }
+}
+
+impl Number for f32 {
+    fn shown(self) -> String {
+        if self.is_infinite() {
+            let sign = if self < 0.0 { "-" } else { "" };
+            format!("{sign}inf (a number beyond ±3.4e38, the range of a 32-bit float)")
+        } else {
+            short(self)
+        }
+    }
+}
+
+/// The shortest form of `x`, in exponent form when very large or very small (`1e39`, not
+/// forty digits; `1e-9`).
+fn short<T: Display + std::fmt::LowerExp + Into<f64> + Copy>(x: T) -> String {
+    let a = x.into().abs();
+    if a.is_finite() && a != 0.0 && !(1e-5..1e16).contains(&a) {
+        format!("{x:e}")
+    } else {
+        x.to_string()
+    }
+}
+
+/// A finite number in `(0, max]`.
+///
+/// # Errors
+/// Zero, negative, above `max`, infinite or not a number.
+pub fn positive_at_most(name: &str, value: impl Number, max: f64) -> Result<()> {
+    positive(name, value)?;
+    if value.into() > max {
+        bail!("{name} must be at most {max}, got {}", value.shown());
+    }
+    Ok(())
+}
 
 /// A fraction in `[0, 1]` (α, warm-up and validation fractions).
 ///
 /// # Errors
 /// A value outside `[0, 1]` or not a number.
-pub fn fraction(name: &str, value: f64) -> Result<()> {
+pub fn fraction(name: &str, value: impl Number) -> Result<()> {
+    let (shown, value) = (value.shown(), value.into());
     if !(0.0..=1.0).contains(&value) {
-        bail!("{name} must be in [0, 1], got {value}");
+        bail!("{name} must be in [0, 1], got {shown}");
     }
     Ok(())
 }
@@ -17,9 +70,10 @@ pub fn fraction(name: &str, value: f64) -> Result<()> {
 ///
 /// # Errors
 /// A value outside `[0, 1)` or not a number.
-pub fn fraction_below_one(name: &str, value: f64) -> Result<()> {
+pub fn fraction_below_one(name: &str, value: impl Number) -> Result<()> {
+    let (shown, value) = (value.shown(), value.into());
     if !(0.0..1.0).contains(&value) {
-        bail!("{name} must be in [0, 1), got {value}");
+        bail!("{name} must be in [0, 1), got {shown}");
     }
     Ok(())
 }
@@ -28,9 +82,10 @@ pub fn fraction_below_one(name: &str, value: f64) -> Result<()> {
 ///
 /// # Errors
 /// Zero, negative, infinite or not a number.
-pub fn positive(name: &str, value: f64) -> Result<()> {
+pub fn positive(name: &str, value: impl Number) -> Result<()> {
+    let (shown, value) = (value.shown(), value.into());
     if !(value.is_finite() && value > 0.0) {
-        bail!("{name} must be a positive number, got {value}");
+        bail!("{name} must be a positive number, got {shown}");
     }
     Ok(())
 }
@@ -39,9 +94,10 @@ pub fn positive(name: &str, value: f64) -> Result<()> {
 ///
 /// # Errors
 /// Negative, infinite or not a number.
-pub fn non_negative(name: &str, value: f64) -> Result<()> {
+pub fn non_negative(name: &str, value: impl Number) -> Result<()> {
+    let (shown, value) = (value.shown(), value.into());
     if !(value.is_finite() && value >= 0.0) {
-        bail!("{name} must be a finite number >= 0, got {value}");
+        bail!("{name} must be a finite number >= 0, got {shown}");
     }
     Ok(())
 }
@@ -51,8 +107,9 @@ pub fn non_negative(name: &str, value: f64) -> Result<()> {
 /// # Errors
 /// Negative, infinite or not a number.
 pub fn temperature(value: f32) -> Result<()> {
+    let shown = value.shown();
     if !(value.is_finite() && value >= 0.0) {
-        bail!("temperature must be a finite number >= 0 (0 = greedy), got {value}");
+        bail!("temperature must be a finite number >= 0 (0 = greedy), got {shown}");
     }
     Ok(())
 }
@@ -62,8 +119,9 @@ pub fn temperature(value: f32) -> Result<()> {
 /// # Errors
 /// A value outside `(0, 1]` or not a number.
 pub fn top_p(value: f32) -> Result<()> {
+    let shown = value.shown();
     if !(value > 0.0 && value <= 1.0) {
-        bail!("top_p must be in (0, 1], got {value}");
+        bail!("top_p must be in (0, 1], got {shown}");
     }
     Ok(())
 }

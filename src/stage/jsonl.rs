@@ -37,6 +37,50 @@ pub fn parse_line<T: DeserializeOwned>(
     serde_json::from_str(text).map_err(|e| record_error(e.to_string()))
 }
 
+/// Longest line of a JSON Lines file: 64 MiB, far above any real record (a few KiB), so that
+/// an endless line (`--data /dev/zero`) is refused at once instead of filling memory.
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
+/// Reads the next line of `reader` (line number `line`, 1-based, of `path`) into `buf`, without
+/// its `\n`, reading at most [`MAX_LINE_BYTES`] of it. Returns `None` at the end of the file,
+/// else whether the line ended with `\n` (the last line of a file may not).
+///
+/// # Errors
+/// An unreadable file; a line longer than [`MAX_LINE_BYTES`] (file and line named).
+pub fn next_line(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    path: &Path,
+    line: usize,
+) -> Result<Option<bool>, DatasetError> {
+    buf.clear();
+    let n = <&mut _ as std::io::Read>::take(reader, MAX_LINE_BYTES as u64 + 1)
+        .read_until(b'\n', buf)
+        .map_err(|source| DatasetError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+        return Ok(Some(true));
+    }
+    if buf.len() > MAX_LINE_BYTES {
+        return Err(DatasetError::Record {
+            path: path.to_path_buf(),
+            line,
+            message: format!(
+                "line longer than {} MiB, the most one record may take (is it a JSON Lines \
+                 file?)",
+                MAX_LINE_BYTES >> 20
+            ),
+        });
+    }
+    Ok(Some(false))
+}
+
 /// Reads every record of a JSON Lines file, in order.
 ///
 /// Fails on the first line that cannot be read or parsed, naming the file and the 1-based line;
@@ -47,21 +91,22 @@ pub fn read_jsonl<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, DatasetErr
         path: path.to_path_buf(),
         source,
     };
-    let reader = BufReader::new(File::open(path).map_err(io_error)?);
+    let mut reader = BufReader::new(File::open(path).map_err(io_error)?);
     let mut records = Vec::new();
     // First blank line not yet followed by a record (1-based).
     let mut blank: Option<usize> = None;
-    for (index, line) in reader.lines().enumerate() {
-        let text = line.map_err(|source| match source.kind() {
-            std::io::ErrorKind::InvalidData => DatasetError::Record {
-                path: path.to_path_buf(),
-                line: index + 1,
-                message: "not valid UTF-8".into(),
-            },
-            _ => DatasetError::Io {
-                path: path.to_path_buf(),
-                source,
-            },
+    let mut buf = Vec::new();
+    for index in 0.. {
+        if next_line(&mut reader, &mut buf, path, index + 1)?.is_none() {
+            break;
+        }
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+        let text = std::str::from_utf8(&buf).map_err(|_| DatasetError::Record {
+            path: path.to_path_buf(),
+            line: index + 1,
+            message: "not valid UTF-8".into(),
         })?;
         if text.trim().is_empty() {
             blank.get_or_insert(index + 1);
@@ -74,7 +119,7 @@ pub fn read_jsonl<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, DatasetErr
                 message: "empty line (expected one JSON record per line)".into(),
             });
         }
-        records.push(parse_line(path, index + 1, &text)?);
+        records.push(parse_line(path, index + 1, text)?);
     }
     Ok(records)
 }
@@ -160,6 +205,28 @@ mod tests {
         // A BOM anywhere else is not skipped.
         let f = file_with("{\"a\":1}\n\u{feff}{\"a\":2}\n");
         assert_eq!(read_jsonl::<Row>(f.path()).unwrap_err().line(), Some(2));
+    }
+
+    #[test]
+    fn an_endless_line_is_refused_naming_file_and_line() {
+        // by hand: line 2 is 64 MiB + 1 bytes without its newline, one more than the most
+        let mut text = String::from("{\"a\":1}\n");
+        text.push_str(&"a".repeat(MAX_LINE_BYTES + 1));
+        let f = file_with(&text);
+        let err = read_jsonl::<Row>(f.path()).unwrap_err();
+        assert_eq!(err.line(), Some(2));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}:2: line longer than 64 MiB, the most one record may take (is it a JSON \
+                 Lines file?)",
+                f.path().display()
+            )
+        );
+        // a line of exactly 64 MiB is read (and here fails as JSON, not for its length)
+        let f = file_with(&"a".repeat(MAX_LINE_BYTES));
+        let err = read_jsonl::<Row>(f.path()).unwrap_err().to_string();
+        assert!(!err.contains("longer than"), "{err}");
     }
 
     #[test]

@@ -95,14 +95,20 @@ impl<T: Serialize + DeserializeOwned + Keyed> StageOutput<T> {
     /// Reads the `.partial` file, cutting off a truncated last line, and opens it for appending.
     fn resume_partial(&mut self) -> Result<(), DatasetError> {
         let path = self.partial.clone();
-        let bytes = std::fs::read(&path).map_err(io_err(&path))?;
-        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        for (i, line) in bytes[..complete]
-            .split_inclusive(|&b| b == b'\n')
-            .enumerate()
-        {
-            let line = &line[..line.len() - 1];
-            let text = std::str::from_utf8(line).map_err(|_| DatasetError::Record {
+        let mut reader = std::io::BufReader::new(File::open(&path).map_err(io_err(&path))?);
+        // Bytes of the complete lines (each ended by `\n`), and of the file.
+        let (mut complete, mut total) = (0u64, 0u64);
+        let mut buf = Vec::new();
+        for i in 0.. {
+            let Some(ended) = jsonl::next_line(&mut reader, &mut buf, &path, i + 1)? else {
+                break;
+            };
+            total += buf.len() as u64 + u64::from(ended);
+            if !ended {
+                break; // a line cut by a kill: dropped below, redone by the stage
+            }
+            complete = total;
+            let text = std::str::from_utf8(&buf).map_err(|_| DatasetError::Record {
                 path: path.clone(),
                 line: i + 1,
                 message: "not valid UTF-8".into(),
@@ -114,8 +120,8 @@ impl<T: Serialize + DeserializeOwned + Keyed> StageOutput<T> {
             .write(true)
             .open(&path)
             .map_err(io_err(&path))?;
-        if complete < bytes.len() {
-            file.set_len(complete as u64).map_err(io_err(&path))?;
+        if complete < total {
+            file.set_len(complete).map_err(io_err(&path))?;
             self.dropped_truncated_line = true;
         }
         drop(file);

@@ -22,6 +22,7 @@ use super::finetune::tokenize_aligned;
 use super::lora::apply_lora;
 use super::plan::TrainPlan;
 use crate::bench::peak_rss_mib;
+use crate::model::config::LlamaConfig;
 use crate::model::llama::Llama;
 use crate::tokenizer::Tokenizer;
 
@@ -80,6 +81,27 @@ impl TrainBenchConfig {
         }
         Ok(())
     }
+
+    /// Checks the settings against the configuration of the model, before its weights load:
+    /// `seq_len` fits its context, the LoRA rank its hidden size, and a step this machine's
+    /// memory ([`settings::fits_memory`](crate::settings::fits_memory)).
+    ///
+    /// # Errors
+    /// The first setting the model or the machine cannot take, named.
+    pub fn check_model(&self, config: &LlamaConfig) -> Result<()> {
+        use crate::settings;
+        settings::fits_context("seq_len", self.seq_len, config.max_position_embeddings)?;
+        if let Some(l) = &self.lora {
+            settings::lora_rank_fits("lora.rank", l.rank, config.hidden_size)?;
+        }
+        settings::fits_memory(
+            &[("batch_size", self.batch), ("seq_len", self.seq_len)],
+            self.batch,
+            self.seq_len,
+            settings::Work::Training,
+            config,
+        )
+    }
 }
 
 /// Runs the benchmark on `model` (loaded on `device.autodiff()`).
@@ -94,10 +116,7 @@ pub fn run(
     device: &Device,
 ) -> Result<TrainBenchReport> {
     cfg.validate()?;
-    crate::settings::fits_context("seq_len", cfg.seq_len, model.config.max_position_embeddings)?;
-    if let Some(l) = &cfg.lora {
-        crate::settings::lora_rank_fits("lora.rank", l.rank, model.config.hidden_size)?;
-    }
+    cfg.check_model(&model.config)?;
     let vocab = model.config.vocab_size as u32;
     let (mut model, mode) = match &cfg.lora {
         Some(l) => (apply_lora(model, l)?.0, format!("lora-r{}", l.rank)),

@@ -77,14 +77,15 @@ impl LoraSettings {
         }
     }
 
-    /// Checks the rank ([`settings::lora_rank`]: 1 to 4096), α (positive) and the target
-    /// modules (known, at least one, each once), with the [`settings`] rules.
+    /// Checks the rank ([`settings::lora_rank`]: 1 to 4096), α ([`settings::lora_alpha`]: in
+    /// (0, 65536]) and the target modules (known, at least one, each once), with the
+    /// [`settings`] rules.
     ///
     /// # Errors
     /// The first value out of range, named.
     pub fn validate(&self) -> Result<()> {
         settings::lora_rank("lora.rank", self.rank)?;
-        settings::positive("lora.alpha", self.alpha)?;
+        settings::lora_alpha("lora.alpha", self.alpha)?;
         if self.target_modules.is_empty() {
             bail!("lora.target_modules is empty");
         }
@@ -243,12 +244,12 @@ impl TrainConfig {
         ] {
             settings::fraction(name, v)?;
         }
-        settings::fraction_below_one("beta1", self.beta1.into())?;
-        settings::fraction_below_one("beta2", self.beta2.into())?;
-        settings::non_negative("weight_decay", self.weight_decay.into())?;
-        settings::positive("epsilon", self.epsilon.into())?;
+        settings::fraction_below_one("beta1", self.beta1)?;
+        settings::fraction_below_one("beta2", self.beta2)?;
+        settings::weight_decay("weight_decay", self.weight_decay)?;
+        settings::epsilon("epsilon", self.epsilon)?;
         if let Some(n) = self.max_grad_norm {
-            settings::positive("max_grad_norm", n.into())?;
+            settings::max_grad_norm("max_grad_norm", n)?;
         }
         if let Some(l) = &self.lora {
             l.validate()?;
@@ -257,8 +258,9 @@ impl TrainConfig {
     }
 
     /// Checks the settings against the configuration of the model to finetune, before its
-    /// weights are loaded: `max_seq_len` fits its context ([`settings::fits_context`]) and the
-    /// LoRA rank is at most its hidden size ([`settings::lora_rank_fits`]).
+    /// weights are loaded: `max_seq_len` fits its context ([`settings::fits_context`]), the
+    /// LoRA rank is at most its hidden size ([`settings::lora_rank_fits`]) and a micro-batch
+    /// fits in this machine's memory ([`settings::fits_memory`]).
     ///
     /// # Errors
     /// A setting the model cannot take, named.
@@ -271,7 +273,16 @@ impl TrainConfig {
         if let Some(l) = &self.lora {
             settings::lora_rank_fits("lora.rank", l.rank, model.hidden_size)?;
         }
-        Ok(())
+        settings::fits_memory(
+            &[
+                ("batch_size", self.batch_size),
+                ("max_seq_len", self.max_seq_len),
+            ],
+            self.batch_size,
+            self.max_seq_len,
+            settings::Work::Training,
+            model,
+        )
     }
 
     /// Lays LoRA settings given on the command line over those of a settings file: a `rank`

@@ -130,7 +130,8 @@ fn value_after(step: &str, m: &regex::Match) -> Option<f64> {
 /// A number as `#### x` gives it: sign, currency, digits with separators, decimals, a fraction
 /// or mixed number, a percent sign, and the closing `**` or `__` of a bold `**#### x**`.
 static HASH_VALUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*[-+−]?\s*[$€£]?\s*\d[\d,]*(?:\.\d+)?(?:\s+\d+/\d+|/\d+)?(?:\s*%)?(?:\*\*|__)?").unwrap()
+    Regex::new(r"^\s*[-+−]?\s*[$€£]?\s*\d[\d,]*(?:\.\d+)?(?:\s+\d+/\d+|/\d+)?(?:\s*%)?(?:\*\*|__)?")
+        .unwrap()
 });
 /// The label of a question or answer a model invents after its own (`Question:`, `Q:`,
 /// `Problem:`, `Answer:`): the end of a final-answer clause at the latest.
