@@ -40,6 +40,7 @@ pub mod load;
 pub mod prompt_fit;
 pub mod record;
 pub mod sample;
+pub mod sample_made_with;
 pub mod truth;
 
 pub use crate::stage::jsonl::{parse_line, read_jsonl, write_jsonl};

@@ -10,6 +10,7 @@
 pub mod config;
 mod evaluate;
 pub mod examples;
+mod record;
 pub mod run;
 
 pub use config::RunConfig;
