@@ -2,7 +2,7 @@
 //! whether it comes from a flag or a TOML file, before any model is loaded or any output is
 //! written; token budgets are checked against the model's context length up front; an
 //! evaluation folder refuses a second model by name. Expected messages are written by hand
-//! from the rules in `src/settings.rs`; the tiny fixture model has a context of 128 tokens
+//! from the rules in `src/settings/`; the tiny fixture model has a context of 128 tokens
 //! (`max_position_embeddings` in `tests/fixtures/tiny-llama/hf/config.json`).
 
 use std::path::{Path, PathBuf};
