@@ -168,18 +168,6 @@ pub fn model_name(path: &Path) -> String {
     }
 }
 
-/// How records name an input file (a test set, training examples): its folder and file name
-/// (`math/test.jsonl`, `data/test.jsonl`), never the machine's absolute path, so that outputs
-/// can be shared; the file's SHA-256 beside it identifies it.
-pub fn file_name_for_records(path: &Path) -> String {
-    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
-    match (name(path), path.parent().and_then(name)) {
-        (Some(n), Some(parent)) => format!("{parent}/{n}"),
-        (Some(n), None) => n,
-        (None, _) => path.display().to_string(),
-    }
-}
-
 #[cfg(test)]
 mod name_tests {
     use super::*;
@@ -197,16 +185,5 @@ mod name_tests {
         );
         assert_eq!(n("tests/fixtures/tiny-llama/hf"), "hf");
         assert_eq!(n("/"), "/");
-    }
-
-    #[test]
-    fn input_files_are_named_by_folder_and_file() {
-        let n = |p: &str| file_name_for_records(Path::new(p));
-        assert_eq!(
-            n("/home/u/halt/runs/default/data/test.jsonl"),
-            "data/test.jsonl"
-        );
-        assert_eq!(n("datasets/math/test.jsonl"), "math/test.jsonl");
-        assert_eq!(n("test.jsonl"), "test.jsonl");
     }
 }

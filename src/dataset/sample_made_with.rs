@@ -29,7 +29,7 @@ pub fn made_with(loaded: &LoadedModel, cfg: &SampleConfig) -> Result<serde_json:
     Ok(serde_json::json!({
         "model": crate::fetch::model_name(&loaded.source),
         "model_sha256": crate::fetch::model_sha256(&loaded.source)?,
-        "data": data.map(crate::fetch::file_name_for_records),
+        "data": data.map(|p| p.display().to_string()),
         "data_sha256": data.map(crate::fetch::sha256_file).transpose()?,
         "n": s.n,
         // as written (`0.7`, not the f32's exact binary value)

@@ -94,7 +94,7 @@ pub fn made_with(loaded: &LoadedModel, eval: &EvalConfig) -> Result<serde_json::
     Ok(serde_json::json!({
         "model": crate::fetch::model_name(&loaded.source),
         "model_sha256": crate::fetch::model_sha256(&loaded.source)?,
-        "data": data.map(crate::fetch::file_name_for_records),
+        "data": data.map(|p| p.display().to_string()),
         "data_sha256": data.map(crate::fetch::sha256_file).transpose()?,
         "max_new_tokens": eval.settings.max_new_tokens,
         "format": format!("{:?}", eval.settings.format).to_lowercase(),
