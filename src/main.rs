@@ -85,7 +85,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Fragment(a) => cli::dataset::fragment(a),
         Command::Judge(a) => cli::dataset::judge(a),
         Command::Align(a) => cli::dataset::align(a),
-        Command::Train(a) => cli::train::run(a),
+        Command::Train(a) => cli::train::train_cmd(a),
         Command::BenchTrain(a) => cli::train::bench(a),
         Command::Eval(a) => cli::eval::eval(a),
     }

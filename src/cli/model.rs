@@ -75,7 +75,7 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     cfg.validate(None)?;
     cfg.check_model(&config(&a.model)?)?;
     let (loaded, device) = load(&a.model)?;
-    let r = bench::run(&loaded.model, &cfg, &device)?;
+    let r = bench::bench_model(&loaded.model, &cfg, &device)?;
     outln!(
         "model {} on {}: batch {}, prompt {} tokens: prefill {:.1} tokens/s; decode {} tokens: {:.1} tokens/s; peak RSS {}",
         loaded.source.display(),

@@ -98,7 +98,7 @@ impl TrainArgs {
 }
 
 /// Runs `halt-llm train`.
-pub fn run(args: TrainArgs) -> Result<()> {
+pub fn train_cmd(args: TrainArgs) -> Result<()> {
     let config = args.config()?;
     if args.print_config {
         print!("{}", config.to_toml());
@@ -168,7 +168,7 @@ pub fn bench(args: BenchTrainArgs) -> Result<()> {
     let device = halt_llm::backend::device(args.model.device)?;
     let loaded =
         halt_llm::model::load::open_model(args.model.model.as_str(), &device.clone().autodiff())?;
-    let r = halt_llm::train::bench::run(loaded.model, &loaded.tokenizer, &cfg, &device)?;
+    let r = halt_llm::train::bench::bench_training(loaded.model, &loaded.tokenizer, &cfg, &device)?;
     println!(
         "{} on {} ({}): {} × ≤{} tokens per step, {:.2} s/step, {:.1} tokens/s ({:.1} label tokens/s), peak RSS {}",
         r.mode,

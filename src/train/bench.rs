@@ -64,7 +64,7 @@ pub struct TrainBenchReport {
 
 impl TrainBenchConfig {
     /// Checks the settings with the [`settings`](crate::settings) rules and that every data
-    /// file exists, before the model is loaded (the context length is checked by [`run`]).
+    /// file exists, before the model is loaded (the context length is checked by [`bench_training`]).
     ///
     /// # Errors
     /// The first value out of range, named; a missing data file.
@@ -109,7 +109,7 @@ impl TrainBenchConfig {
 /// # Errors
 /// Zero batch, steps or a sequence shorter than 2 tokens; LoRA settings errors; unreadable
 /// data files.
-pub fn run(
+pub fn bench_training(
     model: Llama,
     tokenizer: &Tokenizer,
     cfg: &TrainBenchConfig,

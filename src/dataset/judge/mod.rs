@@ -296,7 +296,7 @@ pub(crate) fn expect_domain(example: &Example, domain: Domain) -> Result<(), Jud
 
 #[cfg(test)]
 pub(crate) mod test_data {
-    //! Real examples from `/work/main/datasets` (copied verbatim, one line each).
+    //! Real examples from `datasets/` (copied verbatim, one line each).
     use crate::dataset::example::Example;
 
     /// `datasets/math/train.jsonl`, `math-0001-00`.
