@@ -991,3 +991,42 @@ fn a_budget_from_a_settings_file_is_named_as_a_setting_not_a_flag() {
         message,
     );
 }
+
+/// The code judge's sandbox settings on the `judge` command follow `[judge]`'s rules, with the
+/// same messages.
+#[test]
+fn the_judge_commands_sandbox_flags_follow_the_judge_settings_rules() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sampled = tmp.path().join("sampled.jsonl");
+    std::fs::write(&sampled, "").unwrap();
+    let out = tmp.path().join("judged.jsonl");
+    let datasets = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets");
+    let judge = |flag: &str, value: &str| {
+        halt(&[
+            "judge",
+            "--domain",
+            "code",
+            "--datasets",
+            s(&datasets),
+            "--sampled",
+            s(&sampled),
+            "--out",
+            s(&out),
+            flag,
+            value,
+        ])
+    };
+    fails_with(
+        &judge("--sandbox-seconds", "1e12"),
+        "judge.sandbox_seconds must be in (0, 3600] seconds, got 1000000000000",
+    );
+    fails_with(
+        &judge("--sandbox-memory-mib", "8"),
+        "judge.sandbox_memory_mib must be at least 64, got 8",
+    );
+    fails_with(
+        &judge("--python", "/nonexistent/python3"),
+        "judge.python = \"/nonexistent/python3\": cannot run it",
+    );
+    assert!(!out.exists());
+}

@@ -220,17 +220,29 @@ pub struct LlmJudgeArgs {
     /// Folder for the LLM judge's verdict cache.
     #[arg(long, requires = "llm_url")]
     llm_cache: Option<PathBuf>,
+    /// Wall-clock limit of one sandboxed program run of the code judge, in seconds
+    #[arg(long, default_value_t = JudgeSettings::default().sandbox_seconds)]
+    sandbox_seconds: f64,
+    /// Memory limit of one sandboxed program run of the code judge, in MiB
+    #[arg(long, default_value_t = JudgeSettings::default().sandbox_memory_mib)]
+    sandbox_memory_mib: u64,
+    /// The Python interpreter the code judge runs (3.8 or later)
+    #[arg(long, default_value_t = JudgeSettings::default().python)]
+    python: String,
 }
 
 impl LlmJudgeArgs {
-    /// The judges' settings: the LLM judge when `--llm-url` is given, the sandbox defaults.
+    /// The judges' settings ([`JudgeSettings`], the type of `run`'s `[judge]` table): the LLM
+    /// judge when `--llm-url` is given, the code sandbox's limits and interpreter.
     pub fn judge_config(&self) -> Result<JudgeConfig> {
         JudgeSettings {
             llm_url: self.llm_url.clone(),
             llm_model: self.llm_model.clone(),
             llm_api_key_env: self.llm_api_key_env.clone(),
             llm_cache: self.llm_cache.clone(),
-            ..JudgeSettings::default()
+            sandbox_seconds: self.sandbox_seconds,
+            sandbox_memory_mib: self.sandbox_memory_mib,
+            python: self.python.clone(),
         }
         .judge_config()
     }
