@@ -95,15 +95,25 @@ fn encode(loaded: &LoadedModel, system: Option<&str>, text: &str, raw: bool) -> 
     loaded.tokenizer.encode_chat(&msgs, true)
 }
 
+/// The model's configuration, after checking `max_new_tokens` against its context (before
+/// any weights are loaded).
+fn budget_fits(
+    model: &super::model::ModelArgs,
+    max_new_tokens: usize,
+) -> Result<halt_llm::model::config::LlamaConfig> {
+    let config = super::model::config(model)?;
+    halt_llm::settings::new_tokens(
+        "max_new_tokens",
+        max_new_tokens,
+        config.max_position_embeddings,
+    )?;
+    Ok(config)
+}
+
 /// Runs `halt-llm chat`.
 pub fn chat(args: ChatArgs) -> Result<()> {
     let cfg = args.sampling.config()?;
-    let model = super::model::config(&args.model)?;
-    halt_llm::settings::new_tokens(
-        "max_new_tokens",
-        cfg.max_new_tokens,
-        model.max_position_embeddings,
-    )?;
+    budget_fits(&args.model, cfg.max_new_tokens)?;
     let (loaded, device) = load(&args.model)?;
     let answer = |prompt: &str| -> Result<()> {
         let ids = encode(&loaded, args.system.as_deref(), prompt, args.raw)?;
@@ -147,12 +157,7 @@ pub fn generate_cmd(args: GenerateArgs) -> Result<()> {
             .with_context(|| format!("reading {}", args.prompts.display()))?
     };
     let prompts: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let model = super::model::config(&args.model)?;
-    halt_llm::settings::new_tokens(
-        "max_new_tokens",
-        cfg.max_new_tokens,
-        model.max_position_embeddings,
-    )?;
+    let model = budget_fits(&args.model, cfg.max_new_tokens)?;
     halt_llm::settings::fits_generation(
         "",
         ("batch_size", args.batch_size),
