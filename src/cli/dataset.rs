@@ -30,7 +30,7 @@ pub struct DataArgs {
     /// math, bio, code or medicine.
     #[arg(long)]
     domain: Domain,
-    /// train or test.
+    /// train, validation (datasets that have one) or test.
     #[arg(long, default_value = "train")]
     split: Split,
     /// Folder with `<domain>/<split>.jsonl`.
@@ -53,7 +53,7 @@ pub struct SampleArgs {
     /// math, bio, code or medicine.
     #[arg(long, required_unless_present = "print_config")]
     domain: Option<Domain>,
-    /// train or test.
+    /// train, validation (datasets that have one) or test.
     #[arg(long, default_value = "train")]
     split: Split,
     /// Folder with `<domain>/<split>.jsonl`.
@@ -283,7 +283,7 @@ pub struct AlignArgs {
     /// Selection threshold α in [0, 1] (paper: 0.4, 0.6, 0.8).
     #[arg(long, default_value_t = 0.6)]
     alpha: f64,
-    /// halt, addon, unchanged, idk or random_trim.
+    /// halt, addon, unchanged, idk, random_trim or own_best (the best sample whole).
     #[arg(long, default_value = "halt", value_parser = serde_name::<AlignMethod>)]
     method: AlignMethod,
     /// The abstention marker.

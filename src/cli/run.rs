@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use halt_llm::backend::DeviceChoice;
-use halt_llm::pipeline::{RunConfig, run as run_pipeline};
+use halt_llm::pipeline::{RunConfig, run_reusing};
 
 /// Arguments of `halt-llm run`.
 #[derive(Args, Clone)]
@@ -22,6 +22,11 @@ pub struct RunArgs {
     /// Print the settings as TOML and exit.
     #[arg(long)]
     print_config: bool,
+    /// Start from another run folder's samples, verdicts, targets and finetuned models where
+    /// its settings would make the same ones (e.g. the validation run that chose the settings
+    /// of this test run); the evaluation is never reused.
+    #[arg(long, value_name = "DIR")]
+    reuse_from: Option<PathBuf>,
 }
 
 /// Runs `halt-llm run`.
@@ -37,7 +42,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         print!("{}", config.to_toml());
         return Ok(());
     }
-    let outcome = run_pipeline(&config, &args.out)?;
+    let outcome = run_reusing(&config, &args.out, args.reuse_from.as_deref())?;
     println!("{}", outcome.report.display());
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Alignment (paper §"Select by threshold α" and §"Align the target"): pick one of the N judged
 //! responses by α and turn it into a finetuning target; plus the Add-On variant and the
-//! baselines Unchanged, IDK and RandomTrim.
+//! baselines Unchanged, IDK and RandomTrim, and the control OwnBest (the best sample whole).
 //!
 //! Joining rules (documented choices): a kept prefix is the response's own bytes up to the end of
 //! the last kept fragment; the marker follows on a new line if the text after that fragment
@@ -319,7 +319,12 @@ pub fn align(
         return Ok(unchanged(example));
     }
     check(example, sampled, judged)?;
-    let selected = select_response(&judged.responses, config.alpha)?;
+    // OwnBest takes the best sample: the top of the order, as α = 1 selects it.
+    let alpha = match method {
+        AlignMethod::OwnBest => None,
+        _ => Some(config.alpha),
+    };
+    let selected = select_response(&judged.responses, alpha.unwrap_or(1.0))?;
     let JudgedResponse {
         fragments: f,
         kind,
@@ -352,6 +357,7 @@ pub fn align(
         AlignMethod::RandomTrim => {
             random_trim_target(response, f, config.seed ^ id_hash(&example.id), marker)
         }
+        AlignMethod::OwnBest => whole(response, f.len()),
         AlignMethod::Unchanged => return Ok(unchanged(example)),
     };
     Ok(Aligned {
@@ -359,7 +365,7 @@ pub fn align(
         prompt: example.prompt.clone(),
         target: t.text,
         method,
-        alpha: Some(config.alpha),
+        alpha,
         selected: Some(selected),
         kept: t.kept,
         dropped: t.dropped,

@@ -57,24 +57,29 @@ impl FromStr for Domain {
     }
 }
 
-/// A dataset split: `train` (finetuning and few-shot pairs) or `test` (evaluation only).
+/// A dataset split: `train` (finetuning and few-shot pairs), `validation` (choosing settings
+/// without looking at the test set; only some datasets have one, e.g. the generated chains) or
+/// `test` (evaluation only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Split {
     /// The training split (`train.jsonl`).
     Train,
+    /// The validation split (`validation.jsonl`): held-out prompts for choosing settings.
+    Validation,
     /// The held-out test split (`test.jsonl`).
     Test,
 }
 
 impl Split {
-    /// Both splits, train first.
-    pub const ALL: [Split; 2] = [Split::Train, Split::Test];
+    /// Every split, train first.
+    pub const ALL: [Split; 3] = [Split::Train, Split::Validation, Split::Test];
 
     /// The lower-case name, which is also the file stem (`train.jsonl`, `test.jsonl`).
     pub fn as_str(self) -> &'static str {
         match self {
             Split::Train => "train",
+            Split::Validation => "validation",
             Split::Test => "test",
         }
     }
@@ -89,7 +94,7 @@ impl fmt::Display for Split {
 impl FromStr for Split {
     type Err = DatasetError;
 
-    /// Parses `train` or `test`; anything else is [`DatasetError::UnknownSplit`].
+    /// Parses `train`, `validation` or `test`; anything else is [`DatasetError::UnknownSplit`].
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Split::ALL
             .into_iter()
@@ -123,6 +128,7 @@ mod tests {
     fn splits_parse() {
         assert_eq!("train".parse::<Split>().unwrap(), Split::Train);
         assert_eq!("test".parse::<Split>().unwrap(), Split::Test);
+        assert_eq!("validation".parse::<Split>().unwrap(), Split::Validation);
         assert!(matches!(
             "dev".parse::<Split>(),
             Err(DatasetError::UnknownSplit(_))

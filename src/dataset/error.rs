@@ -32,7 +32,7 @@ pub enum DatasetError {
     #[error("unknown domain `{0}` (expected one of: math, bio, code, medicine)")]
     UnknownDomain(String),
     /// A split name other than `train` or `test`.
-    #[error("unknown split `{0}` (expected train or test)")]
+    #[error("unknown split `{0}` (expected train, validation or test)")]
     UnknownSplit(String),
 }
 

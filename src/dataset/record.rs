@@ -226,6 +226,11 @@ pub enum AlignMethod {
     Idk,
     /// Baseline: the sample truncated at a random fragment (seeded), then the marker.
     RandomTrim,
+    /// Control: the model's own best sample (highest mean correctness of the N, as α = 1
+    /// selects it) kept whole: no truncation, no marker. The paper's control for "the gain
+    /// comes from the model's own words, not from stopping" (SFT on the model's own few-shot
+    /// best-of-5 answers, arXiv 2506.04051 §5).
+    OwnBest,
 }
 
 /// Output of `halt-llm align`: one finetuning pair (prompt, target).
@@ -240,7 +245,8 @@ pub struct Aligned {
     pub target: String,
     /// How `target` was built.
     pub method: AlignMethod,
-    /// The threshold α used for selection (`null` for [`AlignMethod::Unchanged`]).
+    /// The threshold α used for selection (`null` for [`AlignMethod::Unchanged`] and
+    /// [`AlignMethod::OwnBest`], which selects the best sample).
     pub alpha: Option<f64>,
     /// Index into the sampled responses of the one used (`null` for `Unchanged`).
     pub selected: Option<usize>,

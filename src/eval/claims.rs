@@ -129,7 +129,8 @@ pub fn metric_name(metric: usize) -> &'static str {
 }
 
 /// The paper's claims for the methods present: for each HALT α (names `halt-<α>`), HALT −
-/// Unchanged on correctness, HALT − RandomTrim on correctness and on F1, HALT − IDK on F1;
+/// Unchanged on correctness, HALT − RandomTrim on correctness and on F1, HALT − IDK on F1,
+/// HALT − OwnBest (the best sample kept whole, the control) on correctness;
 /// with two or more α, the lowest α − the highest on correctness, and the highest − the
 /// lowest on completeness. Claims naming an absent method are left out.
 pub fn paper_claims(names: &[&str], alphas: &[f64]) -> Vec<ClaimSpec> {
@@ -170,6 +171,16 @@ pub fn paper_claims(names: &[&str], alphas: &[f64]) -> Vec<ClaimSpec> {
             halt(a),
             "idk",
             at::F1,
+        );
+        // the control: the same self-generated samples, kept whole instead of cut where they
+        // go wrong; isolates the effect of stopping from that of the model's own words
+        add(
+            format!(
+                "HALT (α = {a}) is more often correct than its own best sample kept whole (correctness)"
+            ),
+            halt(a),
+            "own_best",
+            at::CORRECTNESS,
         );
     }
     let lo = alphas.iter().copied().fold(f64::INFINITY, f64::min);

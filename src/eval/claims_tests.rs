@@ -138,6 +138,16 @@ fn the_paper_claims_for_three_alphas() {
     let last = &specs[13];
     assert_eq!((last.a.as_str(), last.b.as_str()), ("halt-0.8", "halt-0.4"));
     assert_eq!(last.metric, at::COMPLETENESS);
+    // with the own-best control, one more per α: 5 per α + 2
+    let mut with_control = names.to_vec();
+    with_control.push("own_best");
+    let specs = paper_claims(&with_control, &[0.4, 0.6, 0.8]);
+    assert_eq!(specs.len(), 17);
+    assert_eq!(
+        (specs[4].a.as_str(), specs[4].b.as_str()),
+        ("halt-0.4", "own_best")
+    );
+    assert_eq!(specs[4].metric, at::CORRECTNESS);
     assert_eq!(Verdict::of(Some([-0.2, -0.01]), 1.0), Verdict::Contradicted);
     assert_eq!(Verdict::of(None, 1.0), Verdict::NotResolved);
     // an interval over too few defined resamples gives no verdict

@@ -146,7 +146,12 @@ pub fn run_eval(
         shown: pick_answers(&records, selected, SHOWN_PER_METHOD),
     };
     let title = format!("Evaluation of {}", run.label);
-    let report = write_report(dir, &title, &[result], None, None)?;
+    let depth = super::depth::depth_section(
+        &[(run.label.clone(), &records[..])],
+        selected,
+        run.null_policy,
+    );
+    let report = write_report(dir, &title, &[result], None, None, &depth)?;
     // Written last: a folder with `summary.json` holds a finished evaluation (`halt-llm run`
     // skips it on a rerun), so a run killed while writing the report redoes it.
     write_json_atomic(&summary_path, &summary)?;

@@ -9,6 +9,8 @@
 //! - [`answer_stage`](mod@answer_stage): the resumable answer stage (greedy zero-shot generation in batches);
 //! - [`metrics`] and [`bootstrap`]: the metrics, their intervals, the [`Summary`];
 //! - [`claims`]: the paper's claims as paired differences with clustered bootstrap intervals;
+//! - [`depth`] and [`stops`]: capability by step depth, and where a finetuned model stops
+//!   compared with the pretrained model's first wrong step;
 //! - [`example_answers`], [`report`], [`plot`]: example answers, `report.md`, `plot.png` / `plot.svg`;
 //! - [`evaluate`]: `halt-llm eval` as one call ([`run_eval`]).
 
@@ -16,12 +18,14 @@ pub mod answer;
 pub mod answer_stage;
 pub mod bootstrap;
 pub mod claims;
+pub mod depth;
 pub mod evaluate;
 pub mod example_answers;
 pub mod metrics;
 pub mod plot;
 pub mod record;
 pub mod report;
+pub mod stops;
 
 pub use answer::evaluate_answer;
 pub use answer_stage::{EvalConfig, EvalSettings, answer_stage};

@@ -57,7 +57,7 @@ pub const UNCHANGED: &str = "unchanged";
 const SHOW_CHARS: usize = 800;
 
 /// Writes `dir/report.md`, `dir/plot.png` and `dir/plot.svg` for `results` (in table order)
-/// and the optional reference point.
+/// and the optional reference point; `sections` (markdown, may be empty) follows the Claims.
 ///
 /// # Errors
 /// The folder or a file cannot be written, the plot cannot be drawn.
@@ -67,6 +67,7 @@ pub fn write_report(
     results: &[MethodResult],
     reference: Option<&ReferencePoint>,
     claims: Option<&Claims>,
+    sections: &str,
 ) -> Result<ReportFiles> {
     let files = ReportFiles {
         markdown: dir.join("report.md"),
@@ -77,7 +78,7 @@ pub fn write_report(
     write_plot(results, reference, &files.png, &files.svg)?;
     write_atomic(
         &files.markdown,
-        render_markdown(title, results, reference, claims).as_bytes(),
+        render_markdown(title, results, reference, claims, sections).as_bytes(),
     )?;
     Ok(files)
 }
@@ -113,12 +114,13 @@ fn unchanged_completeness(results: &[MethodResult]) -> Option<f64> {
         .filter(|c| *c > 0.0)
 }
 
-/// The whole `report.md` text.
+/// The whole `report.md` text (`sections`: markdown placed after the Claims).
 pub fn render_markdown(
     title: &str,
     results: &[MethodResult],
     reference: Option<&ReferencePoint>,
     claims: Option<&Claims>,
+    sections: &str,
 ) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# {title}\n");
@@ -186,6 +188,7 @@ pub fn render_markdown(
     if let Some(c) = claims {
         md.push_str(&claims_section(c));
     }
+    md.push_str(sections);
     md.push_str("\n![correctness against completeness](plot.png)\n\n(also as `plot.svg`)\n\n");
     md.push_str("Pooled over all fragments (micro averages) and counts:\n\n");
     md.push_str(

@@ -92,7 +92,7 @@ fn results() -> Vec<MethodResult> {
 
 #[test]
 fn table_rows_by_hand() {
-    let md = render_markdown("T", &results(), None, None);
+    let md = render_markdown("T", &results(), None, None, "");
     assert!(md.contains("completeness rel. to unchanged"), "{md}");
     // cells of the first row that starts with `| {method} | {alpha} |`
     let row = |m: &str| -> Vec<String> {
@@ -145,14 +145,14 @@ fn table_rows_by_hand() {
 #[test]
 fn without_unchanged_there_is_no_relative_column() {
     let r = results();
-    let md = render_markdown("T", &r[..2], None, None);
+    let md = render_markdown("T", &r[..2], None, None, "");
     assert!(!md.contains("rel. to unchanged"));
     let p = ReferencePoint {
         label: "pretrained, 4-shot".into(),
         correctness: Some(0.42),
         completeness: None,
     };
-    let md = render_markdown("T", &r[..2], Some(&p), None);
+    let md = render_markdown("T", &r[..2], Some(&p), None, "");
     assert!(
         md.contains("Reference point (pretrained, 4-shot): correctness 0.420, completeness n/a.")
     );
@@ -167,7 +167,7 @@ fn report_and_plot_files_are_written() {
         correctness: Some(0.5),
         completeness: Some(0.4),
     };
-    let files = write_report(&out, "HALT on tiny", &results(), Some(&reference), None).unwrap();
+    let files = write_report(&out, "HALT on tiny", &results(), Some(&reference), None, "").unwrap();
     let md = std::fs::read_to_string(&files.markdown).unwrap();
     assert!(md.starts_with("# HALT on tiny\n"));
     assert!(md.contains("![correctness against completeness](plot.png)"));
@@ -199,7 +199,7 @@ fn report_and_plot_files_are_written() {
     names.sort();
     assert_eq!(names, ["plot.png", "plot.svg", "report.md"]);
     // a second write replaces them
-    write_report(&out, "again", &results()[..1], None, None).unwrap();
+    write_report(&out, "again", &results()[..1], None, None, "").unwrap();
     assert!(
         std::fs::read_to_string(&files.markdown)
             .unwrap()

@@ -24,7 +24,7 @@ use crate::dataset::example::Example;
 use crate::dataset::judge::JudgeSettings;
 use crate::dataset::record::{AlignMethod, NullPolicy};
 use crate::dataset::sample::{PromptSource, SampleSettings, check_prompts_fit};
-use crate::dataset::{DATASETS_DIR, Domain};
+use crate::dataset::{DATASETS_DIR, Domain, Split};
 use crate::eval::answer_stage::EvalSettings;
 use crate::settings;
 use crate::tokenizer::Tokenizer;
@@ -44,11 +44,16 @@ pub struct RunConfig {
     pub train_examples: usize,
     /// Held-out test prompts evaluated.
     pub test_examples: usize,
+    /// The split the test prompts come from: `test`, or `validation` to choose settings
+    /// (learning rate, epochs, …) on held-out prompts without looking at the test set
+    /// (datasets that have a `validation.jsonl`, such as the generated chains).
+    pub test_split: Split,
     /// Maths only: keep problems with at most this many calculations (`None`: all).
     pub max_calculations: Option<usize>,
     /// The thresholds α, one HALT model each (paper: 0.4, 0.6, 0.8).
     pub alphas: Vec<f64>,
-    /// Baselines trained beside HALT (`unchanged`, `idk`, `random_trim`, `addon`).
+    /// Baselines trained beside HALT (`unchanged`, `idk`, `random_trim`, `addon`) and the
+    /// control `own_best` (the best sample kept whole).
     pub baselines: Vec<AlignMethod>,
     /// How undecided verdicts count.
     pub null_policy: NullPolicy,
@@ -86,6 +91,7 @@ impl Default for RunConfig {
             datasets: PathBuf::from(DATASETS_DIR),
             train_examples: 12,
             test_examples: 12,
+            test_split: Split::Test,
             max_calculations: Some(2),
             alphas: vec![0.4, 0.6, 0.8],
             baselines: vec![
@@ -169,6 +175,9 @@ impl RunConfig {
     pub fn validate(&self) -> Result<()> {
         settings::examples("train_examples", self.train_examples, 2)?;
         settings::examples("test_examples", self.test_examples, 1)?;
+        if self.test_split == Split::Train {
+            bail!("test_split = \"train\": the test prompts must be held out (test or validation)");
+        }
         if let Some(c) = self.max_calculations {
             settings::count("max_calculations", c, 1)?;
         }

@@ -9,17 +9,20 @@ use anyhow::{Context, Result};
 
 use super::examples::cluster_of;
 use super::run::{PipelineRun, Variant, load_checkpoint, say};
+use super::targets::{target_mix, targets_section};
 use crate::dataset::align_stage::method_name;
 use crate::dataset::record::AlignMethod;
 use crate::dataset::sample::PromptSource;
 use crate::eval::answer_stage::EvalConfig;
 use crate::eval::bootstrap::BootstrapConfig;
 use crate::eval::claims::{MethodTallies, paper_claims, test_claims};
+use crate::eval::depth::depth_section;
 use crate::eval::evaluate::{EvalRun, SHOWN_PER_METHOD, output_paths, records_for, run_eval};
 use crate::eval::example_answers::pick_answers;
 use crate::eval::metrics::{Summary, Tally};
 use crate::eval::record::Evaluated;
 use crate::eval::report::{MethodResult, write_report};
+use crate::eval::stops::{stop_row, stops_section};
 
 /// What step 6 gathers for the report.
 pub(super) struct Evaluations {
@@ -27,6 +30,9 @@ pub(super) struct Evaluations {
     pub(super) results: Vec<MethodResult>,
     /// Per-prompt tallies of the finetuned models, for the paper's claims.
     pub(super) tallies: Vec<MethodTallies>,
+    /// Every model's evaluated answers, by variant name (`halt-0.4`, …, `pretrained-0shot`),
+    /// for the depth and stopping sections.
+    pub(super) answers: Vec<(String, Vec<Evaluated>)>,
 }
 
 impl PipelineRun<'_> {
@@ -40,6 +46,7 @@ impl PipelineRun<'_> {
     pub(super) fn evaluate_variants(&self, all: &[Variant]) -> Result<Evaluations> {
         let mut results = Vec::new();
         let mut tallies = Vec::new();
+        let mut answers = Vec::new();
         for v in all {
             let model_dir = self.dir.join("models").join(&v.name).join("model");
             let (summary, records) =
@@ -55,8 +62,13 @@ impl PipelineRun<'_> {
                 summary,
                 shown: pick_answers(&records, &self.test, SHOWN_PER_METHOD),
             });
+            answers.push((v.name.clone(), records));
         }
-        Ok(Evaluations { results, tallies })
+        Ok(Evaluations {
+            results,
+            tallies,
+            answers,
+        })
     }
 
     /// Step 6b: the pretrained model on the same test prompts, greedy like the finetuned
@@ -82,6 +94,7 @@ impl PipelineRun<'_> {
                 summary,
                 shown: pick_answers(&records, &self.test, SHOWN_PER_METHOD),
             });
+            evaluations.answers.push((name, records));
         }
         Ok(())
     }
@@ -175,10 +188,82 @@ impl PipelineRun<'_> {
             self.train.len(),
             self.test.len()
         );
-        let files = write_report(self.dir, &title, &evaluations.results, None, Some(&claims))?;
+        let extra = self.alignment_sections(all, evaluations)?;
+        let files = write_report(
+            self.dir,
+            &title,
+            &evaluations.results,
+            None,
+            Some(&claims),
+            &extra,
+        )?;
         Ok(files.markdown)
     }
+
+    /// The report's sections on capability alignment: what each variant's targets teach,
+    /// where the finetuned models stop compared with the pretrained model's first wrong step
+    /// (its answers with the sampling stage's shots when it has them: the capability the
+    /// targets were cut to), and the capability by depth of the pretrained and finetuned
+    /// models; plus, below [`STUDY_SIZE`] test prompts, the note that the run is a smoke test.
+    ///
+    /// # Errors
+    /// An unreadable or malformed aligned file (named).
+    fn alignment_sections(&self, all: &[Variant], evaluations: &Evaluations) -> Result<String> {
+        let policy = self.config.null_policy;
+        let mut md = String::new();
+        if self.test.len() < STUDY_SIZE {
+            md.push_str(&format!(
+                "\n## Size\n\nWith {} test prompts this run is a smoke test of the pipeline, \
+                 not a result: differences of the size the paper reports are within its \
+                 intervals. A run that can resolve them needs a few hundred test prompts over \
+                 many problem templates (the book's Results chapter).\n",
+                self.test.len()
+            ));
+        }
+        let mut mixes = Vec::new();
+        for v in all {
+            let path = super::run::aligned_path(self.dir, v);
+            let records: Vec<crate::dataset::record::Aligned> =
+                crate::stage::jsonl::read_jsonl(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+            mixes.push(target_mix(
+                &v.name,
+                &records,
+                crate::dataset::record::UNSURE_MARKER,
+            ));
+        }
+        md.push_str(&targets_section(&mixes));
+        let find = |name: &str| {
+            evaluations
+                .answers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, r)| r.as_slice())
+        };
+        let shots = self.config.sample.shots;
+        let reference = [format!("pretrained-{shots}shot"), "pretrained-0shot".into()]
+            .into_iter()
+            .find_map(|name| find(&name).map(|r| (name, r)));
+        if let Some((name, pretrained)) = reference {
+            let rows: Vec<_> = all
+                .iter()
+                .filter_map(|v| find(&v.name).map(|r| stop_row(&v.name, r, pretrained, policy)))
+                .collect();
+            md.push_str(&stops_section(&rows, &name));
+        }
+        let models: Vec<(String, &[Evaluated])> = evaluations
+            .answers
+            .iter()
+            .rev()
+            .map(|(n, r)| (n.clone(), r.as_slice()))
+            .collect();
+        md.push_str(&depth_section(&models, &self.test, policy));
+        Ok(md)
+    }
 }
+
+/// Test prompts below which a run's report calls itself a smoke test.
+pub const STUDY_SIZE: usize = 100;
 
 /// One tally per test prompt of a method's evaluated answers, under the run's null policy.
 fn method_tallies(name: &str, records: &[Evaluated], config: &super::RunConfig) -> MethodTallies {

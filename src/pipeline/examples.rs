@@ -1,5 +1,6 @@
 //! The examples of a run: `data/train.jsonl` and `data/test.jsonl`, chosen from the domain's
-//! splits by the difficulty filter, with the test prompts spread over as many problem templates
+//! `train` split and its `test_split` (`test`, or `validation` for choosing settings) by the
+//! difficulty filter, with the test prompts spread over as many problem templates
 //! as the split has at that difficulty (first instances of every template first); and the
 //! clusters the claims' bootstrap resamples.
 
@@ -40,7 +41,7 @@ pub fn select_examples(config: &RunConfig, dir: &Path) -> Result<(PathBuf, PathB
     let root = crate::dataset::load::resolve_datasets_dir(&config.datasets);
     for (split, n, path) in [
         (Split::Train, config.train_examples, &train_path),
-        (Split::Test, config.test_examples, &test_path),
+        (config.test_split, config.test_examples, &test_path),
     ] {
         let mut pool: Vec<Example> = load(&root, config.domain, split)?
             .into_iter()

@@ -51,7 +51,8 @@ pub struct Variant {
 }
 
 /// The variants of a config: one HALT model per α, then the baselines. IDK and RandomTrim
-/// select a sample too; they use the middle α of the list (0.6 by default).
+/// select a sample too; they use the middle α of the list (0.6 by default). OwnBest takes the
+/// best sample (no α).
 pub fn variants(config: &RunConfig) -> Vec<Variant> {
     let mut v: Vec<Variant> = config
         .alphas
@@ -71,7 +72,7 @@ pub fn variants(config: &RunConfig) -> Vec<Variant> {
         v.push(Variant {
             name: method_name(m),
             method: m,
-            alpha: (m != AlignMethod::Unchanged).then_some(mid),
+            alpha: (!matches!(m, AlignMethod::Unchanged | AlignMethod::OwnBest)).then_some(mid),
         });
     }
     v
@@ -98,6 +99,16 @@ pub(super) fn say(text: &str) {
 /// a folder holding results made with other settings; any stage's error (each names its file,
 /// line or record).
 pub fn run(config: &RunConfig, dir: &Path) -> Result<RunOutcome> {
+    run_reusing(config, dir, None)
+}
+
+/// [`run`], first copying from the run folder `reuse` what it holds that these settings
+/// would make again ([`super::reuse`]: samples and verdicts, targets, finetuned models).
+///
+/// # Errors
+/// As [`run`]; and a `reuse` folder whose samples were made with other settings or training
+/// prompts (the differing fields named).
+pub fn run_reusing(config: &RunConfig, dir: &Path, reuse: Option<&Path>) -> Result<RunOutcome> {
     let started = Instant::now();
     // 0. The settings, checked against the model and recorded in the run folder.
     let (device, model_path) = prepare(config, dir)?;
@@ -109,10 +120,18 @@ pub fn run(config: &RunConfig, dir: &Path) -> Result<RunOutcome> {
         (&run.train_path, &run.train),
         (&run.test_path, &run.test),
     )?;
+    let all = variants(config);
+    if let Some(from) = reuse {
+        let copied = super::reuse::reuse_from(config, dir, from, &all)?;
+        say(&if copied.is_empty() {
+            format!("nothing new to reuse from {}", from.display())
+        } else {
+            format!("reused from {}: {}", from.display(), copied.join(", "))
+        });
+    }
     // 2–3. Sample and judge (the pretrained model is loaded only when needed).
     run.sample_and_judge()?;
     // 4. Aligned targets, one file per variant.
-    let all = variants(config);
     run.align(&all)?;
     // 5. Finetuning, one model per variant.
     run.finetune(&all)?;
@@ -320,7 +339,7 @@ pub(super) fn load_checkpoint(path: &Path, device: &Device) -> Result<LoadedMode
 }
 
 /// `aligned/<variant>.jsonl`.
-fn aligned_path(dir: &Path, v: &Variant) -> PathBuf {
+pub(super) fn aligned_path(dir: &Path, v: &Variant) -> PathBuf {
     dir.join("aligned").join(format!("{}.jsonl", v.name))
 }
 

@@ -196,3 +196,32 @@ fn alpha_ties_prefer_complete_then_more_correct() {
     let same = [r(0.5, true, 1), r(0.5, true, 1)];
     assert_eq!(select_response(&same, 0.6), Ok(0));
 }
+
+#[test]
+fn own_best_keeps_the_best_sample_whole_even_with_a_wrong_step() {
+    // means (by hand): #0 0/3, #1 1/3, #2 2/3 → the best is #2, whose last step is wrong;
+    // OwnBest keeps it whole (no truncation, no marker) and records no α.
+    let worst = "42/3 = 15.\n15 * 10 = 150.\n#### 150".to_string();
+    let one = "42/3 = 14.\n14 * 10 = 150.\n#### 150".to_string();
+    let two = "42/3 = 14.\n14 * 10 = 140.\n#### 150".to_string();
+    let (ex, s, j) = records(
+        vec![worst, one, two.clone()],
+        vec![vec![F, F, F], vec![T, F, F], vec![T, T, F]],
+    );
+    let cfg = AlignConfig {
+        alpha: 0.3,
+        ..AlignConfig::default()
+    };
+    let a = align(&ex, &s, &j, AlignMethod::OwnBest, &cfg).unwrap();
+    assert_eq!(a.target, two);
+    assert_eq!(a.selected, Some(2));
+    assert_eq!(a.alpha, None);
+    assert_eq!((a.kept, a.dropped, a.abstained), (3, 0, false));
+    // HALT at the same α picks position ⌈0.3·3⌉ = 1, #1, and truncates it before its wrong step
+    let h = align(&ex, &s, &j, AlignMethod::Halt, &cfg).unwrap();
+    assert_eq!(h.target, format!("42/3 = 14.\n{M}"));
+    assert_eq!(
+        serde_json::to_string(&AlignMethod::OwnBest).unwrap(),
+        "\"own_best\""
+    );
+}

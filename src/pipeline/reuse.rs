@@ -1,0 +1,164 @@
+//! `halt-llm run --reuse-from DIR`: a run starts from the stage outputs of another run folder
+//! that its own settings would make again, so that choosing settings on the validation split
+//! and then running on the test split samples, judges and finetunes once.
+//!
+//! The usual sequence: a run with `test_split = "validation"` (say with the learning rate
+//! `A`), more validation runs with other values reusing the first one's samples, then the
+//! test run with the chosen value reusing the validation run that had it: its samples,
+//! verdicts, targets and finetuned models are exactly what the test run would make, so only
+//! the evaluation on the test prompts is new.
+//!
+//! What is copied, each only when this folder does not have it yet and the other one has it
+//! complete:
+//! - `sampled.jsonl` and `judged.jsonl`, when the fields that decide them are equal
+//!   ([`SAMPLE_FIELDS`]) and `data/train.jsonl` is byte for byte the same; otherwise the
+//!   run stops with the differing fields named (nothing is reused);
+//! - `aligned/<variant>.jsonl` of each variant the other run has too (same name, method and
+//!   α: a validation run may train only some of the test run's variants);
+//! - `models/<variant>/` (without its `checkpoint/`) of those variants, when also `[train]` is
+//!   equal and the model is finished (`model/config.json`).
+//!
+//! The evaluation is never copied. The device may differ (it does not change results beyond
+//! rounding).
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+use super::config::RunConfig;
+use super::run::{Variant, aligned_path, variants};
+
+/// The settings that decide the samples and their verdicts (the training prompts are
+/// compared by content).
+pub const SAMPLE_FIELDS: [&str; 8] = [
+    "model",
+    "domain",
+    "train_examples",
+    "max_calculations",
+    "seed",
+    "sample",
+    "judge",
+    "null_policy",
+];
+
+/// With [`SAMPLE_FIELDS`] and the variant, the settings that decide the finetuned models.
+pub const TRAIN_FIELDS: [&str; 1] = ["train"];
+
+/// Copies into `dir` what `from` holds that `config` would make again (see the module docs);
+/// returns what was copied, as paths relative to the run folder.
+///
+/// # Errors
+/// `from` has no readable `config.toml` or `data/train.jsonl`; its samples were made with
+/// other settings or training prompts (the differing fields named); I/O errors.
+pub fn reuse_from(
+    config: &RunConfig,
+    dir: &Path,
+    from: &Path,
+    all: &[Variant],
+) -> Result<Vec<String>> {
+    let recorded = from.join("config.toml");
+    let other = RunConfig::from_toml_file(&recorded)
+        .with_context(|| format!("--reuse-from {}: reading its settings", from.display()))?;
+    let (theirs, ours) = (serde_json::to_value(&other)?, serde_json::to_value(config)?);
+    let differ = |fields: &[&str]| -> Vec<String> {
+        fields
+            .iter()
+            .filter(|f| theirs.get(**f) != ours.get(**f))
+            .map(|f| f.to_string())
+            .collect()
+    };
+    let d = differ(&SAMPLE_FIELDS);
+    if !d.is_empty() {
+        bail!(
+            "--reuse-from {}: its samples were made with other settings ({} differ; recorded in \
+             {}); nothing can be reused",
+            from.display(),
+            d.join(", "),
+            recorded.display()
+        );
+    }
+    let train = Path::new("data").join("train.jsonl");
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+    if read(&from.join(&train))? != read(&dir.join(&train))? {
+        bail!(
+            "--reuse-from {}: its training prompts ({}) differ from this run's; nothing can be \
+             reused",
+            from.display(),
+            from.join(&train).display()
+        );
+    }
+    let mut copied = Vec::new();
+    for name in ["sampled.jsonl", "judged.jsonl"] {
+        copy_file(from, dir, Path::new(name), &mut copied)?;
+    }
+    let shared: Vec<&Variant> = {
+        let theirs = variants(&other);
+        all.iter().filter(|v| theirs.contains(v)).collect()
+    };
+    for v in &shared {
+        let aligned = aligned_path(Path::new(""), v);
+        copy_file(from, dir, &aligned, &mut copied)?;
+    }
+    if !differ(&TRAIN_FIELDS).is_empty() {
+        return Ok(copied);
+    }
+    for v in shared {
+        let model = Path::new("models").join(&v.name);
+        let finished = |root: &Path| root.join(&model).join("model").join("config.json").exists();
+        if finished(from) && !finished(dir) && !dir.join(&model).exists() {
+            copy_dir(&from.join(&model), &dir.join(&model))?;
+            copied.push(model.display().to_string());
+        }
+    }
+    Ok(copied)
+}
+
+/// Copies `from/rel` to `dir/rel` (through a temporary file and a rename) when the first
+/// exists and the second does not.
+fn copy_file(from: &Path, dir: &Path, rel: &Path, copied: &mut Vec<String>) -> Result<()> {
+    let (src, dst) = (from.join(rel), dir.join(rel));
+    if !src.is_file() || dst.exists() {
+        return Ok(());
+    }
+    let bytes = std::fs::read(&src).with_context(|| format!("reading {}", src.display()))?;
+    crate::files::write_atomic(&dst, &bytes)?;
+    copied.push(rel.display().to_string());
+    Ok(())
+}
+
+/// Copies the folder `src` (without its `checkpoint/`) to `dst`, through a temporary sibling
+/// folder renamed at the end, so a killed copy leaves no half model behind.
+fn copy_dir(src: &Path, dst: &Path) -> Result<()> {
+    let name = dst
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let tmp = dst.with_file_name(format!(".{name}.reuse.tmp"));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).with_context(|| format!("removing {}", tmp.display()))?;
+    }
+    copy_tree(src, &tmp)?;
+    std::fs::rename(&tmp, dst)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), dst.display()))
+}
+
+fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
+    std::fs::create_dir_all(dst).with_context(|| format!("creating {}", dst.display()))?;
+    for entry in std::fs::read_dir(src).with_context(|| format!("reading {}", src.display()))? {
+        let entry = entry?;
+        let path = entry.path();
+        let target = dst.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            if entry.file_name() != "checkpoint" {
+                copy_tree(&path, &target)?;
+            }
+        } else {
+            std::fs::copy(&path, &target)
+                .with_context(|| format!("copying {} to {}", path.display(), target.display()))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "reuse_tests.rs"]
+mod tests;
