@@ -201,11 +201,13 @@ class ChainsTest(unittest.TestCase):
             start = int(re.match(r"\d+", g["calculations"][0]["expr"]).group())
             self.assertEqual(question, [start] + operands, r["id"])  # digits only, in order
             results = [int(c["value"]) for c in g["calculations"]]
-            path = question + results
-            self.assertEqual(len(path), len(set(path)), r["id"])
+            # each result differs from the question's numbers and from the other results
+            # (operands may repeat)
+            self.assertEqual(len(results), len(set(results)), r["id"])
+            self.assertFalse(set(results) & set(question), r["id"])
             for v in results:
                 self.assertNotIn(v, {0, 1, 2, 7, 10, 12, 24, 52, 60, 100}, r["id"])
-                self.assertTrue(3 <= v <= 200, r["id"])
+                self.assertTrue(3 <= v <= 99, r["id"])
             for word in ("twice", "half", "double", "dozen", "thrice", "triple"):
                 self.assertNotIn(word, r["prompt"].lower())
 
@@ -217,7 +219,7 @@ class ChainsTest(unittest.TestCase):
                 ops[op] = ops.get(op, 0) + 1
         total = sum(ops.values())
         for op in "+-*/":
-            self.assertGreater(ops.get(op, 0), total // 10, ops)
+            self.assertGreater(ops.get(op, 0), total // 20, ops)  # each at least 5%
 
 
 if __name__ == "__main__":

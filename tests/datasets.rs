@@ -12,14 +12,22 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets")
 }
 
+/// The splits of the paper's four domains (only the generated chains have a validation split).
+const PAPER_SPLITS: [Split; 2] = [Split::Train, Split::Test];
+
 fn split(domain: Domain, split: Split) -> Vec<Example> {
     load(&root(), domain, split).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A split of the generated chains (`datasets/chains/math/`).
+fn chains(split: Split) -> Vec<Example> {
+    load(&root().join("chains"), Domain::Math, split).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
 fn every_committed_record_loads() {
     for domain in Domain::ALL {
-        for s in Split::ALL {
+        for s in PAPER_SPLITS {
             let examples = split(domain, s);
             assert!(!examples.is_empty(), "{domain}/{s} is empty");
             assert!(examples.iter().all(|e| e.domain() == domain));
@@ -37,7 +45,7 @@ fn counts_match_the_readmes() {
     for domain in Domain::ALL {
         let readme =
             std::fs::read_to_string(root().join(domain.as_str()).join("README.md")).unwrap();
-        for s in Split::ALL {
+        for s in PAPER_SPLITS {
             let row = format!("| {s} | {} |", split(domain, s).len());
             assert!(readme.contains(&row), "{domain}/README.md lacks `{row}`");
         }
@@ -56,7 +64,7 @@ fn sizes_are_as_required() {
     );
     assert!(n(Domain::Bio, Split::Train) + n(Domain::Bio, Split::Test) >= 700);
     assert!(n(Domain::Medicine, Split::Train) + n(Domain::Medicine, Split::Test) >= 1300);
-    let originals: HashSet<String> = Split::ALL
+    let originals: HashSet<String> = PAPER_SPLITS
         .into_iter()
         .flat_map(|s| split(Domain::Math, s))
         .filter_map(|e| {
@@ -72,7 +80,7 @@ fn sizes_are_as_required() {
 fn ids_are_unique_across_domains_and_splits() {
     let mut seen = HashSet::new();
     for domain in Domain::ALL {
-        for s in Split::ALL {
+        for s in PAPER_SPLITS {
             for e in split(domain, s) {
                 assert!(e.id.starts_with(&format!("{domain}-")), "{}", e.id);
                 assert!(seen.insert(e.id.clone()), "duplicate id {}", e.id);
@@ -116,10 +124,70 @@ fn train_and_test_are_disjoint() {
 
 #[test]
 fn math_calculations_and_answers_recompute() {
+    let examples: Vec<Example> = PAPER_SPLITS
+        .into_iter()
+        .flat_map(|s| split(Domain::Math, s))
+        .collect();
+    let (generated, calculations) = recompute(&examples);
+    assert!(generated >= 2000, "{generated} generated instances");
+    assert!(calculations > 5000, "{calculations} calculations");
+}
+
+/// The generated chains: every split loads, every calculation and answer recomputes with the
+/// independent evaluator, each step states its own calculation as `a op k = r` starting from
+/// the previous result, and ids are unique (`chains-` prefix: they live in their own folder).
+#[test]
+fn the_generated_chains_recompute_and_chain() {
+    let mut all = Vec::new();
+    for (s, n) in [
+        (Split::Train, 1800),
+        (Split::Validation, 240),
+        (Split::Test, 432),
+    ] {
+        let examples = chains(s);
+        assert_eq!(examples.len(), n, "chains/{s}");
+        all.extend(examples);
+    }
+    let (generated, calculations) = recompute(&all);
+    assert_eq!(generated, all.len());
+    assert_eq!(calculations, all.len() / 6 * (1 + 2 + 3 + 4 + 5 + 6));
+    let mut seen = HashSet::new();
+    for e in &all {
+        assert!(
+            e.id.starts_with("chains-") && seen.insert(e.id.clone()),
+            "{}",
+            e.id
+        );
+        let t = e.math().unwrap();
+        let mut previous: Option<&str> = None;
+        for (i, c) in t.calculations.iter().enumerate() {
+            let (a, rest) = c.expr.split_at(c.expr.find(['+', '-', '*', '/']).unwrap());
+            let (op, k) = rest.split_at(1);
+            let equation = format!("{a} {op} {k} = {}", c.value);
+            assert!(
+                t.steps[i].contains(&equation),
+                "{}: `{equation}` not in step {i}",
+                e.id
+            );
+            if let Some(p) = previous {
+                assert_eq!(
+                    a, p,
+                    "{}: step {i} does not start from the previous result",
+                    e.id
+                );
+            }
+            previous = Some(&c.value);
+        }
+    }
+}
+
+/// Checks every calculation and answer of maths `examples` with the independent evaluator
+/// ([`arith`]); returns the generated instances and the calculations checked.
+fn recompute(examples: &[Example]) -> (usize, usize) {
     let mut failures = Vec::new();
     let (mut generated, mut calculations) = (0, 0);
-    for s in Split::ALL {
-        for e in split(Domain::Math, s) {
+    {
+        for e in examples {
             let t = e.math().unwrap();
             for c in &t.calculations {
                 calculations += 1;
@@ -160,8 +228,7 @@ fn math_calculations_and_answers_recompute() {
         failures.len(),
         &failures[..failures.len().min(10)]
     );
-    assert!(generated >= 2000, "{generated} generated instances");
-    assert!(calculations > 5000, "{calculations} calculations");
+    (generated, calculations)
 }
 
 #[test]
@@ -183,7 +250,7 @@ fn math_steps_are_recorded() {
 
 #[test]
 fn latin1_birthplace_round_trips_to_utf8() {
-    let all: Vec<Example> = Split::ALL
+    let all: Vec<Example> = PAPER_SPLITS
         .into_iter()
         .flat_map(|s| split(Domain::Bio, s))
         .collect();
@@ -216,7 +283,7 @@ fn latin1_birthplace_round_trips_to_utf8() {
 
 #[test]
 fn medicine_reference_states_the_keyed_option() {
-    for s in Split::ALL {
+    for s in PAPER_SPLITS {
         for e in split(Domain::Medicine, s) {
             let t = e.medicine().unwrap();
             let letter = t.answer.letter();
@@ -235,7 +302,7 @@ fn medicine_reference_states_the_keyed_option() {
 
 #[test]
 fn code_examples_carry_their_tests() {
-    for s in Split::ALL {
+    for s in PAPER_SPLITS {
         for e in split(Domain::Code, s) {
             let t = e.code().unwrap();
             assert!(

@@ -22,9 +22,9 @@ pub struct RunArgs {
     /// Print the settings as TOML and exit.
     #[arg(long)]
     print_config: bool,
-    /// Start from another run folder's samples, verdicts, targets and finetuned models where
-    /// its settings would make the same ones (e.g. the validation run that chose the settings
-    /// of this test run); the evaluation is never reused.
+    /// Start from another run folder's samples, verdicts, targets, finetuned models and
+    /// evaluations where its settings would make the same ones (e.g. the validation run that
+    /// chose this run's settings)
     #[arg(long, value_name = "DIR")]
     reuse_from: Option<PathBuf>,
 }

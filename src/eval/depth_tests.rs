@@ -100,7 +100,7 @@ fn maths_answers_are_grouped_by_the_problems_calculations() {
     second.progress = p(0, false);
     let rows = by_difficulty(
         &[records[0].clone(), second.clone()],
-        &[ex.clone()],
+        std::slice::from_ref(&ex),
         NullPolicy::Wrong,
     );
     assert_eq!(

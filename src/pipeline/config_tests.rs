@@ -106,3 +106,37 @@ fn a_stage_setting_out_of_range_is_named() {
         "eval: batch_size must be at least 1, got 0"
     );
 }
+
+/// `configs/`: every file reads and validates, and the validation config differs from the
+/// study config only where the book says (the test split and size, and the variants), so the
+/// study run can reuse its samples, targets and models.
+#[test]
+fn the_shipped_configs_read_validate_and_share_their_samples() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let read = |name: &str| {
+        let c = RunConfig::from_toml_file(&dir.join(name)).unwrap();
+        c.validate().unwrap();
+        serde_json::to_value(&c).unwrap()
+    };
+    let (study, validation) = (
+        read("study-chains.toml"),
+        read("study-chains-validation.toml"),
+    );
+    let differing: Vec<&str> = study
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .filter(|k| study[*k] != validation[*k])
+        .collect();
+    assert_eq!(
+        differing,
+        ["alphas", "baselines", "test_examples", "test_split"],
+        "{study:#}\n{validation:#}"
+    );
+    let tomls = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension() == Some("toml".as_ref()))
+        .count();
+    assert_eq!(tomls, 2, "a new file in configs/ wants a line in this test");
+}

@@ -16,10 +16,14 @@
 //! - `aligned/<variant>.jsonl` of each variant the other run has too (same name, method and
 //!   α: a validation run may train only some of the test run's variants);
 //! - `models/<variant>/` (without its `checkpoint/`) of those variants, when also `[train]` is
-//!   equal and the model is finished (`model/config.json`).
+//!   equal and the model is finished (`model/config.json`);
+//! - `eval/<name>/` of those models and of the pretrained model, when also the test prompts
+//!   (`data/test.jsonl`, byte for byte) and the fields that decide the answers and their
+//!   summary ([`EVAL_FIELDS`]) are equal and the evaluation is finished (`summary.json`):
+//!   validation runs that differ only in `[train]` answer the validation prompts with the
+//!   pretrained model once.
 //!
-//! The evaluation is never copied. The device may differ (it does not change results beyond
-//! rounding).
+//! The device may differ (it does not change results beyond rounding).
 
 use std::path::Path;
 
@@ -43,6 +47,9 @@ pub const SAMPLE_FIELDS: [&str; 8] = [
 
 /// With [`SAMPLE_FIELDS`] and the variant, the settings that decide the finetuned models.
 pub const TRAIN_FIELDS: [&str; 1] = ["train"];
+
+/// With the test prompts, the settings that decide an evaluation of a given model.
+pub const EVAL_FIELDS: [&str; 3] = ["eval", "test_examples", "test_split"];
 
 /// Copies into `dir` what `from` holds that `config` would make again (see the module docs);
 /// returns what was copied, as paths relative to the run folder.
@@ -99,18 +106,48 @@ pub fn reuse_from(
         let aligned = aligned_path(Path::new(""), v);
         copy_file(from, dir, &aligned, &mut copied)?;
     }
+    let same_tests = differ(&EVAL_FIELDS).is_empty() && {
+        let test = Path::new("data").join("test.jsonl");
+        read(&from.join(&test))? == read(&dir.join(&test))?
+    };
+    let evaluated = |name: &str| Path::new("eval").join(name);
+    if same_tests {
+        let shots = config.sample.shots;
+        let mut pretrained = vec!["pretrained-0shot".to_string()];
+        if shots > 0 {
+            pretrained.push(format!("pretrained-{shots}shot"));
+        }
+        for name in pretrained {
+            copy_finished(from, dir, &evaluated(&name), "summary.json", &mut copied)?;
+        }
+    }
     if !differ(&TRAIN_FIELDS).is_empty() {
         return Ok(copied);
     }
     for v in shared {
         let model = Path::new("models").join(&v.name);
-        let finished = |root: &Path| root.join(&model).join("model").join("config.json").exists();
-        if finished(from) && !finished(dir) && !dir.join(&model).exists() {
-            copy_dir(&from.join(&model), &dir.join(&model))?;
-            copied.push(model.display().to_string());
+        copy_finished(from, dir, &model, "model/config.json", &mut copied)?;
+        if same_tests {
+            copy_finished(from, dir, &evaluated(&v.name), "summary.json", &mut copied)?;
         }
     }
     Ok(copied)
+}
+
+/// Copies the folder `from/rel` to `dir/rel` when it is finished there (it holds `done`) and
+/// `dir/rel` does not exist.
+fn copy_finished(
+    from: &Path,
+    dir: &Path,
+    rel: &Path,
+    done: &str,
+    copied: &mut Vec<String>,
+) -> Result<()> {
+    if from.join(rel).join(done).exists() && !dir.join(rel).exists() {
+        copy_dir(&from.join(rel), &dir.join(rel))?;
+        copied.push(rel.display().to_string());
+    }
+    Ok(())
 }
 
 /// Copies `from/rel` to `dir/rel` (through a temporary file and a rename) when the first

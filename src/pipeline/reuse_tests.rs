@@ -17,6 +17,8 @@ fn folder(root: &Path, name: &str, config: &RunConfig, train: &str) -> std::path
     write("config.toml", &config.to_toml());
     write("data/train.jsonl", train);
     write("data/test.jsonl", "validation prompts");
+    write("eval/pretrained-0shot/summary.json", "{}");
+    write("eval/pretrained-4shot/summary.json", "{}");
     write("sampled.jsonl", "samples");
     write("judged.jsonl", "verdicts");
     for v in variants(config) {
@@ -32,11 +34,17 @@ fn folder(root: &Path, name: &str, config: &RunConfig, train: &str) -> std::path
     dir
 }
 
-/// An empty run folder of `config` with its training prompts.
+/// An empty run folder with its training prompts and the validation prompts.
 fn fresh(root: &Path, name: &str, train: &str) -> std::path::PathBuf {
+    fresh_with_tests(root, name, train, "validation prompts")
+}
+
+/// An empty run folder with its training and test prompts.
+fn fresh_with_tests(root: &Path, name: &str, train: &str, test: &str) -> std::path::PathBuf {
     let dir = root.join(name);
     std::fs::create_dir_all(dir.join("data")).unwrap();
     std::fs::write(dir.join("data/train.jsonl"), train).unwrap();
+    std::fs::write(dir.join("data/test.jsonl"), test).unwrap();
     dir
 }
 
@@ -57,7 +65,7 @@ fn a_test_run_takes_the_validation_runs_samples_targets_and_models() {
     config.alphas = vec![0.4, 0.6, 0.8];
     config.baselines = vec![AlignMethod::Unchanged, AlignMethod::Idk];
     config.test_examples = 300;
-    let dir = fresh(root.path(), "test", "prompts");
+    let dir = fresh_with_tests(root.path(), "test", "prompts", "test prompts");
     let copied = reuse_from(&config, &dir, &from, &variants(&config)).unwrap();
     // by hand: halt-0.6 and unchanged are in both runs (same name, method, α: the middle α of
     // [0.4, 0.6, 0.8] is 0.6); idk, halt-0.4 and halt-0.8 are not in the validation run
@@ -78,7 +86,10 @@ fn a_test_run_takes_the_validation_runs_samples_targets_and_models() {
         !dir.join("models/halt-0.6/checkpoint").exists(),
         "checkpoints stay behind"
     );
-    assert!(!dir.join("eval").exists(), "evaluations are never reused");
+    assert!(
+        !dir.join("eval").exists(),
+        "other test prompts: no evaluation is reused"
+    );
     assert!(!dir.join("aligned/idk.jsonl").exists());
     // a second call finds everything in place
     assert!(
@@ -96,6 +107,8 @@ fn other_training_settings_reuse_the_samples_and_targets_only() {
     config.train.lr *= 3.0;
     let dir = fresh(root.path(), "lr", "prompts");
     let copied = reuse_from(&config, &dir, &from, &variants(&config)).unwrap();
+    // by hand: same validation prompts and [eval], other [train]: the pretrained model's
+    // evaluations are reused, the finetuned models and their evaluations are not
     assert_eq!(
         copied,
         vec![
@@ -103,9 +116,36 @@ fn other_training_settings_reuse_the_samples_and_targets_only() {
             "judged.jsonl",
             "aligned/halt-0.6.jsonl",
             "aligned/unchanged.jsonl",
+            "eval/pretrained-0shot",
+            "eval/pretrained-4shot",
         ]
     );
     assert!(!dir.join("models").exists());
+    assert!(!dir.join("eval/halt-0.6").exists());
+}
+
+#[test]
+fn the_same_run_in_a_new_folder_reuses_everything() {
+    let root = tempfile::tempdir().unwrap();
+    let from = folder(root.path(), "val", &validation_config(), "prompts");
+    let config = validation_config();
+    let dir = fresh(root.path(), "again", "prompts");
+    let copied = reuse_from(&config, &dir, &from, &variants(&config)).unwrap();
+    assert_eq!(
+        copied,
+        vec![
+            "sampled.jsonl",
+            "judged.jsonl",
+            "aligned/halt-0.6.jsonl",
+            "aligned/unchanged.jsonl",
+            "eval/pretrained-0shot",
+            "eval/pretrained-4shot",
+            "models/halt-0.6",
+            "eval/halt-0.6",
+            "models/unchanged",
+            "eval/unchanged",
+        ]
+    );
 }
 
 #[test]
