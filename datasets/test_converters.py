@@ -211,6 +211,14 @@ class ChainsTest(unittest.TestCase):
             for word in ("twice", "half", "double", "dozen", "thrice", "triple"):
                 self.assertNotIn(word, r["prompt"].lower())
 
+    def test_no_multiplication_reads_two_ways(self):
+        # "A farmer has 14 eggs. He has 2 times as many eggs as before." states in the present
+        # tense both that he has 14 and that he has twice as many: read literally the answer
+        # is 14 (found in review); the wording says "now has" (or tells an event) instead.
+        ambiguous = re.compile(r"(?<!now )\bhas \d+ times as many [\w ]+? as before\.")
+        bad = [r["id"] for r in self.records if ambiguous.search(r["prompt"])]
+        self.assertEqual(bad, [], f"{len(bad)} ambiguous prompts")
+
     def test_operation_mix(self):
         ops = {}
         for r in self.records:

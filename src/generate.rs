@@ -21,8 +21,9 @@ mod prefill;
 mod sampling;
 mod seed;
 use crate::tokenizer::Tokenizer;
-use decode::{Sequences, drop_finished_rows, forward_tokens};
-use prefill::prefill;
+pub(crate) use decode::forward_tokens;
+use decode::{Sequences, drop_finished_rows};
+pub(crate) use prefill::prefill;
 pub use sampling::sample_token;
 pub use seed::batch_seed;
 
@@ -230,7 +231,7 @@ fn last_logits(model: &Llama, hidden: Tensor<3>) -> Result<Vec<f32>> {
 
 /// Byte index where the first stop string starts, searching only where a match could
 /// involve text appended after `new_from`.
-fn find_stop(text: &str, stops: &[String], new_from: usize) -> Option<usize> {
+pub(crate) fn find_stop(text: &str, stops: &[String], new_from: usize) -> Option<usize> {
     stops
         .iter()
         .filter(|s| !s.is_empty())

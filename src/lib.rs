@@ -33,6 +33,7 @@ pub mod files;
 pub mod generate;
 pub mod model;
 pub mod pipeline;
+pub mod serve;
 pub mod settings;
 pub mod stage;
 pub mod tokenizer;

@@ -23,6 +23,9 @@ enum Command {
     Chat(cli::generate::ChatArgs),
     /// Generate answers for many prompts in batches (one JSON line per prompt).
     Generate(cli::generate::GenerateArgs),
+    /// Serve a model over an OpenAI-compatible HTTP API (chat completions, streaming,
+    /// continuous batching; answers report the HALT marker).
+    Serve(cli::serve::ServeArgs),
     /// Measure prefill/decode tokens per second and peak memory.
     Bench(cli::model::BenchArgs),
     /// Download and verify the default model (SmolLM2-135M-Instruct) into models/cache.
@@ -76,6 +79,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Run(a) => cli::run::run(a),
         Command::Chat(a) => cli::generate::chat(a),
         Command::Generate(a) => cli::generate::generate_cmd(a),
+        Command::Serve(a) => cli::serve::serve_cmd(a),
         Command::Bench(a) => cli::model::bench(a),
         Command::FetchModel => cli::model::fetch_model(),
         Command::Info(a) => cli::model::info(a),

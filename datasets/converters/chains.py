@@ -194,7 +194,7 @@ PROMPT = {
     ),
     "*": (
         "{s} ends up with {k} times as many {item} as {s} had.",
-        "{s} has {k} times as many {item} as before.",
+        "{s} now has {k} times as many {item} as before.",
         "the number of {item} {s} has becomes {k} times as large.",
     ),
     "/": (

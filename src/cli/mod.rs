@@ -8,4 +8,5 @@ pub mod generate;
 pub mod logits;
 pub mod model;
 pub mod run;
+pub mod serve;
 pub mod train;

@@ -319,30 +319,36 @@ pub fn align(
         return Ok(unchanged(example));
     }
     check(example, sampled, judged)?;
-    // OwnBest takes the best sample: the top of the order, as α = 1 selects it.
-    let alpha = match method {
-        AlignMethod::OwnBest => None,
-        _ => Some(config.alpha),
+    // OwnBest takes the best sample with text (α = 1 orders them); the others select by α.
+    let (alpha, selected) = match method {
+        AlignMethod::OwnBest => (None, best_with_text(sampled, judged)),
+        _ => (
+            Some(config.alpha),
+            Some(select_response(&judged.responses, config.alpha)?),
+        ),
     };
-    let selected = select_response(&judged.responses, alpha.unwrap_or(1.0))?;
+    let Some(selected) = selected else {
+        // OwnBest, and no sample has any text to keep: nothing of the model's own to train on
+        let t = marker_only(&config.marker, 0);
+        return Ok(Aligned {
+            id: example.id.clone(),
+            prompt: example.prompt.clone(),
+            target: t.text,
+            method,
+            alpha,
+            selected: None,
+            kept: 0,
+            dropped: 0,
+            abstained: true,
+        });
+    };
     let JudgedResponse {
         fragments: f,
         kind,
         complete,
-        cut,
-        answer_end,
         ..
     } = &judged.responses[selected];
-    // A response cut at the token limit ends in an unfinished fragment that was never judged:
-    // no target may include it, so the response ends with its last judged fragment.
-    let response = match (cut, f.last()) {
-        (true, Some(last)) => &sampled.responses[selected][..last.end],
-        (true, None) => "",
-        (false, _) => {
-            let r = sampled.responses[selected].as_str();
-            &r[..answer_end.unwrap_or(r.len())]
-        }
-    };
+    let response = judged_text(&sampled.responses[selected], &judged.responses[selected]);
     let (policy, marker) = (judged.null_policy, config.marker.as_str());
     let wrong = |x: &Fragment| policy.is_wrong(x.correct);
     // An incomplete response with nothing wrong stopped early: HALT keeps it and appends the
@@ -371,6 +377,38 @@ pub fn align(
         dropped: t.dropped,
         abstained: t.abstained,
     })
+}
+
+/// The judged part of a response: up to the end of its answer ([`JudgedResponse::answer_end`]),
+/// or, for a response cut at the token limit, up to its last judged fragment (the unfinished
+/// fragment after it was never judged, so no target may include it).
+fn judged_text<'r>(response: &'r str, judged: &JudgedResponse) -> &'r str {
+    match (judged.cut, judged.fragments.last()) {
+        (true, Some(last)) => &response[..last.end],
+        (true, None) => "",
+        (false, _) => &response[..judged.answer_end.unwrap_or(response.len())],
+    }
+}
+
+/// OwnBest's choice: the response with the highest mean correctness whose judged text is not
+/// blank (ties: a complete answer, then more correct fragments, then the lower index; as
+/// [`select_response`] at α = 1); `None` when every response is blank (an empty reply, or one
+/// cut at the token limit before its first fragment ended), which would make an empty target.
+fn best_with_text(sampled: &Sampled, judged: &Judged) -> Option<usize> {
+    (0..judged.responses.len())
+        .filter(|&i| {
+            !judged_text(&sampled.responses[i], &judged.responses[i])
+                .trim()
+                .is_empty()
+        })
+        .max_by(|&a, &b| {
+            let (x, y) = (&judged.responses[a], &judged.responses[b]);
+            x.mean_correctness
+                .total_cmp(&y.mean_correctness)
+                .then(x.complete.cmp(&y.complete))
+                .then(x.n_correct().cmp(&y.n_correct()))
+                .then(b.cmp(&a))
+        })
 }
 
 /// The Unchanged baseline: SFT on the ground-truth reference (no α, no sample).

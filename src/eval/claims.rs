@@ -176,7 +176,7 @@ pub fn paper_claims(names: &[&str], alphas: &[f64]) -> Vec<ClaimSpec> {
         // go wrong; isolates the effect of stopping from that of the model's own words
         add(
             format!(
-                "HALT (α = {a}) is more often correct than its own best sample kept whole (correctness)"
+                "HALT (α = {a}) is more often correct than OwnBest, finetuned on its best samples kept whole (correctness)"
             ),
             halt(a),
             "own_best",

@@ -164,8 +164,9 @@ pub(crate) fn share(a: usize, b: usize) -> String {
     }
 }
 
-/// The markdown tables of [`by_step`] and (maths) [`by_difficulty`] for one model, under a
-/// `###` heading `label`; empty when no answer has a counted step.
+/// The markdown tables of [`by_step`] and (maths) [`by_reference_point`] and
+/// [`by_difficulty`] for one model, under a `###` heading `label`; a model none of whose
+/// answers gives a counted step (it always abstains) says so instead of the step table.
 pub fn depth_tables(
     label: &str,
     records: &[Evaluated],
@@ -173,14 +174,21 @@ pub fn depth_tables(
     policy: NullPolicy,
 ) -> String {
     let steps = by_step(records, policy);
-    if steps.is_empty() {
-        return String::new();
-    }
     let n = records.len();
-    let mut md = format!(
-        "\n### {label}\n\n| step | answers giving it | right | right, of all {n} answers | \
-         right, of those giving it |\n|---|---|---|---|---|\n"
-    );
+    let mut md = format!("\n### {label}\n\n");
+    if steps.is_empty() {
+        let _ = writeln!(
+            md,
+            "None of its {n} answers gives a counted step (each abstains, or states nothing \
+             checkable)."
+        );
+    } else {
+        let _ = write!(
+            md,
+            "| step | answers giving it | right | right, of all {n} answers | right, of those \
+             giving it |\n|---|---|---|---|---|\n"
+        );
+    }
     for r in &steps {
         let _ = writeln!(
             md,
@@ -237,13 +245,13 @@ pub fn depth_section(
     examples: &[Example],
     policy: NullPolicy,
 ) -> String {
+    if models.is_empty() {
+        return String::new();
+    }
     let tables: String = models
         .iter()
         .map(|(label, records)| depth_tables(label, records, examples, policy))
         .collect();
-    if tables.is_empty() {
-        return String::new();
-    }
     format!(
         "\n## Capability by depth\n\nThe k-th counted step of each answer (neutral steps \
          skipped; undecided ones as the null policy says). Everything after a wrong step is \

@@ -170,7 +170,7 @@ pub(super) fn drop_finished_rows(
 ///
 /// # Errors
 /// Reading the logits back from the device.
-pub(super) fn forward_tokens(
+pub(crate) fn forward_tokens(
     model: &Llama,
     next: Vec<i64>,
     cache: &mut KvCache,

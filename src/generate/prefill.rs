@@ -14,7 +14,7 @@ use crate::model::{KvCache, Llama};
 ///
 /// # Errors
 /// Reading the logits back from the device.
-pub(super) fn prefill(
+pub(crate) fn prefill(
     model: &Llama,
     prompts: &[Vec<u32>],
     max_len: usize,

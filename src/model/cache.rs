@@ -150,6 +150,107 @@ impl KvCache {
     }
 }
 
+impl KvCache {
+    /// The rows of `self` followed by the rows of `other` (a batch that a new request joins:
+    /// continuous batching). The shorter of the two is left-padded with masked slots up to the
+    /// longer one's length, so every row keeps its tokens, their positions (which count real
+    /// tokens only) and its mask; room is kept for `reserve` more positions per row.
+    ///
+    /// # Shapes
+    /// Each layer: `[b₁, heads, len₁, head_dim]` and `[b₂, heads, len₂, head_dim]` →
+    /// `[b₁ + b₂, heads, max(len₁, len₂), head_dim]` filled (capacity ≥ that + `reserve`).
+    pub fn join(self, other: KvCache, reserve: usize) -> KvCache {
+        if self.valid.is_empty() {
+            return KvCache { reserve, ..other };
+        }
+        if other.valid.is_empty() {
+            return KvCache { reserve, ..self };
+        }
+        let (la, lb) = (self.len(), other.len());
+        let len = la.max(lb);
+        let (ba, bb) = (self.valid.len(), other.valid.len());
+        let layers = self
+            .layers
+            .into_iter()
+            .zip(other.layers)
+            .map(|(a, b)| match (a, b) {
+                (Some(a), Some(b)) => {
+                    let [_, heads, _, head_dim] = a.keys.dims();
+                    let device = a.keys.device();
+                    let capacity = len + reserve;
+                    let joined = |x: Tensor<4>, y: Tensor<4>| {
+                        Tensor::zeros([ba + bb, heads, capacity, head_dim], &device)
+                            .slice_assign(
+                                [0..ba, 0..heads, len - la..len, 0..head_dim],
+                                x.narrow(2, 0, la),
+                            )
+                            .slice_assign(
+                                [ba..ba + bb, 0..heads, len - lb..len, 0..head_dim],
+                                y.narrow(2, 0, lb),
+                            )
+                    };
+                    Some(LayerKv {
+                        keys: joined(a.keys, b.keys),
+                        values: joined(a.values, b.values),
+                        len,
+                    })
+                }
+                _ => None,
+            })
+            .collect();
+        let pad = |rows: Vec<Vec<bool>>, l: usize| {
+            rows.into_iter().map(move |r| {
+                let mut v = vec![false; len - l];
+                v.extend(r);
+                v
+            })
+        };
+        let valid = pad(self.valid, la).chain(pad(other.valid, lb)).collect();
+        KvCache {
+            layers,
+            valid,
+            reserve,
+        }
+    }
+}
+
+impl KvCache {
+    /// Drops the slots at the front that are padding in every row (left by rows that have
+    /// left a continuously batched cache), when they are at least a quarter of it: without
+    /// this, a server that is never idle would grow its cache by every sequence it ever ran.
+    /// Positions count real tokens only, so nothing a row computes changes.
+    pub fn trim_leading_padding(&mut self) {
+        let len = self.len();
+        let lead = self
+            .valid
+            .iter()
+            .map(|r| r.iter().take_while(|v| !**v).count())
+            .min()
+            .unwrap_or(0);
+        if lead == 0 || lead * 4 < len {
+            return;
+        }
+        for c in self.layers.iter_mut().flatten() {
+            let [batch, heads, capacity, head_dim] = c.keys.dims();
+            let keep = c.len - lead;
+            let room = capacity - lead;
+            let shift = |t: Tensor<4>| {
+                let device = t.device();
+                Tensor::zeros([batch, heads, room, head_dim], &device).slice_assign(
+                    [0..batch, 0..heads, 0..keep, 0..head_dim],
+                    t.narrow(2, lead, keep),
+                )
+            };
+            c.keys = shift(c.keys.clone());
+            c.values = shift(c.values.clone());
+            c.len = keep;
+        }
+        for r in &mut self.valid {
+            r.drain(..lead);
+        }
+    }
+}
+
 /// Masks and positions for one forward call, built on the host.
 #[derive(Debug, Clone)]
 pub struct StepLayout {

@@ -205,4 +205,66 @@ mod tests {
             assert!((x - y).abs() < 1e-4);
         }
     }
+
+    /// Continuous batching: a request prefilled on its own and joined to a running batch
+    /// (whose cache is longer) decodes the same next tokens as each row run alone.
+    #[test]
+    fn a_joined_cache_decodes_as_each_row_alone() {
+        let dev = Device::flex();
+        let m = Llama::init(&LlamaConfig::tiny(50), &dev);
+        let ids = |v: &[i64]| {
+            Tensor::<2, Int>::from_data(TensorData::new(v.to_vec(), [1, v.len()]), &dev)
+        };
+        // the reference: each prompt, then one token, alone
+        let alone = |prompt: &[i64], next: i64| {
+            let mut cache = KvCache::new(m.layers.len());
+            m.forward_cached(ids(prompt), &[vec![true; prompt.len()]], &mut cache);
+            m.forward_cached(ids(&[next]), &[vec![true]], &mut cache)
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
+        };
+        let (a, b) = (vec![3i64, 14, 15, 9, 2, 6], vec![5i64, 35]);
+        // a runs first (6 positions), b is prefilled alone (2) and joins it
+        let mut ca = KvCache::new(m.layers.len());
+        m.forward_cached(ids(&a), &[vec![true; 6]], &mut ca);
+        let mut cb = KvCache::new(m.layers.len());
+        m.forward_cached(ids(&b), &[vec![true; 2]], &mut cb);
+        let mut joined = ca.join(cb, 4);
+        assert_eq!(joined.len(), 6);
+        assert_eq!(joined.valid[1], [false, false, false, false, true, true]);
+        let next = Tensor::<2, Int>::from_data(TensorData::new(vec![7i64, 8], [2, 1]), &dev);
+        let both = m
+            .forward_cached(next, &[vec![true], vec![true]], &mut joined)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        // hidden states of the new position, `[2, 1, hidden_size]`
+        let h = m.config.hidden_size;
+        let (ra, rb) = (alone(&a, 7), alone(&b, 8));
+        assert_eq!((ra.len(), both.len()), (h, 2 * h));
+        for (x, y) in both[..h].iter().zip(&ra).chain(both[h..].iter().zip(&rb)) {
+            assert!((x - y).abs() < 1e-4, "{x} vs {y}");
+        }
+        // a leaves: b's 4 leading padding slots of 7 are dropped, and b decodes as alone
+        joined.select_rows(&[1]);
+        joined.trim_leading_padding();
+        assert_eq!(joined.valid, vec![vec![true; 3]]);
+        let next = Tensor::<2, Int>::from_data(TensorData::new(vec![9i64], [1, 1]), &dev);
+        let got = m
+            .forward_cached(next, &[vec![true]], &mut joined)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let mut cb = KvCache::new(m.layers.len());
+        m.forward_cached(ids(&[5, 35, 8]), &[vec![true; 3]], &mut cb);
+        let want = m
+            .forward_cached(ids(&[9]), &[vec![true]], &mut cb)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        for (x, y) in got.iter().zip(&want) {
+            assert!((x - y).abs() < 1e-4, "{x} vs {y}");
+        }
+    }
 }

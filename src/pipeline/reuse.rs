@@ -9,7 +9,8 @@
 //! the evaluation on the test prompts is new.
 //!
 //! What is copied, each only when this folder does not have it yet and the other one has it
-//! complete:
+//! complete, and only on top of the same inputs (a file this folder already has must be the
+//! other's, else nothing made from it is taken):
 //! - `sampled.jsonl` and `judged.jsonl`, when the fields that decide them are equal
 //!   ([`SAMPLE_FIELDS`]) and `data/train.jsonl` is byte for byte the same; otherwise the
 //!   run stops with the differing fields named (nothing is reused);
@@ -67,20 +68,32 @@ pub fn reuse_from(
     let other = RunConfig::from_toml_file(&recorded)
         .with_context(|| format!("--reuse-from {}: reading its settings", from.display()))?;
     let (theirs, ours) = (serde_json::to_value(&other)?, serde_json::to_value(config)?);
+    // the differing keys, named down to the table's field (`sample.n`)
     let differ = |fields: &[&str]| -> Vec<String> {
+        let null = serde_json::Value::Null;
         fields
             .iter()
-            .filter(|f| theirs.get(**f) != ours.get(**f))
-            .map(|f| f.to_string())
+            .flat_map(|f| {
+                let (a, b) = (
+                    theirs.get(*f).unwrap_or(&null),
+                    ours.get(*f).unwrap_or(&null),
+                );
+                crate::files::differing_fields(a, b)
+                    .into_iter()
+                    .map(move |d| match d.starts_with(' ') {
+                        true => format!("{f}{d}"),
+                        false => format!("{f}.{d}"),
+                    })
+            })
             .collect()
     };
     let d = differ(&SAMPLE_FIELDS);
     if !d.is_empty() {
         bail!(
-            "--reuse-from {}: its samples were made with other settings ({} differ; recorded in \
-             {}); nothing can be reused",
+            "--reuse-from {}: its samples were made with other settings ({}; recorded in {}); \
+             nothing can be reused",
             from.display(),
-            d.join(", "),
+            d.join("; "),
             recorded.display()
         );
     }
@@ -95,16 +108,24 @@ pub fn reuse_from(
         );
     }
     let mut copied = Vec::new();
+    // Each output is taken only on top of the same inputs: a file this folder already has
+    // must equal the other folder's, else nothing made from it is taken (e.g. verdicts of
+    // other samples).
     for name in ["sampled.jsonl", "judged.jsonl"] {
-        copy_file(from, dir, Path::new(name), &mut copied)?;
+        if !take_file(from, dir, Path::new(name), &mut copied)? {
+            return Ok(copied);
+        }
     }
     let shared: Vec<&Variant> = {
         let theirs = variants(&other);
         all.iter().filter(|v| theirs.contains(v)).collect()
     };
+    let mut same_targets = Vec::new();
     for v in &shared {
         let aligned = aligned_path(Path::new(""), v);
-        copy_file(from, dir, &aligned, &mut copied)?;
+        if take_file(from, dir, &aligned, &mut copied)? {
+            same_targets.push(*v);
+        }
     }
     let same_tests = differ(&EVAL_FIELDS).is_empty() && {
         let test = Path::new("data").join("test.jsonl");
@@ -124,43 +145,59 @@ pub fn reuse_from(
     if !differ(&TRAIN_FIELDS).is_empty() {
         return Ok(copied);
     }
-    for v in shared {
+    for v in same_targets {
         let model = Path::new("models").join(&v.name);
-        copy_finished(from, dir, &model, "model/config.json", &mut copied)?;
-        if same_tests {
+        // a model of this folder's own (finished or not) is kept, and so is its evaluation
+        if copy_finished(from, dir, &model, "model/config.json", &mut copied)? && same_tests {
             copy_finished(from, dir, &evaluated(&v.name), "summary.json", &mut copied)?;
         }
     }
     Ok(copied)
 }
 
+/// Takes `from/rel` into this folder: copies it when this folder lacks it; returns whether
+/// this folder now holds the same file as `from` (`false` when `from` lacks it, or this
+/// folder's own differs). A copied stage output replaces this folder's unfinished one
+/// (`rel.partial`).
+fn take_file(from: &Path, dir: &Path, rel: &Path, copied: &mut Vec<String>) -> Result<bool> {
+    let (src, dst) = (from.join(rel), dir.join(rel));
+    if !src.is_file() {
+        return Ok(false);
+    }
+    let bytes = std::fs::read(&src).with_context(|| format!("reading {}", src.display()))?;
+    if dst.exists() {
+        let ours = std::fs::read(&dst).with_context(|| format!("reading {}", dst.display()))?;
+        return Ok(ours == bytes);
+    }
+    crate::files::write_atomic(&dst, &bytes)?;
+    let partial = dst.with_file_name(format!(
+        "{}.partial",
+        dst.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    ));
+    if partial.exists() {
+        std::fs::remove_file(&partial)
+            .with_context(|| format!("removing {}", partial.display()))?;
+    }
+    copied.push(rel.display().to_string());
+    Ok(true)
+}
+
 /// Copies the folder `from/rel` to `dir/rel` when it is finished there (it holds `done`) and
-/// `dir/rel` does not exist.
+/// `dir/rel` does not exist; returns whether it copied.
 fn copy_finished(
     from: &Path,
     dir: &Path,
     rel: &Path,
     done: &str,
     copied: &mut Vec<String>,
-) -> Result<()> {
+) -> Result<bool> {
     if from.join(rel).join(done).exists() && !dir.join(rel).exists() {
         copy_dir(&from.join(rel), &dir.join(rel))?;
         copied.push(rel.display().to_string());
+        return Ok(true);
     }
-    Ok(())
-}
-
-/// Copies `from/rel` to `dir/rel` (through a temporary file and a rename) when the first
-/// exists and the second does not.
-fn copy_file(from: &Path, dir: &Path, rel: &Path, copied: &mut Vec<String>) -> Result<()> {
-    let (src, dst) = (from.join(rel), dir.join(rel));
-    if !src.is_file() || dst.exists() {
-        return Ok(());
-    }
-    let bytes = std::fs::read(&src).with_context(|| format!("reading {}", src.display()))?;
-    crate::files::write_atomic(&dst, &bytes)?;
-    copied.push(rel.display().to_string());
-    Ok(())
+    Ok(false)
 }
 
 /// Copies the folder `src` (without its `checkpoint/`) to `dst`, through a temporary sibling

@@ -160,7 +160,10 @@ fn samples_made_otherwise_are_refused_by_name() {
         "{:#}",
         reuse_from(&config, &dir, &from, &variants(&config)).unwrap_err()
     );
-    assert!(err.contains("seed, sample differ"), "{err}");
+    assert!(
+        err.contains("seed = 0 there, 9 now; sample.n = 5 there, 3 now"),
+        "{err}"
+    );
     assert!(!dir.join("sampled.jsonl").exists());
     // same settings, other training prompts
     let dir = fresh(root.path(), "other", "other prompts");
@@ -173,4 +176,39 @@ fn samples_made_otherwise_are_refused_by_name() {
     // no settings at all
     let err = reuse_from(&config, &dir, &root.path().join("none"), &[]).unwrap_err();
     assert!(format!("{err:#}").contains("config.toml"), "{err:#}");
+}
+
+/// Found in review: this folder's own samples (an interrupted run) were paired with the other
+/// folder's verdicts. A file this folder already has must be the other's, else nothing made
+/// from it is taken; a model of its own keeps its own evaluation.
+#[test]
+fn nothing_is_taken_on_top_of_this_folders_own_different_files() {
+    let root = tempfile::tempdir().unwrap();
+    let from = folder(root.path(), "val", &validation_config(), "prompts");
+    let config = validation_config();
+    let dir = fresh(root.path(), "own", "prompts");
+    std::fs::write(dir.join("sampled.jsonl"), "other samples").unwrap();
+    let copied = reuse_from(&config, &dir, &from, &variants(&config)).unwrap();
+    assert!(copied.is_empty(), "{copied:?}");
+    assert!(!dir.join("judged.jsonl").exists());
+    // the same samples, its own half-trained model of halt-0.6 and a partial sample file
+    let dir = fresh(root.path(), "half", "prompts");
+    std::fs::write(dir.join("sampled.jsonl"), "samples").unwrap();
+    std::fs::create_dir_all(dir.join("models/halt-0.6/checkpoint")).unwrap();
+    std::fs::write(dir.join("judged.jsonl.partial"), "half").unwrap();
+    let copied = reuse_from(&config, &dir, &from, &variants(&config)).unwrap();
+    assert_eq!(
+        copied,
+        vec![
+            "judged.jsonl",
+            "aligned/halt-0.6.jsonl",
+            "aligned/unchanged.jsonl",
+            "eval/pretrained-0shot",
+            "eval/pretrained-4shot",
+            "models/unchanged",
+            "eval/unchanged",
+        ]
+    );
+    assert!(!dir.join("judged.jsonl.partial").exists());
+    assert!(!dir.join("eval/halt-0.6").exists());
 }

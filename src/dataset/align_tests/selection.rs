@@ -225,3 +225,25 @@ fn own_best_keeps_the_best_sample_whole_even_with_a_wrong_step() {
         "\"own_best\""
     );
 }
+
+/// Found in review: an empty reply tied at the top made an empty target, which training
+/// refuses. OwnBest takes the best sample *with text*; with none, the marker.
+#[test]
+fn own_best_never_keeps_an_empty_sample() {
+    let wrong = "42/3 = 15.\n#### 15".to_string();
+    // all three judged 0 (the blank ones have no fragment): by hand, only #2 has text
+    let (ex, s, j) = records(
+        vec![String::new(), "  ".into(), wrong.clone()],
+        vec![vec![], vec![], vec![F, F]],
+    );
+    let cfg = AlignConfig::default();
+    let a = align(&ex, &s, &j, AlignMethod::OwnBest, &cfg).unwrap();
+    assert_eq!((a.target.as_str(), a.selected), (wrong.as_str(), Some(2)));
+    // every sample blank: the marker alone
+    let (ex, s, j) = records(vec![String::new(), " ".into()], vec![vec![], vec![]]);
+    let a = align(&ex, &s, &j, AlignMethod::OwnBest, &cfg).unwrap();
+    assert_eq!(
+        (a.target.as_str(), a.selected, a.abstained),
+        (M, None, true)
+    );
+}

@@ -1,0 +1,479 @@
+//! The HTTP side of `halt-llm serve`: routes, authentication, request checks, the JSON
+//! response and the server-sent event stream (see [`super`] for the behaviour).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::Request;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event as SseEvent, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+use super::ServeConfig;
+use super::api::{ChatRequest, ErrorBody, ErrorDetail, HaltInfo, Usage, finish_reason};
+use super::engine::{Engine, Event, Job, Refused};
+use crate::chat::Message;
+use crate::generate::{FinishReason, SamplingConfig};
+use crate::tokenizer::Tokenizer;
+
+/// What every handler shares.
+pub(super) struct State {
+    pub(super) engine: Engine,
+    pub(super) tokenizer: Tokenizer,
+    /// The model's name in responses.
+    pub(super) name: String,
+    /// The model's context length (prompt + max_tokens must fit).
+    pub(super) context: usize,
+    pub(super) config: ServeConfig,
+    /// Counter for response ids.
+    pub(super) next_id: AtomicU64,
+}
+
+type Shared = Arc<State>;
+
+/// The routes; unknown paths get a JSON 404.
+pub(super) fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/models", get(models))
+        .route("/health", get(health))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// An OpenAI-style error response.
+fn error(status: StatusCode, kind: &str, code: &str, message: impl Into<String>) -> Response {
+    let body = ErrorBody {
+        error: ErrorDetail {
+            message: message.into(),
+            kind: kind.into(),
+            code: code.into(),
+        },
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+fn bad_request(code: &str, message: impl Into<String>) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request_error",
+        code,
+        message,
+    )
+}
+
+async fn not_found(req: Request) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "invalid_request_error",
+        "not_found",
+        format!("no route for {} {}", req.method(), req.uri().path()),
+    )
+}
+
+/// `None` when the request may pass; a 401 response otherwise.
+fn check_key(state: &State, headers: &HeaderMap) -> Option<Response> {
+    let key = state.config.api_key.as_deref()?;
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(g) if constant_time_eq(g.as_bytes(), key.as_bytes()) => None,
+        _ => Some(error(
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "invalid_api_key",
+            "missing or wrong API key (send `Authorization: Bearer <key>`)",
+        )),
+    }
+}
+
+/// Compares without stopping at the first difference (the time does not tell how much of a
+/// key was right).
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+async fn health(axum::extract::State(state): axum::extract::State<Shared>) -> Response {
+    axum::Json(
+        json!({"status": "ok", "model": state.name, "load": state.engine.load(),
+                      "cancelled": state.engine.cancelled()}),
+    )
+    .into_response()
+}
+
+async fn models(
+    axum::extract::State(state): axum::extract::State<Shared>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(r) = check_key(&state, &headers) {
+        return r;
+    }
+    axum::Json(json!({
+        "object": "list",
+        "data": [{"id": state.name, "object": "model", "created": 0, "owned_by": "halt-llm"}],
+    }))
+    .into_response()
+}
+
+/// A checked request: the prompt and one sampling setting per choice.
+struct Plan {
+    prompt: Vec<u32>,
+    choices: Vec<SamplingConfig>,
+    stream: bool,
+    include_usage: bool,
+}
+
+/// Why a request is refused with 400: the error code and the message.
+struct Invalid(&'static str, String);
+
+fn invalid(code: &'static str, message: impl Into<String>) -> Invalid {
+    Invalid(code, message.into())
+}
+
+/// Checks `req` and turns it into a [`Plan`], or says what is wrong (a 400).
+fn plan(state: &State, req: ChatRequest) -> Result<Plan, Invalid> {
+    if req.messages.is_empty() {
+        return Err(invalid("invalid_messages", "`messages` must not be empty"));
+    }
+    let mut messages = Vec::with_capacity(req.messages.len());
+    for m in &req.messages {
+        let text = m.text().map_err(|e| invalid("invalid_content", e))?;
+        messages.push(Message::new(&m.role, text));
+    }
+    let prompt = state.tokenizer.encode_chat(&messages, true).map_err(|e| {
+        invalid(
+            "invalid_messages",
+            format!("rendering the chat template: {e:#}"),
+        )
+    })?;
+    let n = req.n.unwrap_or(1);
+    if n == 0 || n > state.config.max_n as u64 {
+        return Err(invalid(
+            "invalid_n",
+            format!("`n` must be between 1 and {}", state.config.max_n),
+        ));
+    }
+    let room = state.context.saturating_sub(prompt.len());
+    let max_tokens = match req.max_completion_tokens.or(req.max_tokens) {
+        None => (state.config.default_max_tokens as u64).min(room as u64),
+        Some(0) => {
+            return Err(invalid(
+                "invalid_max_tokens",
+                "`max_tokens` must be at least 1",
+            ));
+        }
+        Some(m) => m,
+    };
+    if max_tokens == 0 || max_tokens > room as u64 {
+        return Err(invalid(
+            "context_length_exceeded",
+            format!(
+                "the prompt has {} tokens and max_tokens is {max_tokens}: together more than the \
+                 model's context of {} tokens",
+                prompt.len(),
+                state.context
+            ),
+        ));
+    }
+    let temperature = req.temperature.unwrap_or(1.0);
+    if !(0.0..=2.0).contains(&temperature) {
+        return Err(invalid(
+            "invalid_temperature",
+            "`temperature` must be in [0, 2]",
+        ));
+    }
+    let top_p = req.top_p.unwrap_or(1.0);
+    if !(top_p > 0.0 && top_p <= 1.0) {
+        return Err(invalid("invalid_top_p", "`top_p` must be in (0, 1]"));
+    }
+    let stop = req.stop.map(|s| s.into_vec()).unwrap_or_default();
+    if stop.len() > 4 || stop.iter().any(|s| s.is_empty() || s.len() > 256) {
+        return Err(invalid(
+            "invalid_stop",
+            "`stop` takes at most 4 non-empty strings of at most 256 bytes",
+        ));
+    }
+    let seed = req.seed.unwrap_or_else(rand::random);
+    let choices = (0..n)
+        .map(|i| SamplingConfig {
+            max_new_tokens: max_tokens as usize,
+            temperature: temperature as f32,
+            top_p: top_p as f32,
+            seed: seed.wrapping_add(i),
+            stop_strings: stop.clone(),
+        })
+        .collect();
+    Ok(Plan {
+        prompt,
+        choices,
+        stream: req.stream.unwrap_or(false),
+        include_usage: req.stream_options.is_some_and(|o| o.include_usage),
+    })
+}
+
+async fn chat_completions(
+    axum::extract::State(state): axum::extract::State<Shared>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if let Some(r) = check_key(&state, &headers) {
+        return r;
+    }
+    let bytes = match to_bytes(body, state.config.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request_error",
+                "body_too_large",
+                format!(
+                    "the request body is larger than {} bytes",
+                    state.config.max_body_bytes
+                ),
+            );
+        }
+    };
+    let req: ChatRequest = match serde_json::from_slice(&bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            return bad_request(
+                "invalid_json",
+                format!("the body is not a chat request: {e}"),
+            );
+        }
+    };
+    // Rendering and tokenizing is host work of a few milliseconds: off the async workers.
+    let planned = {
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || plan(&state, req)).await
+    };
+    let plan = match planned {
+        Ok(Ok(p)) => p,
+        Ok(Err(Invalid(code, message))) => return bad_request(code, message),
+        Err(e) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "internal",
+                format!("{e}"),
+            );
+        }
+    };
+    let (tx, rx) = unbounded_channel();
+    let jobs = plan
+        .choices
+        .iter()
+        .enumerate()
+        .map(|(index, sampling)| Job {
+            prompt: plan.prompt.clone(),
+            sampling: sampling.clone(),
+            marker: Some(state.config.marker.clone()),
+            index,
+            events: tx.clone(),
+        })
+        .collect();
+    drop(tx);
+    match state.engine.submit(jobs) {
+        Ok(()) => {}
+        Err(Refused::Busy) => {
+            return error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                "queue_full",
+                "the server's queue is full; retry later",
+            );
+        }
+        Err(Refused::Stopped) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_error",
+                "model_stopped",
+                "the model thread has stopped",
+            );
+        }
+    }
+    let id = format!("chatcmpl-{}", state.next_id.fetch_add(1, Ordering::Relaxed));
+    let head = Head {
+        id,
+        created: unix_time(),
+        model: state.name.clone(),
+        marker: state.config.marker.clone(),
+        prompt_tokens: plan.prompt.len(),
+        choices: plan.choices.len(),
+    };
+    if plan.stream {
+        stream_response(head, rx, plan.include_usage)
+    } else {
+        json_response(head, rx).await
+    }
+}
+
+/// What every response of one request repeats.
+struct Head {
+    id: String,
+    created: u64,
+    model: String,
+    marker: String,
+    prompt_tokens: usize,
+    choices: usize,
+}
+
+fn unix_time() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Waits for every choice and answers with one `chat.completion`.
+async fn json_response(head: Head, mut rx: UnboundedReceiver<(usize, Event)>) -> Response {
+    let mut texts = vec![String::new(); head.choices];
+    let mut finishes: Vec<Option<FinishReason>> = vec![None; head.choices];
+    let mut completion = 0;
+    while let Some((i, event)) = rx.recv().await {
+        match event {
+            Event::Text(t) => texts[i].push_str(&t),
+            Event::Done {
+                finish,
+                completion_tokens,
+                ..
+            } => {
+                finishes[i] = Some(finish);
+                completion += completion_tokens;
+            }
+            Event::Failed(m) => {
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "generation_failed",
+                    m,
+                );
+            }
+        }
+    }
+    let choices: Vec<Value> = texts
+        .iter()
+        .zip(&finishes)
+        .enumerate()
+        .map(|(i, (text, f))| {
+            json!({
+                "index": i,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": finish_reason(f.unwrap_or(FinishReason::Length)),
+                "logprobs": null,
+                "halt": HaltInfo::of(text, &head.marker),
+            })
+        })
+        .collect();
+    axum::Json(json!({
+        "id": head.id,
+        "object": "chat.completion",
+        "created": head.created,
+        "model": head.model,
+        "choices": choices,
+        "usage": usage(head.prompt_tokens, completion),
+    }))
+    .into_response()
+}
+
+fn usage(prompt_tokens: usize, completion_tokens: usize) -> Usage {
+    Usage {
+        prompt_tokens,
+        completion_tokens,
+        total_tokens: prompt_tokens + completion_tokens,
+    }
+}
+
+/// Answers with server-sent events: per choice a role chunk, content chunks as text arrives,
+/// a last chunk with `finish_reason` and `halt`; then the usage chunk when asked, then
+/// `[DONE]`. A client that goes away drops the stream, which cancels its choices.
+fn stream_response(
+    head: Head,
+    mut rx: UnboundedReceiver<(usize, Event)>,
+    include_usage: bool,
+) -> Response {
+    let (out, events) = tokio::sync::mpsc::channel::<Result<SseEvent, Infallible>>(64);
+    tokio::spawn(async move {
+        let chunk = |choice: Value| {
+            let mut c = json!({
+                "id": head.id,
+                "object": "chat.completion.chunk",
+                "created": head.created,
+                "model": head.model,
+                "choices": [choice],
+            });
+            if include_usage {
+                c["usage"] = Value::Null;
+            }
+            SseEvent::default().data(c.to_string())
+        };
+        for i in 0..head.choices {
+            let role = json!({"index": i, "delta": {"role": "assistant", "content": ""},
+                              "logprobs": null, "finish_reason": null});
+            if out.send(Ok(chunk(role))).await.is_err() {
+                return;
+            }
+        }
+        let mut texts = vec![String::new(); head.choices];
+        let mut completion = 0;
+        while let Some((i, event)) = rx.recv().await {
+            let c = match event {
+                Event::Text(t) => {
+                    texts[i].push_str(&t);
+                    json!({"index": i, "delta": {"content": t}, "logprobs": null,
+                           "finish_reason": null})
+                }
+                Event::Done {
+                    finish,
+                    completion_tokens,
+                    ..
+                } => {
+                    completion += completion_tokens;
+                    json!({"index": i, "delta": {}, "logprobs": null,
+                           "finish_reason": finish_reason(finish),
+                           "halt": HaltInfo::of(&texts[i], &head.marker)})
+                }
+                Event::Failed(m) => {
+                    let e = json!({"error": {"message": m, "type": "server_error",
+                                             "code": "generation_failed"}});
+                    let _ = out.send(Ok(SseEvent::default().data(e.to_string()))).await;
+                    return;
+                }
+            };
+            if out.send(Ok(chunk(c))).await.is_err() {
+                return; // the client went away: dropping `rx` cancels the choices
+            }
+        }
+        if include_usage {
+            let u = json!({
+                "id": head.id,
+                "object": "chat.completion.chunk",
+                "created": head.created,
+                "model": head.model,
+                "choices": [],
+                "usage": usage(head.prompt_tokens, completion),
+            });
+            if out
+                .send(Ok(SseEvent::default().data(u.to_string())))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        let _ = out.send(Ok(SseEvent::default().data("[DONE]"))).await;
+    });
+    let stream =
+        futures_util::stream::unfold(
+            events,
+            |mut rx| async move { rx.recv().await.map(|e| (e, rx)) },
+        );
+    Sse::new(stream).into_response()
+}

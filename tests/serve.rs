@@ -1,0 +1,435 @@
+//! `halt-llm serve` over real HTTP on 127.0.0.1 with the tiny fixture model: answers (JSON and
+//! streamed) equal `halt-llm generate`'s for the same seed, `stop` and the HALT marker,
+//! authentication, bounded and malformed bodies, and a client that leaves mid-stream.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_halt-llm");
+const KEY: &str = "test-key-123";
+
+fn tiny_model() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-llama/hf")
+}
+
+/// A running server; killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `halt-llm serve` on a free port with `extra` flags and the API key in the
+/// environment; waits for its "listening on" line.
+fn start(extra: &[&str]) -> Server {
+    start_model(&tiny_model().display().to_string(), extra)
+}
+
+/// [`start`] with another model (`default`: SmolLM2-135M-Instruct).
+fn start_model(model: &str, extra: &[&str]) -> Server {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--model", model])
+        .args(["--port", "0", "--api-key-env", "HALT_TEST_KEY"])
+        .args(extra)
+        .env("HALT_TEST_KEY", KEY)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("the server printed its address")
+            .unwrap();
+        if let Some(addr) = line.strip_prefix("serve: listening on ") {
+            break addr.to_string();
+        }
+    };
+    // keep draining stderr so the server never blocks on a full pipe
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, base }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(120)))
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// POSTs `body` (raw bytes) to `path`, with the key unless `key` is `None`; returns the
+/// status and the body text.
+fn post_raw(base: &str, path: &str, body: &[u8], key: Option<&str>) -> (u16, String) {
+    let mut req = agent()
+        .post(format!("{base}{path}"))
+        .header("Content-Type", "application/json");
+    if let Some(k) = key {
+        req = req.header("Authorization", &format!("Bearer {k}"));
+    }
+    let mut resp = req.send(body).unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_to_string().unwrap())
+}
+
+fn chat(base: &str, body: &Value) -> (u16, Value) {
+    let (status, text) = post_raw(
+        base,
+        "/v1/chat/completions",
+        body.to_string().as_bytes(),
+        Some(KEY),
+    );
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")),
+    )
+}
+
+/// The `data:` payloads of a server-sent event stream.
+fn sse_events(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data: ").or_else(|| l.strip_prefix("data:")))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `halt-llm generate` on `prompts` (one line each, one batch) with the tiny model: the
+/// responses.
+fn generate(prompts: &[&str], seed: u64, temperature: f32, max_tokens: usize) -> Vec<String> {
+    generate_with(
+        &tiny_model().display().to_string(),
+        prompts,
+        seed,
+        temperature,
+        max_tokens,
+    )
+}
+
+/// [`generate`] with another model.
+fn generate_with(
+    model: &str,
+    prompts: &[&str],
+    seed: u64,
+    temperature: f32,
+    max_tokens: usize,
+) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("prompts.txt");
+    std::fs::write(&file, prompts.join("\n") + "\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["generate", "--model", model])
+        .arg("--prompts")
+        .arg(&file)
+        .args(["--seed", &seed.to_string()])
+        .args(["--temperature", &temperature.to_string()])
+        .args(["--max-new-tokens", &max_tokens.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["response"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+fn request(prompt: &str, extra: Value) -> Value {
+    let mut body = json!({"model": "tiny", "messages": [{"role": "user", "content": prompt}]});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+#[test]
+fn answers_equal_generate_as_json_and_as_a_stream() {
+    let server = start(&[]);
+    let prompt = "what is 2 plus 3?";
+    let want = generate(&[prompt, prompt], 7, 0.8, 12);
+    // JSON, two choices: seeds 7 and 8, as `generate` gives sequences 0 and 1 of one batch
+    let (status, v) = chat(
+        &server.base,
+        &request(
+            prompt,
+            json!({"temperature": 0.8, "seed": 7, "max_tokens": 12, "n": 2}),
+        ),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["object"], "chat.completion");
+    for (i, w) in want.iter().enumerate() {
+        assert_eq!(
+            v["choices"][i]["message"]["content"],
+            json!(w),
+            "choice {i}: {v}"
+        );
+        assert_eq!(v["choices"][i]["halt"]["abstention"], "none");
+        assert!(matches!(
+            v["choices"][i]["finish_reason"].as_str(),
+            Some("stop" | "length")
+        ));
+    }
+    let u = &v["usage"];
+    assert_eq!(
+        u["total_tokens"].as_u64(),
+        Some(u["prompt_tokens"].as_u64().unwrap() + u["completion_tokens"].as_u64().unwrap())
+    );
+    // streamed: the role first, the deltas add up to the same text, usage, then [DONE]
+    let body = request(
+        prompt,
+        json!({"temperature": 0.8, "seed": 7, "max_tokens": 12, "stream": true,
+               "stream_options": {"include_usage": true}}),
+    );
+    let (status, text) = post_raw(
+        &server.base,
+        "/v1/chat/completions",
+        body.to_string().as_bytes(),
+        Some(KEY),
+    );
+    assert_eq!(status, 200, "{text}");
+    let events = sse_events(&text);
+    assert_eq!(events.last().map(String::as_str), Some("[DONE]"), "{text}");
+    let chunks: Vec<Value> = events[..events.len() - 1]
+        .iter()
+        .map(|e| serde_json::from_str(e).unwrap())
+        .collect();
+    assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
+    let streamed: String = chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+        .collect();
+    assert_eq!(streamed, want[0]);
+    let usage = chunks.last().unwrap();
+    assert_eq!(usage["choices"], json!([]));
+    assert!(usage["usage"]["completion_tokens"].as_u64().unwrap() >= 1);
+    let last_choice = &chunks[chunks.len() - 2]["choices"][0];
+    assert!(last_choice["finish_reason"].is_string(), "{last_choice}");
+    assert_eq!(last_choice["halt"]["abstention"], "none");
+}
+
+#[test]
+fn stop_strings_and_the_marker_end_the_answer() {
+    // the greedy answer, then a stop string from its middle and a marker from its middle
+    let prompt = "what is 4 plus 1?";
+    let full = generate(&[prompt], 0, 0.0, 16).remove(0);
+    let chars: Vec<char> = full.chars().collect();
+    assert!(
+        chars.len() >= 6,
+        "the tiny model's answer is long enough: {full:?}"
+    );
+    let needle: String = chars[chars.len() / 2..chars.len() / 2 + 2].iter().collect();
+    let expect_stop = &full[..full.find(&needle).unwrap()];
+    let server = start(&["--marker", &needle]);
+    let greedy = json!({"temperature": 0, "max_tokens": 16});
+    // the marker: generation ends after it, kept, reported as a partial abstention
+    let (_, v) = chat(&server.base, &request(prompt, greedy.clone()));
+    let content = v["choices"][0]["message"]["content"].as_str().unwrap();
+    let at = full.find(&needle).unwrap();
+    assert_eq!(content, &full[..at + needle.len()], "{v}");
+    let halt = &v["choices"][0]["halt"];
+    assert_eq!(halt["marker"], json!(needle));
+    if full[..at].trim().is_empty() {
+        assert_eq!(halt["abstention"], "full");
+    } else {
+        assert_eq!(halt["abstention"], "partial");
+        assert_eq!(halt["answer"], json!(full[..at].trim()));
+    }
+    assert_eq!(v["choices"][0]["finish_reason"], "stop");
+    // a stop string: cut before it, never sent, not even in part while streaming
+    let mut body = greedy.clone();
+    body["stop"] = json!([needle.clone()]);
+    let server = start(&[]);
+    let (_, v) = chat(&server.base, &request(prompt, body.clone()));
+    assert_eq!(
+        v["choices"][0]["message"]["content"],
+        json!(expect_stop),
+        "{v}"
+    );
+    body["stream"] = json!(true);
+    let (_, text) = post_raw(
+        &server.base,
+        "/v1/chat/completions",
+        request(prompt, body).to_string().as_bytes(),
+        Some(KEY),
+    );
+    let streamed: String = sse_events(&text)
+        .iter()
+        .filter(|e| *e != "[DONE]")
+        .filter_map(|e| {
+            serde_json::from_str::<Value>(e).unwrap()["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect();
+    assert_eq!(streamed, expect_stop);
+}
+
+#[test]
+fn keys_limits_and_malformed_requests_get_openai_errors() {
+    let server = start(&["--max-body-bytes", "2048"]);
+    let ok = request("hi", json!({"max_tokens": 2, "temperature": 0}));
+    let body = ok.to_string();
+    let code = |status_text: (u16, String)| {
+        let v: Value = serde_json::from_str(&status_text.1)
+            .unwrap_or_else(|e| panic!("{e}: {}", status_text.1));
+        (
+            status_text.0,
+            v["error"]["code"].as_str().unwrap_or("").to_string(),
+            v,
+        )
+    };
+    let path = "/v1/chat/completions";
+    let (s, c, _) = code(post_raw(&server.base, path, body.as_bytes(), None));
+    assert_eq!((s, c.as_str()), (401, "invalid_api_key"));
+    let (s, c, _) = code(post_raw(&server.base, path, body.as_bytes(), Some("wrong")));
+    assert_eq!((s, c.as_str()), (401, "invalid_api_key"));
+    let (s, _) = post_raw(&server.base, path, body.as_bytes(), Some(KEY));
+    assert_eq!(s, 200);
+    let big = request(&"x".repeat(4096), json!({}));
+    let (s, c, _) = code(post_raw(
+        &server.base,
+        path,
+        big.to_string().as_bytes(),
+        Some(KEY),
+    ));
+    assert_eq!((s, c.as_str()), (413, "body_too_large"));
+    for (bad, want) in [
+        (&b"{not json"[..], "invalid_json"),
+        (br#"{"messages": []}"#, "invalid_messages"),
+        (
+            br#"{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 100000000}"#,
+            "context_length_exceeded",
+        ),
+        (
+            br#"{"messages": [{"role": "user", "content": "hi"}], "temperature": 9}"#,
+            "invalid_temperature",
+        ),
+        (
+            br#"{"messages": [{"role": "user", "content": "hi"}], "n": 0}"#,
+            "invalid_n",
+        ),
+        (
+            br#"{"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}"#,
+            "invalid_content",
+        ),
+    ] {
+        let (s, c, v) = code(post_raw(&server.base, path, bad, Some(KEY)));
+        assert_eq!((s, c.as_str()), (400, want), "{v}");
+        assert_eq!(v["error"]["type"], "invalid_request_error");
+    }
+    let (s, c, _) = code(post_raw(&server.base, "/v2/nothing", b"{}", Some(KEY)));
+    assert_eq!((s, c.as_str()), (404, "not_found"));
+    // the models list needs the key; the health check does not
+    let mut r = agent()
+        .get(format!("{}/v1/models", server.base))
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    r = agent()
+        .get(format!("{}/v1/models", server.base))
+        .header("Authorization", &format!("Bearer {KEY}"))
+        .call()
+        .unwrap();
+    let models: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(models["data"][0]["object"], "model");
+    let r = agent()
+        .get(format!("{}/health", server.base))
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // still serving after all that
+    let (s, _) = post_raw(&server.base, path, body.as_bytes(), Some(KEY));
+    assert_eq!(s, 200);
+}
+
+/// On the default model (decoding a long greedy story takes seconds), so the stream is still
+/// running when its client leaves: the server cancels it (counted in `/health`) and answers
+/// the others as if alone.
+#[test]
+fn a_client_leaving_mid_stream_does_not_disturb_the_others() {
+    let server = start_model("default", &[]);
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let body = request(
+        "Write a very long story about a dragon who learns to count.",
+        json!({"max_tokens": 400, "stream": true, "temperature": 0}),
+    )
+    .to_string();
+    let mut s = TcpStream::connect(&addr).unwrap();
+    write!(
+        s,
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {KEY}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("\"content\":\"") || seen.len() < 800 {
+        let n = s.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "the stream ended early: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // another client asks while the story is still being told
+    let other = std::thread::spawn({
+        let base = server.base.clone();
+        move || {
+            let server = Server {
+                child: Command::new("true").spawn().unwrap(),
+                base,
+            };
+            let v = chat(
+                &server.base,
+                &request("Say hello.", json!({"max_tokens": 12, "temperature": 0})),
+            );
+            std::mem::forget(server);
+            v
+        }
+    });
+    drop(s);
+    let (status, v) = other.join().unwrap();
+    assert_eq!(status, 200, "{v}");
+    let alone = generate_with("default", &["Say hello."], 0, 0.0, 12).remove(0);
+    assert_eq!(v["choices"][0]["message"]["content"], json!(alone));
+    // the abandoned story is cancelled and its slot freed
+    let started = Instant::now();
+    loop {
+        let mut r = agent()
+            .get(format!("{}/health", server.base))
+            .call()
+            .unwrap();
+        let h: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+        if h["load"] == 0 {
+            assert_eq!(h["cancelled"], 1, "{h}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the abandoned stream still holds a slot: {h}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
