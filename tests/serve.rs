@@ -433,3 +433,129 @@ fn a_client_leaving_mid_stream_does_not_disturb_the_others() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// `--max-batch 1 --max-queue 0` on the default model: while one long story streams, a second
+/// request is refused with 429 `queue_full`; once the story's client leaves, requests pass.
+#[test]
+fn a_full_queue_answers_429() {
+    let server = start_model("default", &["--max-batch", "1", "--max-queue", "0"]);
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let body = request(
+        "Write a very long story about a dragon who learns to count.",
+        json!({"max_tokens": 400, "stream": true, "temperature": 0}),
+    )
+    .to_string();
+    let mut s = TcpStream::connect(&addr).unwrap();
+    write!(
+        s,
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {KEY}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("\"content\":\"") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "the stream ended early");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let (status, text) = post_raw(
+        &server.base,
+        "/v1/chat/completions",
+        request("Say hello.", json!({"max_tokens": 4}))
+            .to_string()
+            .as_bytes(),
+        Some(KEY),
+    );
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (status, &v["error"]["code"]),
+        (429, &json!("queue_full")),
+        "{v}"
+    );
+    assert_eq!(v["error"]["type"], "rate_limit_error");
+    drop(s);
+    let started = Instant::now();
+    loop {
+        let (status, _) = post_raw(
+            &server.base,
+            "/v1/chat/completions",
+            request("Say hello.", json!({"max_tokens": 4}))
+                .to_string()
+                .as_bytes(),
+            Some(KEY),
+        );
+        if status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "still {status}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The official `openai` Python client (installed by `.ci/run`, which sets
+/// `HALT_REQUIRE_OPENAI`; elsewhere the test skips without it): a completion, a stream, the
+/// models list, the `halt` field through the client's `model_extra`, and a wrong key raising
+/// the client's `AuthenticationError`.
+#[test]
+fn the_openai_python_client_talks_to_the_server() {
+    let have = Command::new("python3")
+        .args(["-c", "import openai"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        assert!(
+            std::env::var_os("HALT_REQUIRE_OPENAI").is_none(),
+            "HALT_REQUIRE_OPENAI is set but `import openai` fails"
+        );
+        eprintln!("skipped: the `openai` Python package is not installed");
+        return;
+    }
+    let server = start(&[]);
+    let prompt = "what is 2 plus 3?";
+    let want = generate(&[prompt], 5, 0.0, 10).remove(0);
+    let script = r#"
+import json, sys
+import openai
+from openai import OpenAI
+base, key, prompt = sys.argv[1], sys.argv[2], sys.argv[3]
+c = OpenAI(base_url=base + "/v1", api_key=key, max_retries=0)
+msgs = [{"role": "user", "content": prompt}]
+r = c.chat.completions.create(model="tiny", messages=msgs, temperature=0, max_tokens=10, seed=5)
+streamed = "".join(
+    ch.choices[0].delta.content or ""
+    for ch in c.chat.completions.create(model="tiny", messages=msgs, temperature=0,
+                                        max_tokens=10, stream=True,
+                                        stream_options={"include_usage": True})
+    if ch.choices)
+try:
+    OpenAI(base_url=base + "/v1", api_key="wrong", max_retries=0).models.list()
+    refused = False
+except openai.AuthenticationError:
+    refused = True
+print(json.dumps({"content": r.choices[0].message.content, "finish": r.choices[0].finish_reason,
+                  "halt": (r.choices[0].model_extra or {}).get("halt"), "streamed": streamed,
+                  "usage": r.usage.total_tokens, "models": [m.id for m in c.models.list()],
+                  "refused": refused}))
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, &server.base, KEY, prompt])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["content"], json!(want), "{v}");
+    assert_eq!(v["streamed"], json!(want), "{v}");
+    assert_eq!(v["halt"]["abstention"], "none", "{v}");
+    assert!(v["usage"].as_u64().unwrap() > 0);
+    assert_eq!(v["models"], json!(["hf"]), "{v}");
+    assert_eq!(v["refused"], true);
+}

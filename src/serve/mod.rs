@@ -104,12 +104,32 @@ pub fn serve(loaded: LoadedModel, device: burn::tensor::Device, config: ServeCon
     })
 }
 
-/// The name the server reports for its model: the file stem or folder name.
+/// The name the server reports for its model: the file stem or folder name; for a run's
+/// `models/<variant>/model/` folder, the variant (`halt-0.6`).
 fn model_name(source: &std::path::Path) -> String {
     let stem = if source.is_dir() {
-        source.file_name()
+        match source.file_name() {
+            Some(n) if n == "model" => source.parent().and_then(|p| p.file_name()).or(Some(n)),
+            n => n,
+        }
     } else {
         source.file_stem()
     };
     stem.map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::model_name;
+    use std::path::Path;
+
+    #[test]
+    fn models_are_named_after_their_file_or_run_variant() {
+        assert_eq!(model_name(Path::new("m/SmolLM2.Q4_1.gguf")), "SmolLM2.Q4_1");
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("models/halt-0.6/model");
+        std::fs::create_dir_all(&model).unwrap();
+        assert_eq!(model_name(&model), "halt-0.6");
+        assert_eq!(model_name(dir.path().join("models").as_path()), "models");
+    }
 }
