@@ -38,10 +38,17 @@ fn start(extra: &[&str]) -> Server {
 
 /// [`start`] with another model (`default`: SmolLM2-135M-Instruct).
 fn start_model(model: &str, extra: &[&str]) -> Server {
+    let mut flags = vec!["--api-key-env", "HALT_TEST_KEY"];
+    flags.extend_from_slice(extra);
+    spawn(model, &flags)
+}
+
+/// `halt-llm serve --model MODEL --port 0 FLAGS`, once it listens.
+fn spawn(model: &str, flags: &[&str]) -> Server {
     let mut child = Command::new(BIN)
         .args(["serve", "--model", model])
-        .args(["--port", "0", "--api-key-env", "HALT_TEST_KEY"])
-        .args(extra)
+        .args(["--port", "0"])
+        .args(flags)
         .env("HALT_TEST_KEY", KEY)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -337,6 +344,22 @@ fn keys_limits_and_malformed_requests_get_openai_errors() {
         assert_eq!((s, c.as_str()), (400, want), "{v}");
         assert_eq!(v["error"]["type"], "invalid_request_error");
     }
+    // a prompt longer than the tiny model's context of 128 tokens, with no max_tokens
+    let long = request(&"x ".repeat(200), json!({}));
+    let (s, c, v) = code(post_raw(
+        &server.base,
+        path,
+        long.to_string().as_bytes(),
+        Some(KEY),
+    ));
+    assert_eq!((s, c.as_str()), (400, "context_length_exceeded"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("leaves no room"),
+        "{v}"
+    );
     let (s, c, _) = code(post_raw(&server.base, "/v2/nothing", b"{}", Some(KEY)));
     assert_eq!((s, c.as_str()), (404, "not_found"));
     // the models list needs the key; the health check does not
@@ -558,4 +581,23 @@ print(json.dumps({"content": r.choices[0].message.content, "finish": r.choices[0
     assert!(v["usage"].as_u64().unwrap() > 0);
     assert_eq!(v["models"], json!(["hf"]), "{v}");
     assert_eq!(v["refused"], true);
+}
+
+/// The project's own LLM-judge client ([`halt_llm::dataset::judge::llm`]) pointed at the
+/// server (the default model: the judge's prompt is longer than the tiny model's context):
+/// the request goes through and the reply comes back as a chat completion. SmolLM2-135M may
+/// or may not answer with a JSON verdict; either a verdict or a malformed-verdict error is a
+/// round trip, a transport or HTTP error is not.
+#[test]
+fn the_llm_judge_client_talks_to_the_server() {
+    use halt_llm::dataset::judge::llm::{LlmConfig, LlmError, LlmJudge};
+    let server = spawn("default", &["--default-max-tokens", "48"]);
+    let mut config = LlmConfig::new(format!("{}/v1", server.base), "SmolLM2");
+    config.max_retries = 0;
+    let judge = LlmJudge::new(config).unwrap();
+    match judge.judge_claim("What is 2 + 3?", "2 + 3 = 5", "5") {
+        Ok(_) => {}
+        Err(LlmError::Malformed(m)) => assert!(!m.is_empty()),
+        Err(other) => panic!("the judge did not get a chat completion back: {other:?}"),
+    }
 }

@@ -162,6 +162,17 @@ fn plan(state: &State, req: ChatRequest) -> Result<Plan, Invalid> {
         ));
     }
     let room = state.context.saturating_sub(prompt.len());
+    if room == 0 {
+        return Err(invalid(
+            "context_length_exceeded",
+            format!(
+                "the prompt has {} tokens: the model's context of {} tokens leaves no room to \
+                 answer",
+                prompt.len(),
+                state.context
+            ),
+        ));
+    }
     let max_tokens = match req.max_completion_tokens.or(req.max_tokens) {
         None => (state.config.default_max_tokens as u64).min(room as u64),
         Some(0) => {
