@@ -601,3 +601,74 @@ fn the_llm_judge_client_talks_to_the_server() {
         Err(other) => panic!("the judge did not get a chat completion back: {other:?}"),
     }
 }
+
+/// A tiny model finetuned (as `tests/train.rs` does) until it says its HALT targets: served,
+/// its answers stop at the marker and the `halt` field reads them: a partial abstention with
+/// the text before the marker, and a full one.
+#[test]
+fn a_model_finetuned_to_stop_shows_the_marker_field() {
+    use halt_llm::dataset::record::{AlignMethod, Aligned};
+    use halt_llm::train::{TrainConfig, TrainOptions, train};
+    let pairs = [
+        ("hi", "the cat sat."),
+        ("who", "Unsure from Here"),
+        ("hello", "a dog ran. Unsure from Here"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("aligned.jsonl");
+    let records: Vec<Aligned> = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, (p, t))| Aligned {
+            id: format!("r{i}"),
+            prompt: p.to_string(),
+            target: t.to_string(),
+            method: AlignMethod::Halt,
+            alpha: Some(0.6),
+            selected: Some(0),
+            kept: 1,
+            dropped: 0,
+            abstained: *t == "Unsure from Here",
+        })
+        .collect();
+    halt_llm::dataset::write_jsonl(&data, &records).unwrap();
+    let cfg = TrainConfig {
+        data: vec![data],
+        model: tiny_model().display().to_string(),
+        epochs: 150,
+        lr: 1e-2,
+        min_lr_ratio: 0.1,
+        warmup_ratio: 0.0,
+        batch_size: 3,
+        grad_accum: 1,
+        max_seq_len: 64,
+        valid_fraction: 0.0,
+        checkpoint_every: 1000,
+        ..TrainConfig::default()
+    };
+    let summary = train(&cfg, &dir.path().join("run"), &TrainOptions::default())
+        .unwrap()
+        .unwrap();
+    let server = start_model(&summary.model_dir.display().to_string(), &[]);
+    let ask = |prompt: &str| {
+        let (status, v) = chat(
+            &server.base,
+            &request(prompt, json!({"temperature": 0, "max_tokens": 40})),
+        );
+        assert_eq!(status, 200, "{v}");
+        v["choices"][0].clone()
+    };
+    let partial = ask("hello");
+    assert_eq!(partial["message"]["content"], "a dog ran. Unsure from Here");
+    assert_eq!(partial["finish_reason"], "stop");
+    assert_eq!(
+        partial["halt"],
+        json!({"marker": "Unsure from Here", "abstention": "partial", "answer": "a dog ran."})
+    );
+    let full = ask("who");
+    assert_eq!(full["halt"]["abstention"], "full");
+    assert_eq!(full["halt"]["answer"], "");
+    let whole = ask("hi");
+    assert_eq!(whole["message"]["content"], "the cat sat.");
+    assert_eq!(whole["halt"]["abstention"], "none");
+}
