@@ -80,3 +80,62 @@ pub fn latest_complete(dir: &Path) -> Option<usize> {
         .rev()
         .find(|&e| KINDS.iter().all(|k| checkpoint_path(dir, k, e).exists()))
 }
+
+/// Removes the checkpoint files of epochs before `keep_from` (every kind): what burn-train's
+/// "keep the last two" would have deleted had the run not been killed between deleting one
+/// kind of an old checkpoint and the next. Called when a run resumes, so a resumed run ends
+/// with the files of an uninterrupted one.
+///
+/// # Errors
+/// The folder cannot be read, or a file cannot be removed.
+pub fn prune_before(dir: &Path, keep_from: usize) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name().into_string().unwrap_or_default();
+        let epoch = KINDS.iter().find_map(|k| {
+            name.strip_prefix(&format!("{k}-"))?
+                .strip_suffix(".bpk")?
+                .parse::<usize>()
+                .ok()
+        });
+        if epoch.is_some_and(|e| e < keep_from) {
+            std::fs::remove_file(dir.join(&name))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run killed while burn-train deleted checkpoint 1 (optim-1 gone, model-1 and
+    /// scheduler-1 left) and resumed from 3: only epochs 2 and 3 stay, other files untouched.
+    #[test]
+    fn a_resume_prunes_what_an_interrupted_deletion_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = [
+            "model-1.bpk",
+            "scheduler-1.bpk",
+            "model-2.bpk",
+            "optim-2.bpk",
+            "scheduler-2.bpk",
+            "model-3.bpk",
+            "optim-3.bpk",
+            "scheduler-3.bpk",
+            "notes.txt",
+        ];
+        for n in names {
+            std::fs::write(dir.path().join(n), "x").unwrap();
+        }
+        assert_eq!(latest_complete(dir.path()), Some(3));
+        prune_before(dir.path(), 2).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        let mut want: Vec<String> = names[2..].iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(left, want);
+    }
+}

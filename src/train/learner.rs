@@ -113,6 +113,9 @@ pub(super) fn train_segments(
             .grads_accumulation(config.grad_accum)
             .num_epochs(plan.last);
         if plan.first > 0 {
+            // burn-train keeps the last two checkpoints; a run killed while deleting an older
+            // one left some of its files, which nothing deletes after a resume
+            super::checkpoint::prune_before(&checkpoint_dir, plan.first - 1)?;
             training = training.checkpoint(plan.first);
         }
         if plain_log || !std::io::stdout().is_terminal() {
