@@ -385,13 +385,10 @@ fn keys_limits_and_malformed_requests_get_openai_errors() {
     assert_eq!(s, 200);
 }
 
-/// On the default model (decoding a long greedy story takes seconds), so the stream is still
-/// running when its client leaves: the server cancels it (counted in `/health`) and answers
-/// the others as if alone.
-#[test]
-fn a_client_leaving_mid_stream_does_not_disturb_the_others() {
-    let server = start_model("default", &[]);
-    let addr = server.base.trim_start_matches("http://").to_string();
+/// A raw streaming request for a long greedy story (400 tokens: seconds on the default
+/// model), sent on its own connection so the test can drop it; nothing read yet.
+fn story_stream(base: &str) -> (TcpStream, Vec<u8>) {
+    let addr = base.trim_start_matches("http://").to_string();
     let body = request(
         "Write a very long story about a dragon who learns to count.",
         json!({"max_tokens": 400, "stream": true, "temperature": 0}),
@@ -405,7 +402,16 @@ fn a_client_leaving_mid_stream_does_not_disturb_the_others() {
         body.len()
     )
     .unwrap();
-    let mut seen = Vec::new();
+    (s, Vec::new())
+}
+
+/// On the default model (decoding a long greedy story takes seconds), so the stream is still
+/// running when its client leaves: the server cancels it (counted in `/health`) and answers
+/// the others as if alone.
+#[test]
+fn a_client_leaving_mid_stream_does_not_disturb_the_others() {
+    let server = start_model("default", &[]);
+    let (mut s, mut seen) = story_stream(&server.base);
     let mut buf = [0u8; 4096];
     while !String::from_utf8_lossy(&seen).contains("\"content\":\"") || seen.len() < 800 {
         let n = s.read(&mut buf).unwrap();
@@ -462,21 +468,7 @@ fn a_client_leaving_mid_stream_does_not_disturb_the_others() {
 #[test]
 fn a_full_queue_answers_429() {
     let server = start_model("default", &["--max-batch", "1", "--max-queue", "0"]);
-    let addr = server.base.trim_start_matches("http://").to_string();
-    let body = request(
-        "Write a very long story about a dragon who learns to count.",
-        json!({"max_tokens": 400, "stream": true, "temperature": 0}),
-    )
-    .to_string();
-    let mut s = TcpStream::connect(&addr).unwrap();
-    write!(
-        s,
-        "POST /v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {KEY}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut seen = Vec::new();
+    let (mut s, mut seen) = story_stream(&server.base);
     let mut buf = [0u8; 4096];
     while !String::from_utf8_lossy(&seen).contains("\"content\":\"") {
         let n = s.read(&mut buf).unwrap();

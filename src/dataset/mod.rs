@@ -27,6 +27,7 @@
 
 pub mod align;
 mod align_independent;
+mod align_select;
 pub mod align_stage;
 pub mod domain;
 pub mod error;

@@ -265,4 +265,4 @@ pub fn depth_section(
 
 #[cfg(test)]
 #[path = "depth_tests.rs"]
-mod tests;
+pub(super) mod tests;

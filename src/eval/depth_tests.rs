@@ -9,8 +9,13 @@ use crate::generate::FinishReason;
 const T: Option<bool> = Some(true);
 const F: Option<bool> = Some(false);
 
-/// An answer to `id` with one neutral step, then counted steps with `verdicts`.
-fn answer(id: &str, verdicts: &[Option<bool>], progress: Option<Progress>) -> Evaluated {
+/// An answer to `id` with one neutral step, then counted steps with `verdicts` (also the
+/// fixture of `stops`' tests).
+pub(in crate::eval) fn answer(
+    id: &str,
+    verdicts: &[Option<bool>],
+    progress: Option<Progress>,
+) -> Evaluated {
     let mut fragments = vec![Fragment {
         text: "First, read.".into(),
         start: 0,

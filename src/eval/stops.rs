@@ -124,46 +124,12 @@ pub fn stops_section(rows: &[StopRow], reference_label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataset::record::{Fragment, FragmentKind};
-    use crate::generate::FinishReason;
+    use crate::eval::depth::tests::answer as answer_with;
 
-    /// An answer of `id` whose counted steps have `verdicts` (`None`: undecided), plus one
-    /// neutral step first.
+    /// An answer of `id` whose counted steps have `verdicts` (`None`: undecided), after one
+    /// neutral step.
     fn answer(id: &str, verdicts: &[Option<bool>]) -> Evaluated {
-        let mut fragments = vec![Fragment {
-            text: "Let us think.".into(),
-            start: 0,
-            end: 13,
-            correct: Some(true),
-            neutral: true,
-        }];
-        for (i, v) in verdicts.iter().enumerate() {
-            fragments.push(Fragment {
-                text: format!("s{i}"),
-                start: 14 + 3 * i,
-                end: 16 + 3 * i,
-                correct: *v,
-                neutral: false,
-            });
-        }
-        Evaluated {
-            id: id.into(),
-            answer: String::new(),
-            finish: FinishReason::Eos,
-            fragments,
-            kind: FragmentKind::Dependent,
-            marker_at: None,
-            abstained: verdicts.is_empty(),
-            partial_abstained: false,
-            complete: false,
-            n_fragments: verdicts.len(),
-            n_correct: 0,
-            n_neutral: 1,
-            n_undecided: 0,
-            n_reference_fragments: 3,
-            progress: None,
-            cut: false,
-        }
+        answer_with(id, verdicts, None)
     }
 
     const T: Option<bool> = Some(true);

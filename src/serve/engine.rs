@@ -30,6 +30,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::held_back::held_back;
 use crate::generate::{
     FinishReason, SamplingConfig, find_stop, forward_tokens, prefill, sample_token,
 };
@@ -389,37 +390,4 @@ fn step(row: &mut Row<'_>, tok: u32, tokenizer: &Tokenizer) -> Result<Option<Fin
         row.sent = upto;
     }
     Ok(finish)
-}
-
-/// Bytes at the end of `text` that are the start of some stop string (held back until the
-/// next piece shows whether the stop string follows); always a character boundary.
-pub fn held_back(text: &str, stops: &[String]) -> usize {
-    stops
-        .iter()
-        .filter_map(|s| {
-            (1..s.len())
-                .rev()
-                .filter(|&k| s.is_char_boundary(k) && k <= text.len())
-                .find(|&k| text.is_char_boundary(text.len() - k) && text.ends_with(&s[..k]))
-        })
-        .max()
-        .unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_start_of_a_stop_string_is_held_back() {
-        let stops = vec!["\n\nQ:".to_string(), "END".to_string()];
-        assert_eq!(held_back("answer\n", &stops), 1);
-        assert_eq!(held_back("answer\n\nQ", &stops), 3);
-        assert_eq!(held_back("answer EN", &stops), 2);
-        assert_eq!(held_back("answer", &stops), 0);
-        assert_eq!(held_back("", &stops), 0);
-        // a multi-byte stop string: only whole characters are held
-        let stops = vec!["éé".to_string()];
-        assert_eq!(held_back("café", &stops), 2);
-    }
 }

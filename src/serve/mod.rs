@@ -17,6 +17,8 @@
 
 pub mod api;
 pub mod engine;
+pub mod held_back;
+mod responses;
 mod routes;
 
 use std::net::SocketAddr;

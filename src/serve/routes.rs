@@ -1,7 +1,6 @@
 //! The HTTP side of `halt-llm serve`: routes, authentication, request checks, the JSON
 //! response and the server-sent event stream (see [`super`] for the behaviour).
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -9,17 +8,17 @@ use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::sse::{Event as SseEvent, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::{Value, json};
-use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use serde_json::json;
+use tokio::sync::mpsc::unbounded_channel;
 
 use super::ServeConfig;
-use super::api::{ChatRequest, ErrorBody, ErrorDetail, HaltInfo, Usage, finish_reason};
-use super::engine::{Engine, Event, Job, Refused};
+use super::api::{ChatRequest, ErrorBody, ErrorDetail};
+use super::engine::{Engine, Job, Refused};
+use super::responses::{Head, json_response, stream_response, unix_time};
 use crate::chat::Message;
-use crate::generate::{FinishReason, SamplingConfig};
+use crate::generate::SamplingConfig;
 use crate::tokenizer::Tokenizer;
 
 /// What every handler shares.
@@ -48,7 +47,12 @@ pub(super) fn router(state: Shared) -> Router {
 }
 
 /// An OpenAI-style error response.
-fn error(status: StatusCode, kind: &str, code: &str, message: impl Into<String>) -> Response {
+pub(super) fn error(
+    status: StatusCode,
+    kind: &str,
+    code: &str,
+    message: impl Into<String>,
+) -> Response {
     let body = ErrorBody {
         error: ErrorDetail {
             message: message.into(),
@@ -325,166 +329,4 @@ async fn chat_completions(
     } else {
         json_response(head, rx).await
     }
-}
-
-/// What every response of one request repeats.
-struct Head {
-    id: String,
-    created: u64,
-    model: String,
-    marker: String,
-    prompt_tokens: usize,
-    choices: usize,
-}
-
-fn unix_time() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// Waits for every choice and answers with one `chat.completion`.
-async fn json_response(head: Head, mut rx: UnboundedReceiver<(usize, Event)>) -> Response {
-    let mut texts = vec![String::new(); head.choices];
-    let mut finishes: Vec<Option<FinishReason>> = vec![None; head.choices];
-    let mut completion = 0;
-    while let Some((i, event)) = rx.recv().await {
-        match event {
-            Event::Text(t) => texts[i].push_str(&t),
-            Event::Done {
-                finish,
-                completion_tokens,
-                ..
-            } => {
-                finishes[i] = Some(finish);
-                completion += completion_tokens;
-            }
-            Event::Failed(m) => {
-                return error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "server_error",
-                    "generation_failed",
-                    m,
-                );
-            }
-        }
-    }
-    let choices: Vec<Value> = texts
-        .iter()
-        .zip(&finishes)
-        .enumerate()
-        .map(|(i, (text, f))| {
-            json!({
-                "index": i,
-                "message": {"role": "assistant", "content": text},
-                "finish_reason": finish_reason(f.unwrap_or(FinishReason::Length)),
-                "logprobs": null,
-                "halt": HaltInfo::of(text, &head.marker),
-            })
-        })
-        .collect();
-    axum::Json(json!({
-        "id": head.id,
-        "object": "chat.completion",
-        "created": head.created,
-        "model": head.model,
-        "choices": choices,
-        "usage": usage(head.prompt_tokens, completion),
-    }))
-    .into_response()
-}
-
-fn usage(prompt_tokens: usize, completion_tokens: usize) -> Usage {
-    Usage {
-        prompt_tokens,
-        completion_tokens,
-        total_tokens: prompt_tokens + completion_tokens,
-    }
-}
-
-/// Answers with server-sent events: per choice a role chunk, content chunks as text arrives,
-/// a last chunk with `finish_reason` and `halt`; then the usage chunk when asked, then
-/// `[DONE]`. A client that goes away drops the stream, which cancels its choices.
-fn stream_response(
-    head: Head,
-    mut rx: UnboundedReceiver<(usize, Event)>,
-    include_usage: bool,
-) -> Response {
-    let (out, events) = tokio::sync::mpsc::channel::<Result<SseEvent, Infallible>>(64);
-    tokio::spawn(async move {
-        let chunk = |choice: Value| {
-            let mut c = json!({
-                "id": head.id,
-                "object": "chat.completion.chunk",
-                "created": head.created,
-                "model": head.model,
-                "choices": [choice],
-            });
-            if include_usage {
-                c["usage"] = Value::Null;
-            }
-            SseEvent::default().data(c.to_string())
-        };
-        for i in 0..head.choices {
-            let role = json!({"index": i, "delta": {"role": "assistant", "content": ""},
-                              "logprobs": null, "finish_reason": null});
-            if out.send(Ok(chunk(role))).await.is_err() {
-                return;
-            }
-        }
-        let mut texts = vec![String::new(); head.choices];
-        let mut completion = 0;
-        while let Some((i, event)) = rx.recv().await {
-            let c = match event {
-                Event::Text(t) => {
-                    texts[i].push_str(&t);
-                    json!({"index": i, "delta": {"content": t}, "logprobs": null,
-                           "finish_reason": null})
-                }
-                Event::Done {
-                    finish,
-                    completion_tokens,
-                    ..
-                } => {
-                    completion += completion_tokens;
-                    json!({"index": i, "delta": {}, "logprobs": null,
-                           "finish_reason": finish_reason(finish),
-                           "halt": HaltInfo::of(&texts[i], &head.marker)})
-                }
-                Event::Failed(m) => {
-                    let e = json!({"error": {"message": m, "type": "server_error",
-                                             "code": "generation_failed"}});
-                    let _ = out.send(Ok(SseEvent::default().data(e.to_string()))).await;
-                    return;
-                }
-            };
-            if out.send(Ok(chunk(c))).await.is_err() {
-                return; // the client went away: dropping `rx` cancels the choices
-            }
-        }
-        if include_usage {
-            let u = json!({
-                "id": head.id,
-                "object": "chat.completion.chunk",
-                "created": head.created,
-                "model": head.model,
-                "choices": [],
-                "usage": usage(head.prompt_tokens, completion),
-            });
-            if out
-                .send(Ok(SseEvent::default().data(u.to_string())))
-                .await
-                .is_err()
-            {
-                return;
-            }
-        }
-        let _ = out.send(Ok(SseEvent::default().data("[DONE]"))).await;
-    });
-    let stream =
-        futures_util::stream::unfold(
-            events,
-            |mut rx| async move { rx.recv().await.map(|e| (e, rx)) },
-        );
-    Sse::new(stream).into_response()
 }
