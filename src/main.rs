@@ -53,6 +53,9 @@ enum Command {
     /// Evaluate a model on test prompts: answers judged like the training data, metrics
     /// with bootstrap intervals, report.md and a correctness/completeness plot.
     Eval(cli::eval::EvalArgs),
+    /// Write a model (a `train` output, a GGUF file, `default`) as a GGUF file for llama.cpp
+    /// and Ollama, or as a Hugging Face folder.
+    Export(cli::export::ExportArgs),
 }
 
 fn main() {
@@ -92,5 +95,6 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Train(a) => cli::train::train_cmd(a),
         Command::BenchTrain(a) => cli::train::bench(a),
         Command::Eval(a) => cli::eval::eval(a),
+        Command::Export(a) => cli::export::export(a),
     }
 }

@@ -7,6 +7,7 @@
 //! special-token matching, the contents without it.
 
 pub mod gguf_vocab;
+pub mod to_gguf;
 
 use std::path::Path;
 

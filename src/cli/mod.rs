@@ -4,6 +4,7 @@
 
 pub mod dataset;
 pub mod eval;
+pub mod export;
 pub mod generate;
 pub mod logits;
 pub mod model;

@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// The abstention marker: generation ends at it, and responses report it.
     #[arg(long, default_value = halt_llm::dataset::record::UNSURE_MARKER)]
     marker: String,
+    /// Most connections open at once; further clients wait to be accepted. A client has 10 s
+    /// to send its headers and 30 s for its body.
+    #[arg(long, default_value_t = 256)]
+    max_connections: usize,
 }
 
 /// Runs `halt-llm serve` until the process is stopped.
@@ -48,6 +52,7 @@ pub fn serve_cmd(args: ServeArgs) -> Result<()> {
     halt_llm::settings::count("max-batch", args.max_batch, 1)?;
     halt_llm::settings::count("max-n", args.max_n, 1)?;
     halt_llm::settings::count("default-max-tokens", args.default_max_tokens, 1)?;
+    halt_llm::settings::count("max-connections", args.max_connections, 1)?;
     if args.max_batch > 1024 || args.max_n > 128 || args.max_queue > 1 << 20 {
         bail!("--max-batch (≤ 1024), --max-n (≤ 128) or --max-queue (≤ 2^20) is too large");
     }
@@ -61,6 +66,13 @@ pub fn serve_cmd(args: ServeArgs) -> Result<()> {
                 .with_context(|| format!("--api-key-env {var}: the variable is not set"))?;
             if key.trim().is_empty() {
                 bail!("--api-key-env {var}: the variable is empty");
+            }
+            // HTTP trims header values, so such a key could never be sent.
+            if key.trim() != key || key.chars().any(char::is_control) {
+                bail!(
+                    "--api-key-env {var}: the key has leading or trailing spaces or control \
+                     characters, which no client can send in a header"
+                );
             }
             Some(key)
         }
@@ -78,6 +90,7 @@ pub fn serve_cmd(args: ServeArgs) -> Result<()> {
             default_max_tokens: args.default_max_tokens,
             max_n: args.max_n,
             marker: args.marker,
+            max_connections: args.max_connections,
         },
     )
 }

@@ -119,6 +119,7 @@ impl ChatMessage {
                 .iter()
                 .map(|p| match (p.kind.as_str(), &p.text) {
                     ("text", Some(t)) => Ok(t.clone()),
+                    ("text", None) => Err("a content part of type `text` has no `text`".into()),
                     (kind, _) => Err(format!(
                         "content part of type `{kind}` is not supported (only text)"
                     )),

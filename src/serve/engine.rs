@@ -356,8 +356,8 @@ impl<'a> Batch<'a> {
 }
 
 /// Adds token `tok` to `row`, sending the text that is safe to send; returns why the row
-/// ends, if it does: an end-of-turn token, a stop string (cut), the marker (kept), or its
-/// token budget.
+/// ends, if it does: an end-of-turn token, a stop string (cut), the marker (kept, also when a
+/// stop string starts where it does), or its token budget.
 fn step(row: &mut Row<'_>, tok: u32, tokenizer: &Tokenizer) -> Result<Option<FinishReason>> {
     let cfg = &row.job.sampling;
     let mut finish = None;
@@ -366,14 +366,26 @@ fn step(row: &mut Row<'_>, tok: u32, tokenizer: &Tokenizer) -> Result<Option<Fin
     } else if let Some(piece) = row.stream.step(tok)? {
         let before = row.text.len();
         row.text.push_str(&piece);
-        if let Some(cut) = find_stop(&row.text, &cfg.stop_strings, before) {
-            row.text.truncate(cut);
-            finish = Some(FinishReason::StopString);
-        } else if let Some(m) = row.job.marker.as_deref().filter(|m| !m.is_empty())
-            && let Some(at) = find_stop(&row.text, &[m.to_string()], before)
-        {
-            row.text.truncate(at + m.len());
-            finish = Some(FinishReason::StopString);
+        let cut = find_stop(&row.text, &cfg.stop_strings, before);
+        let marked = row
+            .job
+            .marker
+            .as_deref()
+            .filter(|m| !m.is_empty())
+            .and_then(|m| find_stop(&row.text, &[m.to_string()], before).map(|at| (at, m.len())));
+        // The marker wins over a stop string that starts at the same place or later (a
+        // stop string equal to the marker included): it stays in the text, so the answer's
+        // `halt` field and its text agree.
+        match (cut, marked) {
+            (_, Some((at, len))) if cut.is_none_or(|c| at <= c) => {
+                row.text.truncate(at + len);
+                finish = Some(FinishReason::StopString);
+            }
+            (Some(c), _) => {
+                row.text.truncate(c);
+                finish = Some(FinishReason::StopString);
+            }
+            _ => {}
         }
     }
     if finish.is_none() && row.generated >= cfg.max_new_tokens {

@@ -12,12 +12,13 @@
 //! arrives while others decode joins them at the next step. The async runtime never runs
 //! tensor work. The queue is bounded (429 when full); with an API key, requests without the
 //! bearer key get 401; bodies and token budgets are bounded (413, 400); every error is
-//! OpenAI-style JSON (`{"error": {"message", "type", "code"}}`). It binds 127.0.0.1 unless told
-//! otherwise.
+//! OpenAI-style JSON (`{"error": {"message", "type", "code"}}`). Slow clients are cut off and
+//! open connections are bounded ([`listen`]). It binds 127.0.0.1 unless told otherwise.
 
 pub mod api;
 pub mod engine;
 pub mod held_back;
+pub mod listen;
 mod responses;
 mod routes;
 
@@ -48,6 +49,8 @@ pub struct ServeConfig {
     pub max_n: usize,
     /// The abstention marker watched for.
     pub marker: String,
+    /// Most connections open at once ([`listen`]); more clients wait to be accepted.
+    pub max_connections: usize,
 }
 
 impl Default for ServeConfig {
@@ -61,6 +64,7 @@ impl Default for ServeConfig {
             default_max_tokens: 256,
             max_n: 8,
             marker: crate::dataset::record::UNSURE_MARKER.to_string(),
+            max_connections: 256,
         }
     }
 }
@@ -100,9 +104,8 @@ pub fn serve(loaded: LoadedModel, device: burn::tensor::Device, config: ServeCon
             .with_context(|| format!("binding {}", config.addr))?;
         let local = listener.local_addr()?;
         eprintln!("serve: listening on http://{local}");
-        axum::serve(listener, routes::router(state))
-            .await
-            .context("serving")
+        listen::accept_loop(listener, routes::router(state), config.max_connections).await;
+        Ok(())
     })
 }
 

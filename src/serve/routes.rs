@@ -43,6 +43,7 @@ pub(super) fn router(state: Shared) -> Router {
         .route("/v1/models", get(models))
         .route("/health", get(health))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }
 
@@ -81,13 +82,26 @@ async fn not_found(req: Request) -> Response {
     )
 }
 
-/// `None` when the request may pass; a 401 response otherwise.
+async fn method_not_allowed(req: Request) -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request_error",
+        "method_not_allowed",
+        format!("{} is not allowed on {}", req.method(), req.uri().path()),
+    )
+}
+
+/// `None` when the request may pass; a 401 response otherwise. The scheme name `Bearer` is
+/// matched in any case (RFC 7235).
 fn check_key(state: &State, headers: &HeaderMap) -> Option<Response> {
     let key = state.config.api_key.as_deref()?;
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(|v| {
+            let (scheme, key) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(key)
+        });
     match given {
         Some(g) if constant_time_eq(g.as_bytes(), key.as_bytes()) => None,
         _ => Some(error(
@@ -159,10 +173,16 @@ fn plan(state: &State, req: ChatRequest) -> Result<Plan, Invalid> {
         )
     })?;
     let n = req.n.unwrap_or(1);
-    if n == 0 || n > state.config.max_n as u64 {
+    // A request is admitted whole: more choices than the batch and the queue hold together
+    // could never be served (a 429 would ask the client to retry in vain).
+    let most = state
+        .config
+        .max_n
+        .min(state.config.max_batch + state.config.max_queue);
+    if n == 0 || n > most as u64 {
         return Err(invalid(
             "invalid_n",
-            format!("`n` must be between 1 and {}", state.config.max_n),
+            format!("`n` must be between 1 and {most} on this server"),
         ));
     }
     let room = state.context.saturating_sub(prompt.len());
@@ -242,16 +262,37 @@ async fn chat_completions(
     if let Some(r) = check_key(&state, &headers) {
         return r;
     }
-    let bytes = match to_bytes(body, state.config.max_body_bytes).await {
-        Ok(b) => b,
+    let too_large = || {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request_error",
+            "body_too_large",
+            format!(
+                "the request body is larger than {} bytes",
+                state.config.max_body_bytes
+            ),
+        )
+    };
+    // A declared length over the limit is refused before any of the body is waited for.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > state.config.max_body_bytes as u64) {
+        return too_large();
+    }
+    let read = to_bytes(body, state.config.max_body_bytes);
+    let bytes = match tokio::time::timeout(super::listen::BODY_TIMEOUT, read).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => return too_large(),
         Err(_) => {
             return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
+                StatusCode::REQUEST_TIMEOUT,
                 "invalid_request_error",
-                "body_too_large",
+                "request_timeout",
                 format!(
-                    "the request body is larger than {} bytes",
-                    state.config.max_body_bytes
+                    "the request body did not arrive within {} s",
+                    super::listen::BODY_TIMEOUT.as_secs()
                 ),
             );
         }

@@ -15,14 +15,53 @@ use crate::model::config::{LlamaConfig, TokenIds};
 use crate::model::llama::Llama;
 use crate::tokenizer::Tokenizer;
 
+/// The files [`export_hf`] writes; a folder holding nothing else is one it may replace.
+pub const HF_EXPORT_FILES: [&str; 5] = [
+    "model.safetensors",
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "generation_config.json",
+];
+
 /// Writes `model` (LoRA adapters merged in) and `tokenizer` to the folder `dir`, atomically:
-/// everything goes to `dir.tmp` first, which is renamed to `dir` when complete (an existing
-/// `dir` is replaced).
+/// everything goes to the sibling `<name>.halt-export-tmp` first, which is renamed to `dir`
+/// when complete. An existing `dir` is replaced only when it holds nothing but the files an
+/// earlier export wrote ([`HF_EXPORT_FILES`]).
 ///
 /// # Errors
-/// I/O errors (naming the file), serialization errors.
+/// `dir` without a folder name (`.`, `..`); `dir` an existing file, or a folder holding other
+/// files (nothing is touched then); I/O errors (naming the file); serialization errors.
 pub fn export_hf(model: &Llama, tokenizer: &Tokenizer, dir: &Path) -> Result<()> {
-    let tmp = dir.with_extension("tmp");
+    let name = dir.file_name().ok_or_else(|| {
+        anyhow!(
+            "{} names no folder to write (not `.` or `..`)",
+            dir.display()
+        )
+    })?;
+    if dir.is_file() {
+        anyhow::bail!(
+            "{} is a file, not a folder to write the model to",
+            dir.display()
+        );
+    }
+    if dir.is_dir() {
+        let entries =
+            std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))?;
+        for e in entries {
+            let e = e.with_context(|| format!("listing {}", dir.display()))?;
+            let file = e.file_name();
+            if !HF_EXPORT_FILES.iter().any(|f| file == **f) || !e.path().is_file() {
+                anyhow::bail!(
+                    "{} exists and holds {} (not a model this command wrote): remove it or \
+                     choose another folder",
+                    dir.display(),
+                    file.to_string_lossy()
+                );
+            }
+        }
+    }
+    let tmp = dir.with_file_name(format!("{}.halt-export-tmp", name.to_string_lossy()));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).with_context(|| format!("removing {}", tmp.display()))?;
     }
@@ -31,10 +70,7 @@ pub fn export_hf(model: &Llama, tokenizer: &Tokenizer, dir: &Path) -> Result<()>
     // Merge LoRA factors into dense weights; a plain model is unchanged.
     let model = model.clone().materialize();
     let weights = tmp.join("model.safetensors");
-    let mut store = SafetensorsStore::from_file(&weights)
-        .with_to_adapter(BurnToPyTorchAdapter)
-        .with_key_remapping(r"^(embed_tokens|layers|norm)\.", "model.$1.")
-        .metadata("format", "pt");
+    let mut store = pytorch_store(SafetensorsStore::from_file(&weights)).metadata("format", "pt");
     model
         .save_into(&mut store)
         .map_err(|e| anyhow!("writing {}: {e:?}", weights.display()))?;
@@ -76,6 +112,14 @@ pub fn export_hf(model: &Llama, tokenizer: &Tokenizer, dir: &Path) -> Result<()>
     }
     std::fs::rename(&tmp, dir)
         .with_context(|| format!("renaming {} to {}", tmp.display(), dir.display()))
+}
+
+/// `store` set to write Hugging Face names (`model.layers.0.self_attn.q_proj.weight`) in
+/// PyTorch's `[out, in]` layout.
+pub(crate) fn pytorch_store(store: SafetensorsStore) -> SafetensorsStore {
+    store
+        .with_to_adapter(BurnToPyTorchAdapter)
+        .with_key_remapping(r"^(embed_tokens|layers|norm)\.", "model.$1.")
 }
 
 /// The HF `config.json` of `config`, with the tokenizer's BOS/EOS ids.

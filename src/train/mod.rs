@@ -23,6 +23,7 @@ pub mod config;
 mod data;
 pub mod example;
 pub mod export;
+pub mod export_gguf;
 pub mod finetune;
 mod learner;
 pub mod log;

@@ -2,6 +2,7 @@
 
 /// One `Example` line for `a + b`: id `math-{tag}{i}`, the given prompt, reference
 /// `a+b = c\n#### c` (a calculation step and the final answer), template `{tag}{i}`.
+#[allow(dead_code)] // not every test file that shares this module uses it
 pub fn sum_example(tag: &str, i: usize, a: u32, b: u32, prompt: &str) -> String {
     let c = a + b;
     serde_json::json!({
@@ -18,3 +19,4 @@ pub fn sum_example(tag: &str, i: usize, a: u32, b: u32, prompt: &str) -> String 
     })
     .to_string()
 }
+pub mod serve;

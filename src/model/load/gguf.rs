@@ -300,6 +300,27 @@ pub fn unpermute_rows(data: &mut [f32], shape: &[usize], n_head: usize) {
     }
 }
 
+/// llama.cpp's Q/K row permutation (`convert_hf_to_gguf.py`, `LlamaModel.permute`), the
+/// inverse of [`unpermute_rows`]: HF row `h·d + j·d/2 + i` goes to file row `h·d + 2i + j`.
+///
+/// `shape` is `[n_head · head_dim, in]`.
+pub fn permute_rows(data: &mut [f32], shape: &[usize], n_head: usize) {
+    let (rows, cols) = (shape[0], shape[1]);
+    let d = rows / n_head;
+    let half = d / 2;
+    let src = data.to_vec();
+    for h in 0..n_head {
+        for i in 0..half {
+            for j in 0..2 {
+                let file_row = h * d + 2 * i + j;
+                let hf_row = h * d + j * half + i;
+                data[file_row * cols..(file_row + 1) * cols]
+                    .copy_from_slice(&src[hf_row * cols..(hf_row + 1) * cols]);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,6 +332,20 @@ mod tests {
         let mut file = vec![10.0, 20.0, 11.0, 21.0];
         unpermute_rows(&mut file, &[4, 1], 1);
         assert_eq!(file, vec![10.0, 11.0, 20.0, 21.0]);
+    }
+
+    #[test]
+    fn permute_is_llama_cpps_and_unpermute_undoes_it() {
+        // HF rows [a0, a1 | b0, b1] of one head of width 4 → interleaved [a0, b0, a1, b1]
+        let mut hf = vec![10.0, 11.0, 20.0, 21.0];
+        permute_rows(&mut hf, &[4, 1], 1);
+        assert_eq!(hf, vec![10.0, 20.0, 11.0, 21.0]);
+        let original: Vec<f32> = (0..48).map(|v| v as f32).collect(); // 2 heads × 8 rows, 3 cols
+        let mut x = original.clone();
+        permute_rows(&mut x, &[16, 3], 2);
+        assert_ne!(x, original);
+        unpermute_rows(&mut x, &[16, 3], 2);
+        assert_eq!(x, original);
     }
 
     #[test]
