@@ -53,6 +53,9 @@ enum Command {
     /// Evaluate a model on test prompts: answers judged like the training data, metrics
     /// with bootstrap intervals, report.md and a correctness/completeness plot.
     Eval(cli::eval::EvalArgs),
+    /// Reference-free labels (agreement across the N samples of a prompt) measured against
+    /// the ground-truth judge: AUROC/AUPRC for detecting wrong fragments.
+    Agreement(cli::agreement::AgreementArgs),
     /// Write a model (a `train` output, a GGUF file, `default`) as a GGUF file for llama.cpp
     /// and Ollama, or as a Hugging Face folder.
     Export(cli::export::ExportArgs),
@@ -96,5 +99,6 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::BenchTrain(a) => cli::train::bench(a),
         Command::Eval(a) => cli::eval::eval(a),
         Command::Export(a) => cli::export::export(a),
+        Command::Agreement(a) => cli::agreement::agreement(a),
     }
 }

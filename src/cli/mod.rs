@@ -2,6 +2,7 @@
 //! declares the commands and dispatches): each parses nothing itself (clap did) and calls the
 //! library.
 
+pub mod agreement;
 pub mod dataset;
 pub mod eval;
 pub mod export;

@@ -25,6 +25,7 @@
 //! # Ok::<(), halt_llm::dataset::DatasetError>(())
 //! ```
 
+pub mod agreement;
 pub mod align;
 mod align_independent;
 mod align_select;
