@@ -201,6 +201,14 @@ pub struct JudgeArgs {
     /// How an undecided (`null`) verdict counts: wrong, correct or ignore.
     #[arg(long, default_value = "wrong", value_parser = serde_name::<NullPolicy>)]
     null_policy: NullPolicy,
+    /// Label fragments by agreement across each prompt's own samples instead of against
+    /// ground truth (no examples are read; see the book's "Labels without ground truth").
+    #[arg(long)]
+    reference_free: bool,
+    /// With --reference-free: a fragment is correct when at least this many of the other
+    /// samples contain it.
+    #[arg(long, default_value_t = halt_llm::dataset::agreement::DEFAULT_MIN_SUPPORT, requires = "reference_free")]
+    min_support: usize,
     #[command(flatten)]
     llm: LlmJudgeArgs,
 }
@@ -250,6 +258,19 @@ impl LlmJudgeArgs {
 
 /// `halt-llm judge`: fragments and verdicts for every sampled response.
 pub fn judge(args: JudgeArgs) -> Result<()> {
+    if args.reference_free {
+        let judge = judge_for(args.data.domain, &JudgeConfig::default());
+        let r = halt_llm::dataset::judge_stage::reference_free_stage(
+            judge.as_ref(),
+            &args.sampled,
+            args.null_policy,
+            args.min_support,
+            &args.out,
+            false,
+        )?;
+        report("judge", &r);
+        return Ok(());
+    }
     let (examples, examples_path) = args.data.load()?;
     let config = args.llm.judge_config()?;
     if args.data.domain == Domain::Code {

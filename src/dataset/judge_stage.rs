@@ -69,3 +69,54 @@ pub fn judge_stage(
         },
     )
 }
+
+/// The reference-free judge stage (`halt-llm judge --reference-free`): every record of
+/// `sampled_path` labelled by agreement across its own samples
+/// ([`judge_reference_free`](super::judge::reference_free::judge_reference_free)); no
+/// examples are read. Resumable like [`judge_stage`].
+///
+/// # Errors
+/// An unreadable or malformed sampled file, a repeated sampled id (naming the file and line).
+pub fn reference_free_stage(
+    judge: &dyn Judge,
+    sampled_path: &Path,
+    policy: NullPolicy,
+    min_support: usize,
+    out: &Path,
+    quiet: bool,
+) -> Result<StageReport> {
+    let sampled: Vec<Sampled> = read_jsonl(sampled_path)?;
+    index_by_id(&sampled, sampled_path)?;
+    let items: Vec<(usize, &Sampled)> = sampled
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i + 1, s))
+        .collect();
+    let options = StageOptions {
+        label: "judge (reference-free)".into(),
+        chunk: JUDGE_CHUNK,
+        quiet,
+    };
+    run_stage(
+        out,
+        &items,
+        |(_, s)| s.id.as_str(),
+        &options,
+        |chunk, _| {
+            chunk
+                .iter()
+                .map(|(line, s)| -> Result<Judged> {
+                    super::judge::reference_free::judge_reference_free(
+                        judge,
+                        s,
+                        policy,
+                        min_support,
+                    )
+                    .with_context(|| {
+                        format!("{}:{line}: labelling `{}`", sampled_path.display(), s.id)
+                    })
+                })
+                .collect()
+        },
+    )
+}

@@ -18,6 +18,7 @@ pub mod math;
 pub mod medicine;
 pub mod numbers;
 pub mod path;
+pub mod reference_free;
 pub mod sandbox;
 pub mod settings;
 
@@ -178,6 +179,20 @@ pub fn judge_response(
     response: &str,
     cut: bool,
 ) -> Result<JudgedText, JudgeError> {
+    fragment_response(judge, response, cut, |text| judge.judge(example, text))
+}
+
+/// [`judge_response`] with the verdicts from `label` (fragments of a text, with verdicts):
+/// the answer's end and the cut last fragment handled the same way whoever decides.
+///
+/// # Errors
+/// As `label`.
+pub fn fragment_response(
+    judge: &dyn Judge,
+    response: &str,
+    cut: bool,
+    label: impl Fn(&str) -> Result<Vec<Fragment>, JudgeError>,
+) -> Result<JudgedText, JudgeError> {
     let end = judge.answer_end(response);
     let answer_ended = end < response.len()
         && response.is_char_boundary(end)
@@ -187,10 +202,10 @@ pub fn judge_response(
     } else {
         (response, cut)
     };
-    let fragments = judge.judge(example, text)?;
+    let fragments = label(text)?;
     match fragments.last() {
         Some(last) if cut => {
-            let fragments = judge.judge(example, &text[..last.start])?;
+            let fragments = label(&text[..last.start])?;
             let end = fragments.last().map_or(0, |f| f.end);
             Ok(JudgedText {
                 fragments,
