@@ -213,3 +213,71 @@ fn reuse_does_not_pair_this_folders_samples_with_the_other_folders_verdicts() {
         "reuse left B in a state a rerun cannot finish:\n{log}"
     );
 }
+
+/// `reference_free_alphas` (issue 17): the run labels its samples by agreement as well and
+/// trains `halt-rf-α` beside `halt-α`; its labels and targets are those of the stage commands
+/// (`judge --reference-free`, whose labels a hand-computed test checks, then `align`).
+#[test]
+fn a_run_trains_halt_on_reference_free_labels_beside_the_judges() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let config = d.join("rf.toml");
+    let text = tiny_config(d, "[]").replace(
+        "alphas = [0.6]\n",
+        "alphas = [0.6]\nreference_free_alphas = [0.6]\nmin_support = 1\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let run = d.join("R");
+    let (ok, log) = halt_run(&config, &run, None);
+    assert!(ok, "{log}");
+    let stage = |args: &[&str]| {
+        let o = Command::new(BIN).args(args).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let p = |f: &str| run.join(f).display().to_string();
+    let own = d.join("rf-judged.jsonl").display().to_string();
+    stage(&[
+        "judge",
+        "--domain",
+        "math",
+        "--reference-free",
+        "--min-support",
+        "1",
+        "--sampled",
+        &p("sampled.jsonl"),
+        "--out",
+        &own,
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(&own).unwrap(),
+        std::fs::read_to_string(run.join("judged-reference-free.jsonl")).unwrap()
+    );
+    let aligned = d.join("rf-aligned.jsonl").display().to_string();
+    let datasets = d.join("datasets").display().to_string();
+    stage(&[
+        "align",
+        "--domain",
+        "math",
+        "--datasets",
+        &datasets,
+        "--alpha",
+        "0.6",
+        "--sampled",
+        &p("sampled.jsonl"),
+        "--judged",
+        &own,
+        "--out",
+        &aligned,
+    ]);
+    let targets = |f: &str| -> Vec<String> {
+        std::fs::read_to_string(f)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["target"].to_string())
+            .collect()
+    };
+    assert_eq!(targets(&aligned), targets(&p("aligned/halt-rf-0.6.jsonl")));
+    assert!(run.join("models/halt-rf-0.6/model/config.json").exists());
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("| halt-rf | 0.6 |"), "{report}");
+}

@@ -55,6 +55,13 @@ pub struct RunConfig {
     /// Baselines trained beside HALT (`unchanged`, `idk`, `random_trim`, `addon`) and the
     /// control `own_best` (the best sample kept whole).
     pub baselines: Vec<AlignMethod>,
+    /// HALT models trained on reference-free labels (agreement across each prompt's samples,
+    /// book: "Labels without ground truth") at these α, named `halt-rf-<α>`, beside the
+    /// ground-truth ones (default: none).
+    pub reference_free_alphas: Vec<f64>,
+    /// Reference-free labels: a fragment is correct when at least this many of the other
+    /// samples contain it.
+    pub min_support: usize,
     /// How undecided verdicts count.
     pub null_policy: NullPolicy,
     /// Sampling settings (the run's seed is [`RunConfig::seed`]).
@@ -99,6 +106,8 @@ impl Default for RunConfig {
                 AlignMethod::Idk,
                 AlignMethod::RandomTrim,
             ],
+            reference_free_alphas: Vec::new(),
+            min_support: crate::dataset::agreement::DEFAULT_MIN_SUPPORT,
             null_policy: NullPolicy::Wrong,
             sample: SampleSettings::pipeline_default(),
             train: TrainConfig::small_lora(),
@@ -185,6 +194,7 @@ impl RunConfig {
             bail!("nothing to train: alphas and baselines are both empty");
         }
         settings::alphas(&self.alphas)?;
+        settings::alphas(&self.reference_free_alphas).context("reference_free_alphas")?;
         for (i, b) in self.baselines.iter().enumerate() {
             if self.baselines[..i].contains(b) {
                 bail!(

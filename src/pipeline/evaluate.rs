@@ -53,8 +53,10 @@ impl PipelineRun<'_> {
                 self.evaluate(&v.name, &self.eval_run(&v.name, v.alpha), &model_dir)?;
             tallies.push(method_tallies(&v.name, &records, self.config));
             results.push(MethodResult {
-                // HALT models share one name so the plot joins them into one line across α.
+                // HALT models share one name so the plot joins them into one line across α
+                // (those on reference-free labels another).
                 method: match v.method {
+                    AlignMethod::Halt if v.reference_free => "halt-rf".to_string(),
                     AlignMethod::Halt => method_name(v.method),
                     _ => v.name.clone(),
                 },

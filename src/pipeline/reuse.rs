@@ -118,7 +118,11 @@ pub fn reuse_from(
     }
     let shared: Vec<&Variant> = {
         let theirs = variants(&other);
-        all.iter().filter(|v| theirs.contains(v)).collect()
+        // reference-free targets also depend on the support threshold
+        all.iter()
+            .filter(|v| theirs.contains(v))
+            .filter(|v| !v.reference_free || other.min_support == config.min_support)
+            .collect()
     };
     let mut same_targets = Vec::new();
     for v in &shared {

@@ -31,7 +31,10 @@ use crate::dataset::align::AlignConfig;
 use crate::dataset::align_stage::{AlignInputs, align_stage, method_name};
 use crate::dataset::example::Example;
 use crate::dataset::judge::{JudgeConfig, judge_for};
-use crate::dataset::judge_stage::judge_stage;
+use crate::dataset::judge_stage::{judge_stage, reference_free_stage};
+
+/// The reference-free labels of a run's samples (when `reference_free_alphas` is set).
+pub const REFERENCE_FREE_JUDGED: &str = "judged-reference-free.jsonl";
 use crate::dataset::load_examples;
 use crate::dataset::record::AlignMethod;
 use crate::dataset::sample::{PromptSource, SampleConfig, sample_stage};
@@ -48,9 +51,13 @@ pub struct Variant {
     pub method: AlignMethod,
     /// Its α (HALT and α-dependent baselines).
     pub alpha: Option<f64>,
+    /// Trained on reference-free labels (`judged-reference-free.jsonl`) instead of the
+    /// ground-truth judge's.
+    pub reference_free: bool,
 }
 
-/// The variants of a config: one HALT model per α, then the baselines. IDK and RandomTrim
+/// The variants of a config: one HALT model per α, then the baselines, then one HALT model
+/// per α of `reference_free_alphas` (`halt-rf-α`). IDK and RandomTrim
 /// select a sample too; they use the middle α of the list (0.6 by default). OwnBest takes the
 /// best sample (no α).
 pub fn variants(config: &RunConfig) -> Vec<Variant> {
@@ -61,6 +68,7 @@ pub fn variants(config: &RunConfig) -> Vec<Variant> {
             name: format!("halt-{a}"),
             method: AlignMethod::Halt,
             alpha: Some(a),
+            reference_free: false,
         })
         .collect();
     let mid = config
@@ -73,8 +81,15 @@ pub fn variants(config: &RunConfig) -> Vec<Variant> {
             name: method_name(m),
             method: m,
             alpha: (!matches!(m, AlignMethod::Unchanged | AlignMethod::OwnBest)).then_some(mid),
+            reference_free: false,
         });
     }
+    v.extend(config.reference_free_alphas.iter().map(|&a| Variant {
+        name: format!("halt-rf-{a}"),
+        method: AlignMethod::Halt,
+        alpha: Some(a),
+        reference_free: true,
+    }));
     v
 }
 
@@ -235,41 +250,54 @@ impl<'a> PipelineRun<'a> {
     /// Steps 2–3: samples `sample.n` few-shot responses per training prompt with the
     /// pretrained model (into `sampled.jsonl`, resumable), then judges them (into
     /// `judged.jsonl`). Skipped when `judged.jsonl` exists; sampling alone is skipped when
-    /// `sampled.jsonl` exists (the model is then not loaded).
+    /// `sampled.jsonl` exists (the model is then not loaded). With `reference_free_alphas`,
+    /// also labels them by agreement into [`REFERENCE_FREE_JUDGED`] (once).
     ///
     /// # Errors
     /// A model that does not load; generation errors; malformed sampled records; I/O errors.
     fn sample_and_judge(&self) -> Result<()> {
         let (sampled, judged) = (self.sampled_path(), self.judged_path());
-        if judged.exists() {
-            return Ok(());
-        }
-        if !sampled.exists() {
-            let loaded = load_checkpoint(&self.model_path, &self.device)?;
-            say(&format!(
-                "sampling {} responses for each of {} training prompts",
-                self.config.sample.n,
-                self.train.len()
-            ));
-            sample_stage(
-                &loaded,
-                &self.device,
+        if !judged.exists() {
+            if !sampled.exists() {
+                let loaded = load_checkpoint(&self.model_path, &self.device)?;
+                say(&format!(
+                    "sampling {} responses for each of {} training prompts",
+                    self.config.sample.n,
+                    self.train.len()
+                ));
+                sample_stage(
+                    &loaded,
+                    &self.device,
+                    &self.train,
+                    &sample_config(self.config, &self.model_path, &self.train_path),
+                    &sampled,
+                )?;
+            }
+            say("judging the sampled responses");
+            let judge = judge_for(self.config.domain, &self.judges);
+            judge_stage(
+                judge.as_ref(),
                 &self.train,
-                &sample_config(self.config, &self.model_path, &self.train_path),
+                &self.train_path,
                 &sampled,
+                self.config.null_policy,
+                &judged,
+                false,
             )?;
         }
-        say("judging the sampled responses");
-        let judge = judge_for(self.config.domain, &self.judges);
-        judge_stage(
-            judge.as_ref(),
-            &self.train,
-            &self.train_path,
-            &sampled,
-            self.config.null_policy,
-            &judged,
-            false,
-        )?;
+        let reference_free = self.dir.join(REFERENCE_FREE_JUDGED);
+        if !self.config.reference_free_alphas.is_empty() && !reference_free.exists() {
+            say("labelling the sampled responses by agreement (reference-free)");
+            let judge = judge_for(self.config.domain, &self.judges);
+            reference_free_stage(
+                judge.as_ref(),
+                &sampled,
+                self.config.null_policy,
+                self.config.min_support,
+                &reference_free,
+                false,
+            )?;
+        }
         Ok(())
     }
 
@@ -291,11 +319,16 @@ impl<'a> PipelineRun<'a> {
                 seed: self.config.seed,
                 ..AlignConfig::default()
             };
+            let labels = if v.reference_free {
+                self.dir.join(REFERENCE_FREE_JUDGED)
+            } else {
+                judged.clone()
+            };
             let inputs = AlignInputs {
                 examples: &self.train,
                 examples_path: &self.train_path,
                 sampled: Some(&sampled),
-                judged: Some(&judged),
+                judged: Some(&labels),
             };
             align_stage(inputs, v.method, &align, &out, true)?;
         }
