@@ -284,20 +284,7 @@ fn blocks<B: QuantExt<f32, N>, const N: usize>(bytes: &[u8], n: usize) -> Result
 ///
 /// `shape` is `[n_head · head_dim, in]`.
 pub fn unpermute_rows(data: &mut [f32], shape: &[usize], n_head: usize) {
-    let (rows, cols) = (shape[0], shape[1]);
-    let d = rows / n_head;
-    let half = d / 2;
-    let src = data.to_vec();
-    for h in 0..n_head {
-        for i in 0..half {
-            for j in 0..2 {
-                let file_row = h * d + 2 * i + j;
-                let hf_row = h * d + j * half + i;
-                data[hf_row * cols..(hf_row + 1) * cols]
-                    .copy_from_slice(&src[file_row * cols..(file_row + 1) * cols]);
-            }
-        }
-    }
+    move_rows(data, shape, n_head, false);
 }
 
 /// llama.cpp's Q/K row permutation (`convert_hf_to_gguf.py`, `LlamaModel.permute`), the
@@ -305,6 +292,11 @@ pub fn unpermute_rows(data: &mut [f32], shape: &[usize], n_head: usize) {
 ///
 /// `shape` is `[n_head · head_dim, in]`.
 pub fn permute_rows(data: &mut [f32], shape: &[usize], n_head: usize) {
+    move_rows(data, shape, n_head, true);
+}
+
+/// Moves rows between the HF order and the file order (`to_file`: HF → file).
+fn move_rows(data: &mut [f32], shape: &[usize], n_head: usize, to_file: bool) {
     let (rows, cols) = (shape[0], shape[1]);
     let d = rows / n_head;
     let half = d / 2;
@@ -314,8 +306,13 @@ pub fn permute_rows(data: &mut [f32], shape: &[usize], n_head: usize) {
             for j in 0..2 {
                 let file_row = h * d + 2 * i + j;
                 let hf_row = h * d + j * half + i;
-                data[file_row * cols..(file_row + 1) * cols]
-                    .copy_from_slice(&src[hf_row * cols..(hf_row + 1) * cols]);
+                let (to, from) = if to_file {
+                    (file_row, hf_row)
+                } else {
+                    (hf_row, file_row)
+                };
+                data[to * cols..(to + 1) * cols]
+                    .copy_from_slice(&src[from * cols..(from + 1) * cols]);
             }
         }
     }
