@@ -24,7 +24,7 @@ use crate::tokenizer::Tokenizer;
 pub(crate) use decode::forward_tokens;
 use decode::{Sequences, drop_finished_rows};
 pub(crate) use prefill::prefill;
-pub use sampling::sample_token;
+pub use sampling::{logsumexp, sample_token, token_logprob};
 pub use seed::batch_seed;
 
 /// Prompt positions run through the model at once during prefill.
@@ -81,6 +81,14 @@ pub struct Generation {
     pub text: String,
     /// Why it ended.
     pub finish: FinishReason,
+    /// Natural log-probability of each id of `ids` under the model when it was sampled
+    /// ([`token_logprob`]: softmax of the raw logits, temperature 1), `[ids.len()]`.
+    pub logprobs: Vec<f32>,
+    /// Byte offset in `text` where each id of `ids` ends: the length of the text decoded up to
+    /// and including it, `[ids.len()]`, non-decreasing. A token that completes no character
+    /// yet (part of a multi-byte character) ends where the one before it did; ends past a stop
+    /// string's cut are `text.len()`. Token `i` covers `text[text_ends[i-1]..text_ends[i]]`.
+    pub text_ends: Vec<usize>,
 }
 
 impl SamplingConfig {

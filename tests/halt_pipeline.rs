@@ -112,6 +112,18 @@ fn sample_judge_align_end_to_end_with_resume() {
                 .iter()
                 .all(|t| !t.chars().any(|c| c.is_ascii_digit()))
         );
+        // every token's log-probability and where it ends in the (trimmed) response
+        assert_eq!((r.token_logprobs.len(), r.token_ends.len()), (2, 2));
+        for ((text, lps), ends) in r.responses.iter().zip(&r.token_logprobs).zip(&r.token_ends) {
+            assert!(lps.len() <= 12 && lps.len() == ends.len());
+            assert!(lps.iter().all(|&lp| lp <= 0.0 && lp.is_finite()), "{lps:?}");
+            assert!(ends.windows(2).all(|w| w[0] <= w[1]), "{ends:?}");
+            assert_eq!(
+                ends.last().copied().unwrap_or(0),
+                text.len(),
+                "{ends:?} {text:?}"
+            );
+        }
     }
     assert!(!dir.join("s.jsonl.partial").exists());
 
@@ -123,6 +135,8 @@ fn sample_judge_align_end_to_end_with_resume() {
     t0.responses = vec!["2+3 = 6\n#### 6".into(), "2+3 = 5\n#### 6".into()];
     // the hand-written responses ended on their own (not cut at the token limit)
     t0.finish.clear();
+    t0.token_logprobs.clear();
+    t0.token_ends.clear();
     l[0] = serde_json::to_string(&t0).unwrap();
     std::fs::write(&s_path, l.join("\n") + "\n").unwrap();
 

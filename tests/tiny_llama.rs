@@ -262,8 +262,75 @@ fn shared_prompts_are_prefilled_once_and_sample_like_alone() {
             &dev,
         )
         .unwrap();
-        assert_eq!(together[i], alone[0], "sequence {i}");
+        let (t, a) = (&together[i], &alone[0]);
+        assert_eq!(
+            (&t.ids, &t.text, t.finish, &t.text_ends),
+            (&a.ids, &a.text, a.finish, &a.text_ends),
+            "sequence {i}"
+        );
+        // the log-probabilities come from a batched product: equal up to f32 rounding
+        assert_eq!(t.logprobs.len(), a.logprobs.len());
+        for (x, y) in t.logprobs.iter().zip(&a.logprobs) {
+            assert!((x - y).abs() < 1e-5, "sequence {i}: {x} vs {y}");
+        }
     }
     // Different seeds on one prompt give different samples (else the test proves nothing).
     assert_ne!(together[0].ids, together[1].ids);
+}
+
+/// The log-probability recorded with each sampled token is the log-softmax (temperature 1) of
+/// the logits a full forward pass (no KV cache) gives for the sequence up to it, computed here
+/// in f64; the first one also equals the NumPy reference's last prompt row. Each token's text
+/// end is the length of the text decoded up to it.
+#[test]
+fn sampled_tokens_carry_their_log_probabilities_and_text_ends() {
+    let r = reference();
+    let dev = Device::flex();
+    let m = load_model(&dir().join("tiny.gguf"), &dev).unwrap();
+    let mut tok = m.tokenizer.clone();
+    tok.stop_ids.clear();
+    let prompt = ids_of(&r["ids"]);
+    let cfg = SamplingConfig {
+        max_new_tokens: 8,
+        temperature: 0.8,
+        top_p: 0.9,
+        seed: 11,
+        ..Default::default()
+    };
+    let g = generate(&m.model, &tok, &[prompt.clone()], &cfg, |_, _| {}, &dev).unwrap();
+    let g = &g[0];
+    assert_eq!(g.ids.len(), 8);
+    assert_eq!((g.logprobs.len(), g.text_ends.len()), (8, 8));
+    let log_softmax = |row: &[f64], id: u32| {
+        let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let lse = m + row.iter().map(|x| (x - m).exp()).sum::<f64>().ln();
+        row[id as usize] - lse
+    };
+    let vocab = r["config"]["vocab_size"].as_u64().unwrap() as usize;
+    let reference_row = &matrix(&r["logits"])[prompt.len() - 1];
+    let want = log_softmax(reference_row, g.ids[0]);
+    assert!(
+        (f64::from(g.logprobs[0]) - want).abs() < 1e-4,
+        "token 0: {} vs {want}",
+        g.logprobs[0]
+    );
+    let mut seq = prompt.clone();
+    for (i, &id) in g.ids.iter().enumerate() {
+        let all = logits(&m.model, &seq, &dev);
+        let row: Vec<f64> = all[(seq.len() - 1) * vocab..]
+            .iter()
+            .map(|&x| f64::from(x))
+            .collect();
+        let want = log_softmax(&row, id);
+        assert!(
+            (f64::from(g.logprobs[i]) - want).abs() < 1e-4,
+            "token {i}: {} vs {want}",
+            g.logprobs[i]
+        );
+        assert!(g.logprobs[i] <= 0.0);
+        seq.push(id);
+        let decoded = tok.decode(&g.ids[..=i], true).unwrap();
+        assert_eq!(g.text_ends[i], decoded.len(), "token {i}");
+    }
+    assert_eq!(*g.text_ends.last().unwrap(), g.text.len());
 }

@@ -12,6 +12,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use burn::tensor::{Int, Tensor, TensorData};
 use clap::Args;
 use halt_llm::chat::Message;
+use halt_llm::generate::logsumexp;
 use halt_llm::model::load::LoadedModel;
 use halt_llm::settings;
 
@@ -169,23 +170,9 @@ fn top_k(row: &[f32], k: usize) -> Vec<(u32, f32)> {
     pairs
 }
 
-/// `ln Σ exp(x)` over the row, in f64.
-fn logsumexp(row: &[f32]) -> f64 {
-    let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    if !m.is_finite() {
-        return f64::from(m);
-    }
-    let m = f64::from(m);
-    m + row
-        .iter()
-        .map(|&x| (f64::from(x) - m).exp())
-        .sum::<f64>()
-        .ln()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{logsumexp, top_k};
+    use super::top_k;
 
     #[test]
     fn top_k_orders_by_logit_then_id_and_clamps() {
@@ -198,11 +185,5 @@ mod tests {
         assert_eq!(top_k(&row, 7), all);
         assert_eq!(top_k(&row, 0), vec![]);
         assert_eq!(top_k(&[], 3), vec![]);
-    }
-
-    #[test]
-    fn logsumexp_is_stable() {
-        assert!((logsumexp(&[1000.0, 1000.0]) - (1000.0 + 2f64.ln())).abs() < 1e-9);
-        assert_eq!(logsumexp(&[f32::NEG_INFINITY]), f64::NEG_INFINITY);
     }
 }

@@ -66,6 +66,8 @@ mod tests {
                 max_new_tokens: 8,
             },
             finish: vec![],
+            token_logprobs: Vec::new(),
+            token_ends: Vec::new(),
         }
     }
 

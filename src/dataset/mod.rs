@@ -43,6 +43,7 @@ pub mod prompt_fit;
 pub mod record;
 pub mod sample;
 pub mod sample_made_with;
+pub mod token_confidence;
 pub mod truth;
 
 pub use crate::stage::jsonl::{parse_line, read_jsonl, write_jsonl};

@@ -43,6 +43,17 @@ pub struct Sampled {
     /// written before the field existed (then every response counts as ended on its own).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub finish: Vec<FinishReason>,
+    /// Per response, the natural log-probability of each generated token under the model
+    /// (softmax of the raw logits at temperature 1: [`crate::generate::token_logprob`]),
+    /// `[responses][tokens]`; the second reference-free confidence signal
+    /// ([`crate::dataset::token_confidence`]). Empty in files written before the field existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub token_logprobs: Vec<Vec<f32>>,
+    /// Per response, the byte offset in the response where each token of `token_logprobs`
+    /// ends ([`crate::generate::Generation::text_ends`], shifted by the leading whitespace a
+    /// plain-format response loses), `[responses][tokens]`. Empty when `token_logprobs` is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub token_ends: Vec<Vec<usize>>,
 }
 
 impl Sampled {

@@ -11,7 +11,10 @@
 //! batch is written, so the bar moves and shows the time left from the first batch on.
 //!
 //! Each record keeps why every response ended ([`Sampled::finish`]): a response cut at
-//! `max_new_tokens` ends in an unfinished fragment, which the judge stage leaves out.
+//! `max_new_tokens` ends in an unfinished fragment, which the judge stage leaves out. It also
+//! keeps the model's log-probability of every generated token and where the token ends in the
+//! response ([`Sampled::token_logprobs`], [`Sampled::token_ends`]): the confidence signal of
+//! [`token_confidence`](super::token_confidence).
 //!
 //! Before any sampling, every prompt of the job is checked to fit the model's context without
 //! shots, with `max_new_tokens` ([`check_prompts_fit`]): a prompt that does not is an error
@@ -30,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use super::example::Example;
 use super::fewshot::{PromptFormat, SHOTS, shots_for};
 use super::record::{Sampled, SamplingParams};
+use super::token_confidence::trimmed_ends;
 use crate::generate::{SamplingConfig, generate_with_progress};
 use crate::model::load::LoadedModel;
 use crate::stage::progress::Progress;
@@ -374,24 +378,29 @@ fn sample_run(
     Ok(run
         .iter()
         .map(|&i| {
-            let (responses, finish) = gens
-                .by_ref()
-                .take(cfg.settings.n)
-                .map(|g| {
-                    let text = match cfg.settings.format {
-                        PromptFormat::Chat => g.text,
-                        PromptFormat::Plain => g.text.trim().to_string(),
-                    };
-                    (text, g.finish)
-                })
-                .unzip();
-            Sampled {
+            let mut s = Sampled {
                 id: pool[i].id.clone(),
-                responses,
+                responses: Vec::new(),
                 model: cfg.model_name.clone(),
                 sampling: cfg.params(),
-                finish,
+                finish: Vec::new(),
+                token_logprobs: Vec::new(),
+                token_ends: Vec::new(),
+            };
+            for g in gens.by_ref().take(cfg.settings.n) {
+                let (text, ends) = match cfg.settings.format {
+                    PromptFormat::Chat => (g.text, g.text_ends),
+                    PromptFormat::Plain => (
+                        g.text.trim().to_string(),
+                        trimmed_ends(&g.text, &g.text_ends),
+                    ),
+                };
+                s.responses.push(text);
+                s.finish.push(g.finish);
+                s.token_logprobs.push(g.logprobs);
+                s.token_ends.push(ends);
             }
+            s
         })
         .collect())
 }

@@ -2,18 +2,22 @@
 //! judge, on judged samples (`judged.jsonl` of a run or of `halt-llm judge`): how well each
 //! score detects the fragments the judge calls wrong (AUROC, average precision, with 95%
 //! bootstrap intervals over prompts), beside two scores that need nothing (a fragment's
-//! position in its answer, its length), and how the labels at `min_support` agree with the
-//! judge's.
+//! position in its answer, its length) and, when the sampled records are given and carry them,
+//! the fragment's mean token log-probability ([`crate::dataset::token_confidence`]), and how
+//! the labels at `min_support` agree with the judge's.
 //!
 //! Fragments counted: those that count (not neutral) with a decided ground-truth verdict. A
 //! fragment without evidence (a step without a number, …) has support 0 here.
+
+use std::collections::HashMap;
 
 use serde::Serialize;
 
 use super::bootstrap::{BootstrapConfig, percentile_interval, resample};
 use super::detection::{auroc, average_precision};
 use crate::dataset::agreement::{Evidence, labels, supports};
-use crate::dataset::record::{FragmentKind, Judged};
+use crate::dataset::record::{FragmentKind, Judged, Sampled};
+use crate::dataset::token_confidence::fragment_logprob;
 
 /// One counted fragment: its scores (suspicion: higher = more likely wrong), whether the
 /// judge calls it wrong, and its reference-free label.
@@ -25,6 +29,8 @@ struct Scored {
     position: f64,
     /// Characters.
     length: f64,
+    /// −(mean token log-probability), when the sampled record has log-probabilities.
+    low_logprob: Option<f64>,
     /// The ground-truth judge says wrong.
     wrong: bool,
     /// The reference-free label says wrong (`None`: no evidence).
@@ -38,6 +44,8 @@ struct Scored {
 pub struct Detection {
     /// The score's name.
     pub score: String,
+    /// Fragments that have this score (log-probabilities can be missing).
+    pub fragments: usize,
     /// AUROC and its 95% interval.
     pub auroc: Option<f64>,
     /// Interval of [`Detection::auroc`].
@@ -61,7 +69,7 @@ pub struct LabelQuality {
     pub no_evidence: usize,
     /// The support threshold of the labels.
     pub min_support: usize,
-    /// Support, position, length.
+    /// Support, position, length, and mean token log-probability when any fragment has one.
     pub detection: Vec<Detection>,
     /// Labels at `min_support` (no evidence counted as wrong): precision of "wrong".
     pub label_precision: Option<f64>,
@@ -71,7 +79,12 @@ pub struct LabelQuality {
     pub label_accuracy: Option<f64>,
 }
 
-fn scored(record: &Judged, evidence: Evidence, min_support: usize) -> Vec<Scored> {
+fn scored(
+    record: &Judged,
+    sampled: Option<&Sampled>,
+    evidence: Evidence,
+    min_support: usize,
+) -> Vec<Scored> {
     let texts: Vec<Vec<&str>> = record
         .responses
         .iter()
@@ -79,7 +92,7 @@ fn scored(record: &Judged, evidence: Evidence, min_support: usize) -> Vec<Scored
         .collect();
     let support = supports(evidence, &texts);
     let mut out = Vec::new();
-    for (r, sup) in record.responses.iter().zip(&support) {
+    for (k, (r, sup)) in record.responses.iter().zip(&support).enumerate() {
         let dependent = r.kind == FragmentKind::Dependent;
         let label = labels(sup, min_support, dependent);
         let mut position = 0.0;
@@ -92,6 +105,9 @@ fn scored(record: &Judged, evidence: Evidence, min_support: usize) -> Vec<Scored
                     low_support: -(s.unwrap_or(0) as f64),
                     position,
                     length: f.text.chars().count() as f64,
+                    low_logprob: sampled
+                        .and_then(|s| fragment_logprob(s, k, f.start, f.end))
+                        .map(|m| -m),
                     wrong: !correct,
                     labelled_wrong: l.map(|ok| !ok),
                     no_evidence: s.is_none(),
@@ -103,46 +119,59 @@ fn scored(record: &Judged, evidence: Evidence, min_support: usize) -> Vec<Scored
     out
 }
 
-type Pick = fn(&Scored) -> f64;
+type Pick = fn(&Scored) -> Option<f64>;
 
-const SCORES: [(&str, Pick); 3] = [
-    ("support (fewer other samples agree)", |s| s.low_support),
-    ("position (later in the answer)", |s| s.position),
-    ("length (longer)", |s| s.length),
+const SCORES: [(&str, Pick); 4] = [
+    ("support (fewer other samples agree)", |s| {
+        Some(s.low_support)
+    }),
+    ("position (later in the answer)", |s| Some(s.position)),
+    ("length (longer)", |s| Some(s.length)),
+    ("mean token log-prob (lower)", |s| s.low_logprob),
 ];
 
+/// AUROC and average precision of the score over the fragments that have it.
 fn stats(prompts: &[Vec<Scored>], pick: Pick) -> [Option<f64>; 2] {
-    let all: Vec<&Scored> = prompts.iter().flatten().collect();
-    let x: Vec<f64> = all.iter().map(|s| pick(s)).collect();
-    let y: Vec<bool> = all.iter().map(|s| s.wrong).collect();
+    let (x, y): (Vec<f64>, Vec<bool>) = prompts
+        .iter()
+        .flatten()
+        .filter_map(|s| pick(s).map(|x| (x, s.wrong)))
+        .unzip();
     [auroc(&x, &y), average_precision(&x, &y)]
 }
 
 /// Measures reference-free labels with `evidence` and `min_support` against the verdicts of
-/// `records` (see the module docs).
+/// `records` (see the module docs); `sampled` (by id; may be empty) gives the token
+/// log-probabilities.
 pub fn label_quality(
     records: &[Judged],
+    sampled: &HashMap<String, Sampled>,
     evidence: Evidence,
     min_support: usize,
     bootstrap: &BootstrapConfig,
 ) -> LabelQuality {
     let prompts: Vec<Vec<Scored>> = records
         .iter()
-        .map(|r| scored(r, evidence, min_support))
+        .map(|r| scored(r, sampled.get(&r.id), evidence, min_support))
         .collect();
     let all: Vec<&Scored> = prompts.iter().flatten().collect();
     let detection = SCORES
         .iter()
-        .map(|&(name, pick)| {
+        .filter_map(|&(name, pick)| {
+            let fragments = all.iter().filter(|s| pick(s).is_some()).count();
+            if fragments == 0 {
+                return None;
+            }
             let [a, ap] = stats(&prompts, pick);
             let draws = resample(&prompts, bootstrap, |d| stats(d, pick));
-            Detection {
+            Some(Detection {
                 score: name.to_string(),
+                fragments,
                 auroc: a,
                 auroc_ci: percentile_interval(draws.iter().filter_map(|d| d[0])),
                 average_precision: ap,
                 average_precision_ci: percentile_interval(draws.iter().filter_map(|d| d[1])),
-            }
+            })
         })
         .collect();
     let said_wrong = |s: &Scored| s.labelled_wrong.unwrap_or(true);
@@ -174,8 +203,13 @@ pub fn render(q: &LabelQuality) -> String {
         q.prompts, q.fragments, q.wrong, q.no_evidence
     );
     for d in &q.detection {
+        let part = if d.fragments < q.fragments {
+            format!(" ({} of the fragments)", d.fragments)
+        } else {
+            String::new()
+        };
         s += &format!(
-            "| {} | {}{} | {}{} |\n",
+            "| {}{part} | {}{} | {}{} |\n",
             d.score,
             f(d.auroc),
             ci(d.auroc_ci),
@@ -221,7 +255,7 @@ mod tests {
             resamples: 0,
             seed: 0,
         };
-        let q = label_quality(&[record()], Evidence::Quantity, 1, &none);
+        let q = label_quality(&[record()], &HashMap::new(), Evidence::Quantity, 1, &none);
         assert_eq!((q.fragments, q.wrong, q.no_evidence), (6, 2, 0));
         // support: right fragments have 1 (the other right answer), wrong ones 0 → perfect
         assert_eq!(q.detection[0].auroc, Some(1.0));
@@ -234,9 +268,52 @@ mod tests {
             (Some(1.0), Some(1.0), Some(1.0))
         );
         // at 2 every fragment is labelled wrong: precision 2/6, recall 1, agreement 2/6
-        let q = label_quality(&[record()], Evidence::Quantity, 2, &none);
+        let q = label_quality(&[record()], &HashMap::new(), Evidence::Quantity, 2, &none);
         assert_eq!(q.label_precision, Some(2.0 / 6.0));
         assert_eq!(q.label_recall, Some(1.0));
         assert!(render(&q).contains("| support (fewer other samples agree) | 1.000 | 1.000 |"));
+        // no sampled records: no log-probability row
+        assert_eq!(q.detection.len(), 3);
+    }
+
+    /// Prompt "q": three one-fragment answers "1 + 1 = 2" (right), "1 + 1 = 2" (right),
+    /// "1 + 1 = 3" (wrong), each two tokens "1 + 1 =" [0, 7) and " 2"/" 3" [7, 9), with
+    /// log-probabilities (−0.1, −0.1), (−0.2, −0.8), (−0.1, −0.5): means −0.1, −0.5, −0.3.
+    /// Suspicion = −mean: right 0.1 and 0.5, wrong 0.3. AUROC: the wrong one outranks one of
+    /// the two right ones → ½. Average precision: ranked 0.5 (right), 0.3 (wrong), 0.1 → the
+    /// wrong one is found at rank 2 with precision ½. Prompt "p" (`record`) has no sampled
+    /// record: its six fragments have no log-probability.
+    #[test]
+    fn mean_token_log_probability_by_hand() {
+        let none = BootstrapConfig {
+            resamples: 0,
+            seed: 0,
+        };
+        let r = |t: &str, ok: bool| {
+            serde_json::json!({"fragments": [{"text": t, "start": 0, "end": 9, "correct": ok}],
+                               "kind": "dependent", "mean_correctness": if ok { 1.0 } else { 0.0 }})
+        };
+        let judged: Judged = serde_json::from_value(serde_json::json!({
+            "id": "q", "null_policy": "wrong",
+            "responses": [r("1 + 1 = 2", true), r("1 + 1 = 2", true), r("1 + 1 = 3", false)]
+        }))
+        .unwrap();
+        let sampled: Sampled = serde_json::from_value(serde_json::json!({
+            "id": "q", "responses": ["1 + 1 = 2", "1 + 1 = 2", "1 + 1 = 3"], "model": "m",
+            "sampling": {"temperature": 1.0, "top_p": 1.0, "seed": 0, "max_new_tokens": 8},
+            "token_logprobs": [[-0.1, -0.1], [-0.2, -0.8], [-0.1, -0.5]],
+            "token_ends": [[7, 9], [7, 9], [7, 9]]
+        }))
+        .unwrap();
+        let by_id = HashMap::from([("q".to_string(), sampled)]);
+        let q = label_quality(&[judged, record()], &by_id, Evidence::Quantity, 1, &none);
+        assert_eq!(q.fragments, 9);
+        let lp = &q.detection[3];
+        assert_eq!(lp.fragments, 3);
+        assert!((lp.auroc.unwrap() - 0.5).abs() < 1e-12);
+        assert!((lp.average_precision.unwrap() - 0.5).abs() < 1e-12);
+        assert!(
+            render(&q).contains("| mean token log-prob (lower) (3 of the fragments) | 0.500 |")
+        );
     }
 }

@@ -7,7 +7,9 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::{FinishReason, Generation, SamplingConfig, find_stop, last_logits, sample_token};
+use super::{
+    FinishReason, Generation, SamplingConfig, find_stop, last_logits, sample_token, token_logprob,
+};
 use crate::model::{KvCache, Llama};
 use crate::tokenizer::{DecodeStream, Tokenizer};
 
@@ -23,6 +25,10 @@ pub(super) struct Sequences<'t> {
     texts: Vec<String>,
     /// The ids so far (without a stop token).
     ids: Vec<Vec<u32>>,
+    /// Log-probability of each id ([`Generation::logprobs`]).
+    logprobs: Vec<Vec<f32>>,
+    /// Text length after each id ([`Generation::text_ends`], before clamping at a cut).
+    text_ends: Vec<Vec<usize>>,
     /// The finished generations.
     out: Vec<Option<Generation>>,
 }
@@ -38,6 +44,8 @@ impl<'t> Sequences<'t> {
             streams: (0..n).map(|_| tokenizer.decode_stream(true)).collect(),
             texts: vec![String::new(); n],
             ids: vec![Vec::new(); n],
+            logprobs: vec![Vec::new(); n],
+            text_ends: vec![Vec::new(); n],
             out: vec![None; n],
         }
     }
@@ -64,27 +72,37 @@ impl<'t> Sequences<'t> {
                 next.push(0);
                 continue;
             };
-            let tok = sample_token(
-                &logits[row * vocab..(row + 1) * vocab],
-                cfg,
-                &mut self.rngs[seq],
-            );
+            let row_logits = &logits[row * vocab..(row + 1) * vocab];
+            let tok = sample_token(row_logits, cfg, &mut self.rngs[seq]);
             next.push(tok as i64);
-            if let Some(finish) = self.push(seq, tok, step, cfg, on_text)? {
-                self.out[seq] = Some(Generation {
-                    ids: std::mem::take(&mut self.ids[seq]),
-                    text: std::mem::take(&mut self.texts[seq]),
-                    finish,
-                });
+            if let Some(finish) = self.push(seq, tok, row_logits, step, cfg, on_text)? {
+                self.out[seq] = Some(self.take(seq, finish));
                 *slot = None;
             }
         }
         Ok(next)
     }
 
-    /// Adds token `tok` (sampled at `step`) to sequence `seq`, streaming its text to
-    /// `on_text`; returns why the sequence ends, if it does: a stop token, a stop string
-    /// (the text is cut before it), or the last step.
+    /// Sequence `seq`'s generation so far, ending for `finish`; token ends past the text's
+    /// end (a stop string cut it) are clamped to it.
+    fn take(&mut self, seq: usize, finish: FinishReason) -> Generation {
+        let text = std::mem::take(&mut self.texts[seq]);
+        let mut text_ends = std::mem::take(&mut self.text_ends[seq]);
+        for end in &mut text_ends {
+            *end = (*end).min(text.len());
+        }
+        Generation {
+            ids: std::mem::take(&mut self.ids[seq]),
+            text,
+            finish,
+            logprobs: std::mem::take(&mut self.logprobs[seq]),
+            text_ends,
+        }
+    }
+
+    /// Adds token `tok` (sampled at `step` from `logits`, `[vocab_size]`) to sequence `seq`,
+    /// streaming its text to `on_text`; returns why the sequence ends, if it does: a stop
+    /// token, a stop string (the text is cut before it), or the last step.
     ///
     /// # Errors
     /// Decoding errors.
@@ -92,6 +110,7 @@ impl<'t> Sequences<'t> {
         &mut self,
         seq: usize,
         tok: u32,
+        logits: &[f32],
         step: usize,
         cfg: &SamplingConfig,
         on_text: &mut impl FnMut(usize, &str),
@@ -100,6 +119,7 @@ impl<'t> Sequences<'t> {
             return Ok(Some(FinishReason::Eos));
         }
         self.ids[seq].push(tok);
+        self.logprobs[seq].push(token_logprob(logits, tok));
         let mut stopped = false;
         if let Some(piece) = self.streams[seq].step(tok)? {
             let text = &mut self.texts[seq];
@@ -115,6 +135,7 @@ impl<'t> Sequences<'t> {
                 on_text(seq, &piece);
             }
         }
+        self.text_ends[seq].push(self.texts[seq].len());
         Ok(if stopped {
             Some(FinishReason::StopString)
         } else if step + 1 == cfg.max_new_tokens {
@@ -126,22 +147,11 @@ impl<'t> Sequences<'t> {
 
     /// Step 5: every sequence's generation; one that never finished (no step ran) ends
     /// with [`FinishReason::Length`].
-    pub(super) fn into_generations(self) -> Vec<Generation> {
-        let Self {
-            out,
-            mut ids,
-            mut texts,
-            ..
-        } = self;
+    pub(super) fn into_generations(mut self) -> Vec<Generation> {
+        let out = std::mem::take(&mut self.out);
         out.into_iter()
             .enumerate()
-            .map(|(i, g)| {
-                g.unwrap_or_else(|| Generation {
-                    ids: std::mem::take(&mut ids[i]),
-                    text: std::mem::take(&mut texts[i]),
-                    finish: FinishReason::Length,
-                })
-            })
+            .map(|(i, g)| g.unwrap_or_else(|| self.take(i, FinishReason::Length)))
             .collect()
     }
 }

@@ -68,6 +68,25 @@ fn nucleus(probs: &mut [(u32, f32)], total: f32, top_p: f32) -> usize {
     }
 }
 
+/// Natural log of `Σ exp(row)`, with the maximum subtracted before `exp` (exponentials in
+/// `f32`, their sum in `f64`); `-inf` for an empty row or one that is all `-inf`.
+pub fn logsumexp(row: &[f32]) -> f64 {
+    let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if !m.is_finite() {
+        return f64::from(m);
+    }
+    let sum: f64 = row.iter().map(|&x| f64::from((x - m).exp())).sum();
+    f64::from(m) + sum.ln()
+}
+
+/// Natural log-probability of token `id` under the model: `logits[id] − logsumexp(logits)`,
+/// the softmax of the raw logits (temperature 1, whole vocabulary), whatever temperature and
+/// top-p the token was sampled with (the model's own confidence, as SelfCheckGPT's
+/// probability baselines use it, arXiv 2303.08896 §5). `logits`: `[vocab_size]`.
+pub fn token_logprob(logits: &[f32], id: u32) -> f32 {
+    (f64::from(logits[id as usize]) - logsumexp(logits)) as f32
+}
+
 fn argmax(v: &[f32]) -> u32 {
     let mut best = 0;
     for (i, &x) in v.iter().enumerate() {
@@ -82,6 +101,20 @@ fn argmax(v: &[f32]) -> u32 {
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    /// log p = logit − ln Σ exp(logits), by hand: logits [ln 0.6, ln 0.3, ln 0.1] sum to 1, so
+    /// the log-probabilities are the logits; shifted by 1000 they are unchanged.
+    #[test]
+    fn token_logprob_is_the_log_softmax() {
+        let logits = [0.6f32.ln(), 0.3f32.ln(), 0.1f32.ln()];
+        for (id, p) in [0.6f32, 0.3, 0.1].into_iter().enumerate() {
+            assert!((token_logprob(&logits, id as u32) - p.ln()).abs() < 1e-6);
+            let shifted: Vec<f32> = logits.iter().map(|l| l + 1000.0).collect();
+            assert!((token_logprob(&shifted, id as u32) - p.ln()).abs() < 1e-4);
+        }
+        assert!((logsumexp(&[1000.0, 1000.0]) - (1000.0 + 2f64.ln())).abs() < 1e-9);
+        assert_eq!(logsumexp(&[f32::NEG_INFINITY]), f64::NEG_INFINITY);
+    }
 
     #[test]
     fn greedy_is_argmax() {

@@ -48,6 +48,8 @@ fn seeds() -> Vec<(&'static str, Value)> {
         model: "m".into(),
         sampling: sampling(1, 96),
         finish: vec![FinishReason::Eos, FinishReason::Length],
+        token_logprobs: Vec::new(),
+        token_ends: Vec::new(),
     };
     out.push(("Sampled", serde_json::to_value(&sampled).unwrap()));
     let judged = Judged {

@@ -78,5 +78,7 @@ pub fn sampled(id: &str, responses: Vec<String>) -> Sampled {
         model: "m".into(),
         sampling: sampling(0, 8),
         finish: vec![],
+        token_logprobs: Vec::new(),
+        token_ends: Vec::new(),
     }
 }

@@ -57,6 +57,8 @@ fn records(responses: Vec<String>, verdicts: Vec<Vec<Option<bool>>>) -> (Example
         model: "m".into(),
         sampling,
         finish: vec![],
+        token_logprobs: Vec::new(),
+        token_ends: Vec::new(),
     };
     let j = Judged {
         id: ex.id.clone(),

@@ -317,6 +317,8 @@ fn text_after_the_first_final_answer_is_not_the_answer() {
         },
         // it ran into the token limit while writing its own next item: the answer still ended
         finish: vec![FinishReason::Length],
+        token_logprobs: Vec::new(),
+        token_ends: Vec::new(),
     };
     let judged = judge_sampled(&j, &ex, &sampled, NullPolicy::Wrong).unwrap();
     let r = &judged.responses[0];

@@ -361,6 +361,8 @@ mod tests {
                 max_new_tokens: 64,
             },
             finish: vec![],
+            token_logprobs: Vec::new(),
+            token_ends: Vec::new(),
         };
         let judge = judge_for(Domain::Math, &JudgeConfig::default());
         let j = judge_sampled(judge.as_ref(), &ex, &sampled, NullPolicy::Wrong).unwrap();
