@@ -283,7 +283,12 @@ fn greedy_generation_answers_paris_and_batches_agree() {
         );
         // log-probabilities from batched and single-row products: equal up to f32 rounding
         assert_eq!(b.logprobs.len(), a.logprobs.len());
-        assert!(b.logprobs.iter().zip(&a.logprobs).all(|(x, y)| (x - y).abs() < 1e-4));
+        assert!(
+            b.logprobs
+                .iter()
+                .zip(&a.logprobs)
+                .all(|(x, y)| (x - y).abs() < 1e-4)
+        );
     }
 
     // Stop strings cut the text before the match.

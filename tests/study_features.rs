@@ -281,3 +281,73 @@ fn a_run_trains_halt_on_reference_free_labels_beside_the_judges() {
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();
     assert!(report.contains("| halt-rf | 0.6 |"), "{report}");
 }
+
+/// A user with prompts alone (issue 17): training examples without reference or ground truth
+/// (`{"id", "domain", "prompt"}`) give a HALT model through a run that trains only on
+/// reference-free labels; no ground-truth judging happens (no `judged.jsonl`), the model is
+/// evaluated on the test split's ground truth, and a run that asks for ground-truth models on
+/// such prompts is refused before any work, naming the first prompt alone.
+#[test]
+fn a_run_on_prompts_alone_trains_halt_on_reference_free_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = tiny_config(d, "[]");
+    let prompts: Vec<String> = [(2, 3), (4, 1), (5, 5), (6, 2)]
+        .iter()
+        .enumerate()
+        .map(|(i, (a, b))| {
+            serde_json::json!({"id": format!("mine-{i}"), "domain": "math",
+                               "prompt": format!("what is {a} plus {b}?")})
+            .to_string()
+        })
+        .collect();
+    std::fs::write(
+        d.join("datasets/math/train.jsonl"),
+        prompts.join("\n") + "\n",
+    )
+    .unwrap();
+    // asking for models on the judge's labels: refused, naming the prompt
+    let refused = d.join("refused.toml");
+    std::fs::write(&refused, &text).unwrap();
+    let (ok, log) = halt_run(&refused, &d.join("X"), None);
+    assert!(!ok);
+    assert!(
+        log.contains("`mine-0` is a prompt alone") && log.contains("alphas = []"),
+        "{log}"
+    );
+    assert!(!d.join("X/sampled.jsonl").exists());
+    // reference-free only: trained and evaluated
+    let config = d.join("rf.toml");
+    let text = text.replace(
+        "alphas = [0.6]\n",
+        "alphas = []\nreference_free_alphas = [0.6]\nmin_support = 1\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let run = d.join("R");
+    let (ok, log) = halt_run(&config, &run, None);
+    assert!(ok, "{log}");
+    assert!(run.join("sampled.jsonl").exists());
+    assert!(!run.join("judged.jsonl").exists());
+    assert!(run.join("judged-reference-free.jsonl").exists());
+    assert!(run.join("models/halt-rf-0.6/model/config.json").exists());
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("| halt-rf | 0.6 |"), "{report}");
+    assert!(
+        report.contains("at least 1 of the other 2 samples")
+            && report.contains("no model here uses the ground-truth judge's labels"),
+        "{report}"
+    );
+    // the judge on a prompt alone says what to do instead
+    let o = Command::new(BIN)
+        .args(["judge", "--domain", "math", "--datasets"])
+        .arg(d.join("datasets"))
+        .arg("--sampled")
+        .arg(run.join("sampled.jsonl"))
+        .arg("--out")
+        .arg(d.join("j.jsonl"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--reference-free"), "{err}");
+}

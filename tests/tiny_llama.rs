@@ -297,7 +297,15 @@ fn sampled_tokens_carry_their_log_probabilities_and_text_ends() {
         seed: 11,
         ..Default::default()
     };
-    let g = generate(&m.model, &tok, &[prompt.clone()], &cfg, |_, _| {}, &dev).unwrap();
+    let g = generate(
+        &m.model,
+        &tok,
+        std::slice::from_ref(&prompt),
+        &cfg,
+        |_, _| {},
+        &dev,
+    )
+    .unwrap();
     let g = &g[0];
     assert_eq!(g.ids.len(), 8);
     assert_eq!((g.logprobs.len(), g.text_ends.len()), (8, 8));

@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Args;
+use halt_llm::dataset::example::{EVAL_NEEDS_GROUND_TRUTH, require_ground_truth};
 use halt_llm::dataset::fewshot::PromptFormat;
 use halt_llm::dataset::load_examples;
 use halt_llm::dataset::record::{NullPolicy, UNSURE_MARKER};
@@ -111,6 +112,8 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     }
     let examples = load_examples(&data)?;
     let prompts = args.limit.map_or(examples.len(), |l| l.min(examples.len()));
+    require_ground_truth(&examples[..prompts], EVAL_NEEDS_GROUND_TRUTH)
+        .with_context(|| data.display().to_string())?;
     eval.settings
         .check_memory("", &super::model::config(&args.model)?, Some(prompts))?;
     let (loaded, device) = load(&args.model)?;

@@ -39,6 +39,27 @@ pub enum Evidence {
 /// samples reproduce (a majority of the five says it).
 pub const DEFAULT_MIN_SUPPORT: usize = 2;
 
+/// Checks that `min_support` can label anything both ways with `samples` samples per prompt: at
+/// least 1 (0 labels every fragment correct) and at most `samples − 1` (support counts the
+/// other samples, so a larger threshold labels every fragment wrong).
+///
+/// # Errors
+/// A threshold outside `1..=samples − 1`, with the reason.
+pub fn check_min_support(min_support: usize, samples: usize) -> anyhow::Result<()> {
+    if min_support == 0 {
+        anyhow::bail!("min_support 0 would label every fragment correct: use at least 1");
+    }
+    if min_support + 1 > samples {
+        anyhow::bail!(
+            "min_support {min_support} can never be met with {samples} sample(s) per prompt \
+             (support counts the other {} sample(s)): use at most {}, or sample more",
+            samples.saturating_sub(1),
+            samples.saturating_sub(1)
+        );
+    }
+    Ok(())
+}
+
 /// What identifies a fragment when looking for it in another sample.
 #[derive(Debug, Clone, PartialEq)]
 enum Key {
@@ -259,5 +280,26 @@ mod tests {
         assert_eq!(got[0], [Some(2), Some(1)]);
         assert_eq!(got[1], [Some(2), Some(1), None]);
         assert_eq!(got[2], [Some(2), Some(0)]);
+    }
+
+    /// With five samples, support counts four others: thresholds 1 to 4 can go either way.
+    #[test]
+    fn thresholds_that_cannot_label_both_ways_are_refused() {
+        assert!(
+            check_min_support(0, 5)
+                .unwrap_err()
+                .to_string()
+                .contains("every fragment correct")
+        );
+        for k in 1..=4 {
+            check_min_support(k, 5).unwrap();
+        }
+        let e = check_min_support(5, 5).unwrap_err().to_string();
+        assert!(
+            e.contains("min_support 5 can never be met with 5 sample(s)"),
+            "{e}"
+        );
+        assert!(check_min_support(2, 2).is_err());
+        assert!(check_min_support(1, 1).is_err());
     }
 }

@@ -39,6 +39,12 @@ pub enum AlignError {
     /// There is nothing to select from.
     #[error("`{0}`: no responses")]
     NoResponses(String),
+    /// The Unchanged baseline of a prompt alone: there is no reference to train on.
+    #[error(
+        "`{0}` is a prompt alone: the unchanged baseline needs its reference answer (align it \
+         with HALT on reference-free labels instead)"
+    )]
+    NoReference(String),
     /// The records do not belong together.
     #[error("records do not match: {0}")]
     Mismatch(String),
@@ -282,7 +288,7 @@ pub fn align(
     config: &AlignConfig,
 ) -> Result<Aligned, AlignError> {
     if method == AlignMethod::Unchanged {
-        return Ok(unchanged(example));
+        return unchanged(example);
     }
     check(example, sampled, judged)?;
     // OwnBest takes the best sample with text (α = 1 orders them); the others select by α.
@@ -330,7 +336,7 @@ pub fn align(
             random_trim_target(response, f, config.seed ^ id_hash(&example.id), marker)
         }
         AlignMethod::OwnBest => whole(response, f.len()),
-        AlignMethod::Unchanged => return Ok(unchanged(example)),
+        AlignMethod::Unchanged => return unchanged(example),
     };
     Ok(Aligned {
         id: example.id.clone(),
@@ -346,8 +352,14 @@ pub fn align(
 }
 
 /// The Unchanged baseline: SFT on the ground-truth reference (no α, no sample).
-pub fn unchanged(example: &Example) -> Aligned {
-    Aligned {
+///
+/// # Errors
+/// [`AlignError::NoReference`] for a prompt alone.
+pub fn unchanged(example: &Example) -> Result<Aligned, AlignError> {
+    if !example.has_ground_truth() {
+        return Err(AlignError::NoReference(example.id.clone()));
+    }
+    Ok(Aligned {
         id: example.id.clone(),
         prompt: example.prompt.clone(),
         target: example.reference.clone(),
@@ -357,7 +369,7 @@ pub fn unchanged(example: &Example) -> Aligned {
         kept: 0,
         dropped: 0,
         abstained: false,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -86,7 +86,12 @@ pub fn align_stage(
             &items,
             |e| e.id.as_str(),
             &options,
-            |chunk, _| Ok(chunk.iter().map(|e| unchanged(e)).collect::<Vec<Aligned>>()),
+            |chunk, _| {
+                Ok(chunk
+                    .iter()
+                    .map(|e| unchanged(e))
+                    .collect::<Result<Vec<Aligned>, _>>()?)
+            },
         );
     };
     let sampled: Vec<Sampled> = read_jsonl(sampled_path)?;

@@ -91,11 +91,26 @@ pub fn choose_shots(pool_len: usize, index: usize, k: usize, seed: u64) -> Vec<u
         .collect()
 }
 
-/// The shots of `pool[index]` (see [`choose_shots`]).
+/// The shots of `pool[index]` (see [`choose_shots`]). Only examples with a reference can be
+/// shots: in a pool that has [prompts alone](super::example::GroundTruth::PromptOnly), the
+/// shots are chosen the same way among the labelled examples other than `pool[index]` (a pool
+/// of prompts alone gives none: zero-shot, as suits an instruct model's chat template).
 pub fn shots_for(pool: &[Example], index: usize, k: usize, seed: u64) -> Vec<&Example> {
-    choose_shots(pool.len(), index, k, seed)
+    if pool.iter().all(Example::has_ground_truth) {
+        return choose_shots(pool.len(), index, k, seed)
+            .into_iter()
+            .map(|j| &pool[j])
+            .collect();
+    }
+    // the labelled examples, with the one at `index` (if labelled) first so that it is
+    // never chosen: choose_shots(…, 0, …) leaves out position 0
+    let mut candidates: Vec<usize> = (0..pool.len())
+        .filter(|&j| j != index && pool[j].has_ground_truth())
+        .collect();
+    candidates.insert(0, index);
+    choose_shots(candidates.len(), 0, k, seed ^ index as u64)
         .into_iter()
-        .map(|j| &pool[j])
+        .map(|j| &pool[candidates[j]])
         .collect()
 }
 
@@ -131,6 +146,7 @@ pub fn plain_text(shots: &[&Example], prompt: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset::Domain;
     use crate::dataset::judge::test_data::{MATH_0001, example};
 
     #[test]
@@ -177,6 +193,37 @@ mod tests {
         e.prompt = prompt.into();
         e.reference = reference.into();
         e
+    }
+
+    /// A pool of three labelled examples and two prompts alone: a prompt alone gets the three
+    /// labelled ones (k = 4 asks for more than there are), a labelled one the other two, and
+    /// no prompt alone is ever a shot; a pool of prompts alone gives none.
+    #[test]
+    fn prompts_alone_are_never_shots() {
+        let mut pool: Vec<Example> = ["a", "b", "c", "p", "q"]
+            .iter()
+            .map(|id| ex(id, "?", "ref"))
+            .collect();
+        for e in &mut pool[3..] {
+            e.ground_truth = crate::dataset::example::GroundTruth::PromptOnly(Domain::Math);
+            e.reference.clear();
+        }
+        let ids = |shots: Vec<&Example>| {
+            let mut v: Vec<String> = shots.iter().map(|e| e.id.clone()).collect();
+            v.sort();
+            v
+        };
+        for seed in 0..20 {
+            assert_eq!(ids(shots_for(&pool, 3, 4, seed)), ["a", "b", "c"]);
+            assert_eq!(ids(shots_for(&pool, 4, 2, seed)).len(), 2);
+            assert!(
+                ids(shots_for(&pool, 4, 2, seed))
+                    .iter()
+                    .all(|i| i != "p" && i != "q")
+            );
+            assert_eq!(ids(shots_for(&pool, 0, 4, seed)), ["b", "c"]);
+            assert!(shots_for(&pool[3..], 0, 4, seed).is_empty());
+        }
     }
 
     #[test]

@@ -76,7 +76,9 @@ pub fn judge_stage(
 /// examples are read. Resumable like [`judge_stage`].
 ///
 /// # Errors
-/// An unreadable or malformed sampled file, a repeated sampled id (naming the file and line).
+/// An unreadable or malformed sampled file, a repeated sampled id (naming the file and line); a
+/// `min_support` that cannot label both ways with a record's number of samples
+/// ([`check_min_support`](crate::dataset::agreement::check_min_support)).
 pub fn reference_free_stage(
     judge: &dyn Judge,
     sampled_path: &Path,
@@ -87,6 +89,10 @@ pub fn reference_free_stage(
 ) -> Result<StageReport> {
     let sampled: Vec<Sampled> = read_jsonl(sampled_path)?;
     index_by_id(&sampled, sampled_path)?;
+    for (line, s) in sampled.iter().enumerate() {
+        crate::dataset::agreement::check_min_support(min_support, s.responses.len())
+            .with_context(|| format!("{}:{}: `{}`", sampled_path.display(), line + 1, s.id))?;
+    }
     let items: Vec<(usize, &Sampled)> = sampled
         .iter()
         .enumerate()

@@ -42,6 +42,7 @@ pub mod load;
 pub mod prompt_fit;
 pub mod record;
 pub mod sample;
+mod sample_batch;
 pub mod sample_made_with;
 pub mod token_confidence;
 pub mod truth;

@@ -1,5 +1,5 @@
 //! The sample stage (paper §"Sample"): for each training example, N responses of the
-//! pretrained model to the example's prompt behind a few-shot context, as [`Sampled`] records.
+//! pretrained model to the example's prompt behind a few-shot context, as [`Sampled`](super::record::Sampled) records.
 //!
 //! Generation is batched: `batch_prompts` examples × N responses per call of
 //! [`generate`](crate::generate::generate). Response `k` of the example at index `j` of the split is sampled with seed
@@ -10,10 +10,10 @@
 //! [`DecodeProgress::fraction`](crate::generate::DecodeProgress::fraction)), not only when a
 //! batch is written, so the bar moves and shows the time left from the first batch on.
 //!
-//! Each record keeps why every response ended ([`Sampled::finish`]): a response cut at
+//! Each record keeps why every response ended ([`Sampled::finish`](super::record::Sampled::finish)): a response cut at
 //! `max_new_tokens` ends in an unfinished fragment, which the judge stage leaves out. It also
 //! keeps the model's log-probability of every generated token and where the token ends in the
-//! response ([`Sampled::token_logprobs`], [`Sampled::token_ends`]): the confidence signal of
+//! response ([`Sampled::token_logprobs`](super::record::Sampled::token_logprobs), [`Sampled::token_ends`](super::record::Sampled::token_ends)): the confidence signal of
 //! [`token_confidence`](super::token_confidence).
 //!
 //! Before any sampling, every prompt of the job is checked to fit the model's context without
@@ -26,20 +26,18 @@ pub use super::prompt_fit::{PromptSource, check_prompts_fit};
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use super::example::Example;
 use super::fewshot::{PromptFormat, SHOTS, shots_for};
-use super::record::{Sampled, SamplingParams};
-use super::token_confidence::trimmed_ends;
-use crate::generate::{SamplingConfig, generate_with_progress};
+use super::record::SamplingParams;
 use crate::model::load::LoadedModel;
-use crate::stage::progress::Progress;
 use crate::stage::{StageOptions, StageReport, run_stage};
 use crate::tokenizer::Tokenizer;
 
+use super::sample_batch::{contiguous_runs, sample_run};
 pub use super::sample_made_with::{check_made_with, made_with, made_with_path};
 
 /// The settings of the sample stage: one type for the library, the `[sample]` table of
@@ -202,7 +200,7 @@ impl SampleConfig {
         self.settings.validate()
     }
 
-    /// The sampling settings recorded in each [`Sampled`] record.
+    /// The sampling settings recorded in each [`Sampled`](super::record::Sampled) record.
     pub fn params(&self) -> SamplingParams {
         SamplingParams {
             temperature: self.settings.temperature,
@@ -252,7 +250,7 @@ pub fn few_shot_prompt(
 }
 
 /// Samples `cfg.settings.n` responses for each of the first `cfg.limit` examples of `pool`
-/// (the whole split, which is also the few-shot pool) and writes [`Sampled`] records to `out`,
+/// (the whole split, which is also the few-shot pool) and writes [`Sampled`](super::record::Sampled) records to `out`,
 /// resuming a previous run (see [`run_stage`]).
 ///
 /// # Errors
@@ -278,6 +276,11 @@ pub fn sample_stage(
         ctx,
         &cfg.source,
     )?;
+    if cfg.settings.shots > 0 && !pool.iter().any(Example::has_ground_truth) && !cfg.quiet {
+        eprintln!(
+            "sample: no example of the split has a reference (prompts alone): sampling zero-shot"
+        );
+    }
     let items: Vec<(usize, &Example)> = pool[..count].iter().enumerate().collect();
     let options = StageOptions {
         label: "sample".into(),
@@ -303,107 +306,9 @@ pub fn sample_stage(
     )
 }
 
-/// Splits indices (ascending) into runs of consecutive values.
-fn contiguous_runs(indices: &[usize]) -> Vec<Vec<usize>> {
-    let mut runs: Vec<Vec<usize>> = Vec::new();
-    for &i in indices {
-        match runs.last_mut() {
-            Some(run) if run.last().is_some_and(|&l| l + 1 == i) => run.push(i),
-            _ => runs.push(vec![i]),
-        }
-    }
-    runs
-}
-
 /// Prompt length (tokens) from which [`sample_stage`] says that it reads the prompts before
 /// its first progress report (a prefill that can take minutes on a CPU).
 pub const LONG_PREFILL_TOKENS: usize = 1024;
-
-/// One generation batch: the examples `run` (consecutive indices) × N responses. Reports
-/// progress after every decode step, as the examples' worth of work done in the chunk so far
-/// (`before` examples of earlier batches of the chunk, plus this batch's share done).
-#[allow(clippy::too_many_arguments)]
-fn sample_run(
-    loaded: &LoadedModel,
-    device: &Device,
-    pool: &[Example],
-    run: &[usize],
-    cfg: &SampleConfig,
-    max_prompt: usize,
-    progress: &Progress,
-    before: usize,
-) -> Result<Vec<Sampled>> {
-    let mut prompts = Vec::with_capacity(run.len() * cfg.settings.n);
-    for &i in run {
-        let (ids, used) = few_shot_prompt(&loaded.tokenizer, pool, i, cfg, max_prompt)?;
-        let wanted = cfg.settings.shots.min(pool.len().saturating_sub(1));
-        if used < wanted {
-            progress.note(&format!(
-                "sample: `{}`: {used} of {wanted} shots fit in the context",
-                pool[i].id
-            ));
-        }
-        prompts.extend(std::iter::repeat_n(ids, cfg.settings.n));
-    }
-    // A long prompt (many shots) is read whole before the first new token, which reports
-    // progress: say so, or a prefill of minutes on a CPU looks like a hang.
-    let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
-    if longest >= LONG_PREFILL_TOKENS {
-        progress.note(&format!(
-            "sample: `{}`: reading {} prompt(s) of up to {longest} tokens before the first \
-             response token (fewer --shots read faster)",
-            pool[run[0]].id,
-            run.len()
-        ));
-    }
-    let sampling = SamplingConfig {
-        max_new_tokens: cfg.settings.max_new_tokens,
-        temperature: cfg.settings.temperature,
-        top_p: cfg.settings.top_p,
-        // sequence s = (i - run[0])·n + k gets seed + run[0]·n + s = response_seed(i, k)
-        seed: response_seed(cfg.seed, cfg.settings.n, run[0], 0),
-        stop_strings: cfg.settings.format.stop_strings(),
-    };
-    let gens = generate_with_progress(
-        &loaded.model,
-        &loaded.tokenizer,
-        &prompts,
-        &sampling,
-        |_, _| {},
-        |step| progress.partial(before as f64 + step.fraction() * run.len() as f64),
-        device,
-    )
-    .with_context(|| format!("sampling `{}`…", pool[run[0]].id))?;
-    let mut gens = gens.into_iter();
-    Ok(run
-        .iter()
-        .map(|&i| {
-            let mut s = Sampled {
-                id: pool[i].id.clone(),
-                responses: Vec::new(),
-                model: cfg.model_name.clone(),
-                sampling: cfg.params(),
-                finish: Vec::new(),
-                token_logprobs: Vec::new(),
-                token_ends: Vec::new(),
-            };
-            for g in gens.by_ref().take(cfg.settings.n) {
-                let (text, ends) = match cfg.settings.format {
-                    PromptFormat::Chat => (g.text, g.text_ends),
-                    PromptFormat::Plain => (
-                        g.text.trim().to_string(),
-                        trimmed_ends(&g.text, &g.text_ends),
-                    ),
-                };
-                s.responses.push(text);
-                s.finish.push(g.finish);
-                s.token_logprobs.push(g.logprobs);
-                s.token_ends.push(ends);
-            }
-            s
-        })
-        .collect())
-}
 
 #[cfg(test)]
 #[path = "sample_tests.rs"]

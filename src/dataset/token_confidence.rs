@@ -9,7 +9,7 @@
 //! overlaps it; a token that covers no byte (part of a character finished by the next token)
 //! belongs to the fragment its position falls in.
 
-use super::record::Sampled;
+use super::record::{Judged, Sampled};
 
 /// Mean of the log-probabilities of the tokens overlapping the byte span `start..end` of a
 /// response, from the response's per-token `logprobs` and byte `ends` (`[tokens]` each, ends
@@ -45,6 +45,75 @@ pub fn fragment_logprob(sampled: &Sampled, k: usize, start: usize, end: usize) -
     let lps = sampled.token_logprobs.get(k)?;
     let ends = sampled.token_ends.get(k)?;
     mean_logprob(lps, ends, start, end)
+}
+
+/// Checks that `sampled` is the record `judged` was judged from and that its token lists are
+/// well formed: as many responses; every fragment's text the bytes `start..end` of its
+/// response; per response (when there are token lists) as many log-probabilities as ends,
+/// ends non-decreasing and within the response, log-probabilities finite and at most 0 (up to
+/// rounding).
+///
+/// # Errors
+/// The first mismatch, named by response and fragment or token.
+pub fn check_against(judged: &Judged, sampled: &Sampled) -> Result<(), String> {
+    let n = sampled.responses.len();
+    if judged.responses.len() != n {
+        return Err(format!(
+            "{} responses judged but {n} sampled",
+            judged.responses.len()
+        ));
+    }
+    for (k, (j, text)) in judged.responses.iter().zip(&sampled.responses).enumerate() {
+        for (i, f) in j.fragments.iter().enumerate() {
+            if text.get(f.start..f.end) != Some(f.text.as_str()) {
+                return Err(format!(
+                    "response {k}, fragment {i} is not the sampled text at {}..{} (samples of \
+                     another run?)",
+                    f.start, f.end
+                ));
+            }
+        }
+    }
+    let (lps, ends) = (&sampled.token_logprobs, &sampled.token_ends);
+    if lps.is_empty() && ends.is_empty() {
+        return Ok(());
+    }
+    if lps.len() != n || ends.len() != n {
+        return Err(format!(
+            "token_logprobs ({}) and token_ends ({}) must each have one list per response ({n})",
+            lps.len(),
+            ends.len()
+        ));
+    }
+    for (k, ((lp, e), text)) in lps.iter().zip(ends).zip(&sampled.responses).enumerate() {
+        if lp.len() != e.len() {
+            return Err(format!(
+                "response {k}: {} token log-probabilities but {} token ends",
+                lp.len(),
+                e.len()
+            ));
+        }
+        if let Some(t) = e.windows(2).position(|w| w[1] < w[0]) {
+            return Err(format!(
+                "response {k}: token_ends decrease at token {}",
+                t + 1
+            ));
+        }
+        if e.last().is_some_and(|&last| last > text.len()) {
+            return Err(format!(
+                "response {k}: a token ends past the response ({} bytes)",
+                text.len()
+            ));
+        }
+        if let Some(t) = lp.iter().position(|&x| !x.is_finite() || x > 1e-4) {
+            return Err(format!(
+                "response {k}, token {t}: log-probability {} is not a log-probability (finite, \
+                 at most 0)",
+                lp[t]
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Token ends of a generated text after its leading and trailing whitespace is trimmed (the
@@ -98,5 +167,38 @@ mod tests {
     fn trimming_shifts_and_clamps_the_ends() {
         assert_eq!(trimmed_ends("  ab cd ", &[2, 4, 7, 8]), vec![0, 2, 5, 5]);
         assert_eq!(trimmed_ends("ab", &[1, 2]), vec![1, 2]);
+    }
+
+    /// A judged record against its sampled record, then against broken copies of it.
+    #[test]
+    fn a_sampled_record_must_be_the_judged_ones_source() {
+        let sampled: Sampled = serde_json::from_value(serde_json::json!({
+            "id": "q", "responses": ["1 + 1 = 2"], "model": "m",
+            "sampling": {"temperature": 1.0, "top_p": 1.0, "seed": 0, "max_new_tokens": 8},
+            "token_logprobs": [[-0.1, -0.2]], "token_ends": [[7, 9]]
+        }))
+        .unwrap();
+        let judged: Judged = serde_json::from_value(serde_json::json!({
+            "id": "q", "responses": [{"fragments": [{"text": "1 + 1 = 2", "start": 0, "end": 9,
+            "correct": true}], "kind": "dependent", "mean_correctness": 1.0}]
+        }))
+        .unwrap();
+        check_against(&judged, &sampled).unwrap();
+        let broken = |f: &dyn Fn(&mut Sampled)| {
+            let mut s = sampled.clone();
+            f(&mut s);
+            check_against(&judged, &s).unwrap_err()
+        };
+        assert!(broken(&|s| s.responses[0] = "1 + 1 = 3".into()).contains("not the sampled text"));
+        assert!(broken(&|s| s.responses.push("x".into())).contains("1 responses judged but 2"));
+        assert!(broken(&|s| s.token_ends[0] = vec![9, 7]).contains("decrease at token 1"));
+        assert!(broken(&|s| s.token_ends[0] = vec![7, 10]).contains("past the response"));
+        assert!(broken(&|s| s.token_logprobs[0] = vec![-0.1]).contains("1 token log-prob"));
+        assert!(broken(&|s| s.token_logprobs[0][1] = 5.0).contains("token 1: log-probability 5"));
+        assert!(broken(&|s| s.token_ends.clear()).contains("one list per response"));
+        let mut old = sampled.clone();
+        old.token_logprobs.clear();
+        old.token_ends.clear();
+        check_against(&judged, &old).unwrap();
     }
 }

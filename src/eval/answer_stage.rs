@@ -202,6 +202,10 @@ pub fn answer_stage(
     let budget = &cfg.source.budget_setting;
     let max_prompt = crate::settings::new_tokens(budget, cfg.settings.max_new_tokens, ctx)?;
     let selected = cfg.selected(examples);
+    crate::dataset::example::require_ground_truth(
+        selected,
+        crate::dataset::example::EVAL_NEEDS_GROUND_TRUTH,
+    )?;
     check_prompts_fit(
         &loaded.tokenizer,
         selected,

@@ -190,11 +190,19 @@ impl RunConfig {
         if let Some(c) = self.max_calculations {
             settings::count("max_calculations", c, 1)?;
         }
-        if self.alphas.is_empty() && self.baselines.is_empty() {
-            bail!("nothing to train: alphas and baselines are both empty");
+        if self.alphas.is_empty()
+            && self.baselines.is_empty()
+            && self.reference_free_alphas.is_empty()
+        {
+            bail!("nothing to train: alphas, baselines and reference_free_alphas are all empty");
         }
-        settings::alphas(&self.alphas)?;
-        settings::alphas(&self.reference_free_alphas).context("reference_free_alphas")?;
+        settings::alphas("alphas", &self.alphas)?;
+        settings::alphas("reference_free_alphas", &self.reference_free_alphas)
+            .context("reference_free_alphas")?;
+        if !self.reference_free_alphas.is_empty() {
+            crate::dataset::agreement::check_min_support(self.min_support, self.sample.n)
+                .context("min_support (with sample.n)")?;
+        }
         for (i, b) in self.baselines.iter().enumerate() {
             if self.baselines[..i].contains(b) {
                 bail!(

@@ -109,7 +109,8 @@ fn a_stage_setting_out_of_range_is_named() {
 
 /// `configs/`: every file reads and validates, and the validation config differs from the
 /// study config only where the book says (the test split and size, and the variants), so the
-/// study run can reuse its samples, targets and models.
+/// study run can reuse its samples, targets and models; the reference-free config is the
+/// embedded default job with more prompts and its own variants.
 #[test]
 fn the_shipped_configs_read_validate_and_share_their_samples() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
@@ -134,9 +135,29 @@ fn the_shipped_configs_read_validate_and_share_their_samples() {
         ["alphas", "baselines", "test_examples", "test_split"],
         "{study:#}\n{validation:#}"
     );
+    // the reference-free comparison on the default domain: the default job with more prompts
+    let rf = read("reference-free-gsm.toml");
+    let default = serde_json::to_value(RunConfig::default()).unwrap();
+    let differing: Vec<&str> = default
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .filter(|k| default[*k] != rf[*k])
+        .collect();
+    assert_eq!(
+        differing,
+        [
+            "alphas",
+            "baselines",
+            "reference_free_alphas",
+            "test_examples",
+            "train_examples"
+        ]
+    );
     let tomls = std::fs::read_dir(&dir)
         .unwrap()
         .filter(|e| e.as_ref().unwrap().path().extension() == Some("toml".as_ref()))
         .count();
-    assert_eq!(tomls, 2, "a new file in configs/ wants a line in this test");
+    assert_eq!(tomls, 3, "a new file in configs/ wants a line in this test");
 }

@@ -222,6 +222,24 @@ impl PipelineRun<'_> {
                 self.test.len()
             ));
         }
+        if all.iter().any(|v| v.reference_free) {
+            let judged = if all.iter().all(|v| v.reference_free) {
+                "no model here uses the ground-truth judge's labels".to_string()
+            } else {
+                "the other models learn from the ground-truth judge's labels \
+                 (`judged.jsonl`)"
+                    .to_string()
+            };
+            md.push_str(&format!(
+                "\n## Labels\n\n`halt-rf` models are HALT trained on reference-free labels \
+                 (`{}`): a fragment is correct when at least {} of the other {} samples of its \
+                 prompt contain it (agreement; the book's \"Labels without ground truth\"); \
+                 {judged}.\n",
+                super::run::REFERENCE_FREE_JUDGED,
+                self.config.min_support,
+                self.config.sample.n.saturating_sub(1),
+            ));
+        }
         let mut mixes = Vec::new();
         for v in all {
             let path = super::run::aligned_path(self.dir, v);

@@ -6,10 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use super::config::RunConfig;
-use crate::dataset::example::{Example, GroundTruth};
+use crate::dataset::example::{
+    EVAL_NEEDS_GROUND_TRUTH, Example, GroundTruth, require_ground_truth,
+};
 use crate::dataset::{Split, load, write_jsonl};
 
 /// `true` if `e` passes the difficulty filter.
@@ -62,6 +64,28 @@ pub fn select_examples(config: &RunConfig, dir: &Path) -> Result<(PathBuf, PathB
         write_jsonl(path, &chosen)?;
     }
     Ok((train_path, test_path))
+}
+
+/// Checks that a run can use its examples: every test example has ground truth (the test
+/// answers are judged against it), and training prompts alone (no reference, no ground truth:
+/// a user's own prompts) come only with a run that trains on reference-free labels alone
+/// (`alphas = []`, `baselines = []`, `reference_free_alphas` set).
+///
+/// # Errors
+/// The first example that breaks a rule, named with the rule.
+pub fn check_ground_truth(config: &RunConfig, train: &[Example], test: &[Example]) -> Result<()> {
+    require_ground_truth(test, EVAL_NEEDS_GROUND_TRUTH).context("the test split")?;
+    if let Some(e) = train.iter().find(|e| !e.has_ground_truth())
+        && (!config.alphas.is_empty() || !config.baselines.is_empty())
+    {
+        bail!(
+            "training example `{}` is a prompt alone (no reference, no ground truth): a run on \
+             such prompts trains only on reference-free labels; set `alphas = []` and \
+             `baselines = []`, and the α values in `reference_free_alphas`",
+            e.id
+        );
+    }
+    Ok(())
 }
 
 /// What the claims' bootstrap resamples: a maths problem's template (its instances are the

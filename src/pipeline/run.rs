@@ -130,6 +130,7 @@ pub fn run_reusing(config: &RunConfig, dir: &Path, reuse: Option<&Path>) -> Resu
     // 1. The examples, and every prompt checked to fit the model's context (sampling and
     // evaluation) before any work.
     let run = PipelineRun::with_examples(config, dir, device, model_path)?;
+    super::examples::check_ground_truth(config, &run.train, &run.test)?;
     config.check_prompts(
         &run.model_path,
         (&run.train_path, &run.train),
@@ -250,13 +251,16 @@ impl<'a> PipelineRun<'a> {
     /// Steps 2–3: samples `sample.n` few-shot responses per training prompt with the
     /// pretrained model (into `sampled.jsonl`, resumable), then judges them (into
     /// `judged.jsonl`). Skipped when `judged.jsonl` exists; sampling alone is skipped when
-    /// `sampled.jsonl` exists (the model is then not loaded). With `reference_free_alphas`,
-    /// also labels them by agreement into [`REFERENCE_FREE_JUDGED`] (once).
+    /// `sampled.jsonl` exists (the model is then not loaded), judging when no variant needs
+    /// the judge's labels (a run on prompts alone trains only `reference_free_alphas`). With
+    /// `reference_free_alphas`, also labels them by agreement into [`REFERENCE_FREE_JUDGED`]
+    /// (once).
     ///
     /// # Errors
     /// A model that does not load; generation errors; malformed sampled records; I/O errors.
     fn sample_and_judge(&self) -> Result<()> {
         let (sampled, judged) = (self.sampled_path(), self.judged_path());
+        let judge_labels = !self.config.alphas.is_empty() || !self.config.baselines.is_empty();
         if !judged.exists() {
             if !sampled.exists() {
                 let loaded = load_checkpoint(&self.model_path, &self.device)?;
@@ -273,17 +277,19 @@ impl<'a> PipelineRun<'a> {
                     &sampled,
                 )?;
             }
-            say("judging the sampled responses");
-            let judge = judge_for(self.config.domain, &self.judges);
-            judge_stage(
-                judge.as_ref(),
-                &self.train,
-                &self.train_path,
-                &sampled,
-                self.config.null_policy,
-                &judged,
-                false,
-            )?;
+            if judge_labels {
+                say("judging the sampled responses");
+                let judge = judge_for(self.config.domain, &self.judges);
+                judge_stage(
+                    judge.as_ref(),
+                    &self.train,
+                    &self.train_path,
+                    &sampled,
+                    self.config.null_policy,
+                    &judged,
+                    false,
+                )?;
+            }
         }
         let reference_free = self.dir.join(REFERENCE_FREE_JUDGED);
         if !self.config.reference_free_alphas.is_empty() && !reference_free.exists() {

@@ -131,11 +131,12 @@ pub fn top_p(value: f32) -> Result<()> {
 ///
 /// # Errors
 /// A value outside `[0, 1]`, or a duplicate.
-pub fn alphas(values: &[f64]) -> Result<()> {
+/// `key` names the list in the message (`alphas`, `reference_free_alphas`).
+pub fn alphas(key: &str, values: &[f64]) -> Result<()> {
     for (i, a) in values.iter().enumerate() {
         fraction("alpha", *a)?;
         if values[..i].contains(a) {
-            bail!("alpha {a} is listed twice in alphas");
+            bail!("alpha {a} is listed twice in {key}");
         }
     }
     Ok(())

@@ -183,12 +183,12 @@ fn markers_lists_and_interpreters() {
 
 #[test]
 fn duplicate_alphas_are_refused() {
-    assert!(alphas(&[0.4, 0.6, 0.8]).is_ok());
+    assert!(alphas("alphas", &[0.4, 0.6, 0.8]).is_ok());
     assert_eq!(
-        message(alphas(&[0.4, 0.6, 0.4])),
+        message(alphas("alphas", &[0.4, 0.6, 0.4])),
         "alpha 0.4 is listed twice in alphas"
     );
-    assert!(alphas(&[1.5]).is_err());
+    assert!(alphas("alphas", &[1.5]).is_err());
 }
 
 #[test]

@@ -61,6 +61,16 @@ pub enum JudgeError {
         /// The example's id.
         example: String,
     },
+    /// The example is a prompt alone: there is nothing to judge against.
+    #[error(
+        "example `{id}` is a prompt alone (no reference, no ground truth): label its samples \
+         by agreement with `halt-llm judge --reference-free` (book: \"Labels without ground \
+         truth\")"
+    )]
+    NoGroundTruth {
+        /// The example id.
+        id: String,
+    },
     /// The ground truth cannot be used (e.g. a maths answer that is not a number).
     #[error("example `{id}`: unusable ground truth: {message}")]
     BadTruth {
@@ -298,7 +308,11 @@ pub fn first_wrong_onward(verdicts: &mut [Option<bool>]) {
 
 /// Checks that `example` is of `domain`.
 pub(crate) fn expect_domain(example: &Example, domain: Domain) -> Result<(), JudgeError> {
-    if example.domain() == domain {
+    if example.domain() == domain && !example.has_ground_truth() {
+        Err(JudgeError::NoGroundTruth {
+            id: example.id.clone(),
+        })
+    } else if example.domain() == domain {
         Ok(())
     } else {
         Err(JudgeError::WrongDomain {
