@@ -1,23 +1,20 @@
-//! The wgpu backend (any GPU vendor; Mesa's lavapipe on a CPU in CI) computes the same
-//! forward pass as the CPU backend. Skipped with a message when no adapter can be opened,
-//! unless `HALT_REQUIRE_WGPU=1` (set by `.ci/run`), where that is a failure.
+//! The GPU backend (`HALT_GPU`: wgpu by default, any GPU vendor or Mesa's lavapipe on a CPU
+//! in CI; or cuda) computes the same forward pass as the CPU backend. Skipped with a message
+//! when its device cannot be opened, unless required (`tests/common/gpu.rs`).
 
-#![cfg(feature = "wgpu")]
+#![cfg(any(feature = "wgpu", feature = "cuda"))]
 
 use burn::module::Module;
 use burn::tensor::{Int, Tensor, TensorData};
 use halt_llm::backend::{self, DeviceChoice};
+
+mod common;
 use halt_llm::model::{Llama, LlamaConfig};
 
 #[test]
 fn wgpu_forward_matches_cpu() {
-    let wgpu = match backend::device(DeviceChoice::Wgpu) {
-        Ok(d) => d,
-        Err(e) if std::env::var("HALT_REQUIRE_WGPU").as_deref() != Ok("1") => {
-            eprintln!("skipping: no wgpu adapter: {e:#}");
-            return;
-        }
-        Err(e) => panic!("HALT_REQUIRE_WGPU=1 but wgpu is unavailable: {e:#}"),
+    let Some((_, wgpu)) = common::gpu::gpu_or_skip() else {
+        return;
     };
     let cpu = backend::device(DeviceChoice::Cpu).unwrap();
     let config = LlamaConfig::tiny(97);

@@ -1,19 +1,20 @@
-//! Training on wgpu (any GPU vendor; Mesa's lavapipe on a CPU in CI) follows training on the
-//! CPU backend from the same seed: the tiny fixture model finetuned five steps on the book's
-//! three aligned pairs through `halt-llm train --device wgpu` and `--device cpu` prints the
-//! same losses and ends with the same weights, within float tolerances stated below. Skipped
-//! with a message when no adapter can be opened, unless `HALT_REQUIRE_WGPU=1` (set by
-//! `.ci/run`), where that is a failure. Slow on lavapipe: most of its time is shader
-//! compilation.
+//! Training on the GPU backend (`HALT_GPU`: wgpu by default, any GPU vendor or Mesa's
+//! lavapipe on a CPU in CI; or cuda) follows training on the CPU backend from the same seed:
+//! the tiny fixture model finetuned five steps on the book's three aligned pairs through
+//! `halt-llm train --device wgpu` and `--device cpu` prints the same losses and ends with the
+//! same weights, within float tolerances stated below. Skipped with a message when the device
+//! cannot be opened, unless required (`tests/common/gpu.rs`). Slow on lavapipe: most of its
+//! time is shader compilation.
 
-#![cfg(feature = "wgpu")]
+#![cfg(any(feature = "wgpu", feature = "cuda"))]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use burn::store::ModuleSnapshot;
 use burn::tensor::Device;
-use halt_llm::backend::{self, DeviceChoice};
+
+mod common;
 use halt_llm::model::llama::Llama;
 use halt_llm::model::load::load_model;
 
@@ -64,13 +65,10 @@ fn params(model: &Llama) -> Vec<(String, Vec<f32>)> {
 
 #[test]
 fn wgpu_training_follows_cpu_training() {
-    if let Err(e) = backend::device(DeviceChoice::Wgpu) {
-        if std::env::var("HALT_REQUIRE_WGPU").as_deref() == Ok("1") {
-            panic!("HALT_REQUIRE_WGPU=1 but wgpu is unavailable: {e:#}");
-        }
-        eprintln!("skipping: no wgpu adapter: {e:#}");
+    let Some((choice, _)) = common::gpu::gpu_or_skip() else {
         return;
-    }
+    };
+    let gpu_name = format!("{choice:?}").to_lowercase();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("tiny.toml");
     std::fs::write(
@@ -84,7 +82,7 @@ fn wgpu_training_follows_cpu_training() {
     )
     .unwrap();
     let on_cpu = train(&config, &dir.path().join("cpu"), "cpu");
-    let on_gpu = train(&config, &dir.path().join("wgpu"), "wgpu");
+    let on_gpu = train(&config, &dir.path().join("gpu"), &gpu_name);
     // 3 pairs, batch 3, 5 epochs: five optimiser steps, and the loss must move.
     assert_eq!(on_cpu.len(), 5, "{on_cpu:?}");
     assert_eq!(on_gpu.len(), 5, "{on_gpu:?}");
@@ -99,7 +97,7 @@ fn wgpu_training_follows_cpu_training() {
     // The final weights, both read back on the CPU.
     let dev = Device::flex();
     let cpu = load_model(&dir.path().join("cpu/model"), &dev).unwrap();
-    let gpu = load_model(&dir.path().join("wgpu/model"), &dev).unwrap();
+    let gpu = load_model(&dir.path().join("gpu/model"), &dev).unwrap();
     let start = load_model(&root().join("tests/fixtures/tiny-llama/hf"), &dev).unwrap();
     let (a, b, s) = (params(&cpu.model), params(&gpu.model), params(&start.model));
     let (mut moved, mut apart) = (0f32, 0f32);

@@ -19,4 +19,5 @@ pub fn sum_example(tag: &str, i: usize, a: u32, b: u32, prompt: &str) -> String 
     })
     .to_string()
 }
+pub mod gpu;
 pub mod serve;
