@@ -1,0 +1,4 @@
+mod base;
+pub mod lowered_features;
+
+pub use base::*;
