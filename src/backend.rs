@@ -79,6 +79,72 @@ pub fn device(choice: DeviceChoice) -> Result<Device> {
     Ok(dev)
 }
 
+/// The devices of a training run: `choice` alone, or, for data parallelism, each of `specs`
+/// (`cpu`, `wgpu`, `wgpu:N` — the N-th discrete GPU —, `cuda`, `cuda:N`), the first being the
+/// main device (the model's, where gradients are summed and the optimiser steps). Each is
+/// opened and probed like [`device`].
+///
+/// # Errors
+/// A spec that does not parse, a single spec (data parallelism needs two or more), or a
+/// device that does not open.
+pub fn training_devices(choice: DeviceChoice, specs: &[String]) -> Result<Vec<Device>> {
+    if specs.is_empty() {
+        return Ok(vec![device(choice)?]);
+    }
+    check_device_specs(specs)?;
+    specs
+        .iter()
+        .map(|s| {
+            let (choice, index) = parse_spec(s)?;
+            let dev = match (choice, index) {
+                (_, None) | (DeviceChoice::Cpu, _) => return device(choice),
+                (DeviceChoice::Wgpu, Some(i)) => wgpu_device_at(i)?,
+                (DeviceChoice::Cuda, Some(i)) => cuda_device_at(i)?,
+            };
+            probe(&dev, choice)?;
+            Ok(dev)
+        })
+        .collect()
+}
+
+/// Checks the syntax of data-parallel device specs (see [`training_devices`]) without opening
+/// anything.
+///
+/// # Errors
+/// One spec alone, or a spec that does not parse.
+pub fn check_device_specs(specs: &[String]) -> Result<()> {
+    if specs.len() == 1 {
+        bail!(
+            "devices = [\"{}\"]: data parallelism needs two or more devices (one device is \
+             `device`)",
+            specs[0]
+        );
+    }
+    for s in specs {
+        parse_spec(s)?;
+    }
+    Ok(())
+}
+
+/// `cpu`, `wgpu[:N]`, `cuda[:N]` → the backend and the optional index.
+fn parse_spec(spec: &str) -> Result<(DeviceChoice, Option<usize>)> {
+    let (name, index) = match spec.split_once(':') {
+        Some((n, i)) => {
+            let i: usize = i
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("device `{spec}`: `{i}` is not a device index"))?;
+            (n, Some(i))
+        }
+        None => (spec, None),
+    };
+    let choice: DeviceChoice = name.trim().parse()?;
+    if choice == DeviceChoice::Cpu && index.is_some_and(|i| i > 0) {
+        bail!("device `{spec}`: the CPU backend has one device (use `cpu` several times)");
+    }
+    Ok((choice, index))
+}
+
 /// The same device with automatic differentiation, for training.
 pub fn autodiff(device: &Device) -> Device {
     device.clone().autodiff()
@@ -89,6 +155,16 @@ fn wgpu_device() -> Result<Device> {
     Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice))
 }
 
+#[cfg(feature = "wgpu")]
+fn wgpu_device_at(index: usize) -> Result<Device> {
+    Ok(Device::wgpu(burn::tensor::DeviceKind::DiscreteGpu(index)))
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_device_at(_index: usize) -> Result<Device> {
+    wgpu_device()
+}
+
 #[cfg(not(feature = "wgpu"))]
 fn wgpu_device() -> Result<Device> {
     bail!("this build has no wgpu backend: rebuild with `--features wgpu`")
@@ -97,6 +173,16 @@ fn wgpu_device() -> Result<Device> {
 #[cfg(feature = "cuda")]
 fn cuda_device() -> Result<Device> {
     Ok(Device::cuda(0))
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_device_at(index: usize) -> Result<Device> {
+    Ok(Device::cuda(index))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_device_at(_index: usize) -> Result<Device> {
+    cuda_device()
 }
 
 #[cfg(not(feature = "cuda"))]
@@ -152,6 +238,27 @@ pub unsafe fn quiet_window_system_probes() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_parallel_device_specs() {
+        let specs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(parse_spec("cuda:1").unwrap(), (DeviceChoice::Cuda, Some(1)));
+        assert_eq!(parse_spec("wgpu").unwrap(), (DeviceChoice::Wgpu, None));
+        check_device_specs(&specs(&["cpu", "cpu"])).unwrap();
+        check_device_specs(&specs(&["wgpu:0", "wgpu:1", "cuda"])).unwrap();
+        let err = |v: &[&str]| check_device_specs(&specs(v)).unwrap_err().to_string();
+        assert!(err(&["cpu"]).contains("two or more devices"));
+        assert!(err(&["cuda:x", "cpu"]).contains("`x` is not a device index"));
+        assert!(err(&["cpu:1", "cpu"]).contains("one device"));
+        assert!(err(&["tpu", "cpu"]).contains("unknown device `tpu`"));
+        // two CPU devices open (the same backend twice)
+        assert_eq!(
+            training_devices(DeviceChoice::Cpu, &specs(&["cpu", "cpu"]))
+                .unwrap()
+                .len(),
+            2
+        );
+    }
 
     #[test]
     fn parses_device_names() {

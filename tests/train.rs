@@ -668,3 +668,61 @@ fn exporting_the_same_weights_gives_the_same_bytes() {
         "{header}"
     );
 }
+
+/// Data parallelism (issue 18): the same run with each micro-batch split across two CPU
+/// devices (`devices = ["cpu", "cpu"]`) ends with the weights of the run on one device. Five
+/// pairs with different numbers of label tokens, micro-batches of 3 and 2 examples (split 2 + 1
+/// and 1 + 1: parts with different label counts), two micro-batches per optimiser step: only
+/// the order of float sums differs, so the weights agree to rounding.
+#[test]
+fn two_cpu_devices_with_the_batch_split_train_like_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("aligned.jsonl");
+    let pairs = [
+        PAIRS[0],
+        PAIRS[1],
+        PAIRS[2],
+        ("hey", "the dog sat. the cat ran."),
+        ("yo", "a cat."),
+    ];
+    write_aligned(&data, &pairs);
+    let base = TrainConfig {
+        batch_size: 3,
+        grad_accum: 2,
+        epochs: 4,
+        valid_fraction: 0.0,
+        checkpoint_every: 100,
+        ..config(&data)
+    };
+    let parallel = TrainConfig {
+        devices: vec!["cpu".into(), "cpu".into()],
+        ..base.clone()
+    };
+    let run = |cfg: &TrainConfig, name: &str| {
+        let s = train(cfg, &dir.path().join(name), &TrainOptions::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.steps, 4);
+        params(&tiny_from(&s.model_dir))
+    };
+    let (one, two) = (run(&base, "one"), run(&parallel, "two"));
+    let start = params(&tiny(&Device::flex()).model);
+    let (mut moved, mut apart) = (0f32, 0f32);
+    for (((na, a), (nb, b)), (_, s)) in one.iter().zip(&two).zip(&start) {
+        assert_eq!(na, nb);
+        for ((x, y), z) in a.iter().zip(b).zip(s) {
+            moved = moved.max((x - z).abs());
+            apart = apart.max((x - y).abs());
+        }
+    }
+    eprintln!("largest weight change {moved}; one vs two devices: largest difference {apart}");
+    assert!(moved > 0.01, "training did not move the weights ({moved})");
+    assert!(
+        apart <= 1e-4,
+        "one device vs two: weights differ by {apart}"
+    );
+}
+
+fn tiny_from(dir: &Path) -> Llama {
+    load_model(dir, &Device::flex()).unwrap().model
+}

@@ -57,6 +57,10 @@ pub struct TrainArgs {
     /// Compute device: cpu, wgpu or cuda.
     #[arg(long, env = "HALT_DEVICE")]
     device: Option<DeviceChoice>,
+    /// Data-parallel training on these devices (comma-separated, two or more: cpu, wgpu,
+    /// wgpu:N, cuda, cuda:N; the first holds the model): each micro-batch is split across them.
+    #[arg(long, value_delimiter = ',')]
+    devices: Vec<String>,
     /// Continue the run in `--out` from its last checkpoint.
     #[arg(long)]
     resume: bool,
@@ -92,6 +96,9 @@ impl TrainArgs {
             seed,
             device
         );
+        if !self.devices.is_empty() {
+            c.devices = self.devices.clone();
+        }
         c.overlay_lora(self.lora_rank, self.lora_alpha, self.lora_targets.clone())?;
         Ok(c)
     }

@@ -32,6 +32,10 @@ pub struct LmBatch {
     /// every micro-batch is divided by it, so that the accumulated gradient is the gradient
     /// of the mean over the step's tokens (not a mean of per-micro-batch means).
     pub step_targets: usize,
+    /// Data parallelism (`TrainConfig::devices`): the rest of this micro-batch's examples, one
+    /// batch per other device, each on its device and with the same `step_targets`; the train
+    /// step sums their gradients with this batch's on the main device. Empty on one device.
+    pub shards: Vec<LmBatch>,
 }
 
 /// Builds [`LmBatch`]es; a batch on its own is its own optimiser step (`step_targets =
@@ -86,5 +90,6 @@ pub fn make_batch(items: &[TrainExample], device: &Device) -> LmBatch {
         attention_mask,
         num_targets,
         step_targets: num_targets,
+        shards: Vec::new(),
     }
 }

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::DeviceChoice;
@@ -158,6 +158,13 @@ pub struct TrainConfig {
     /// Compute device.
     #[serde(with = "device_serde")]
     pub device: DeviceChoice,
+    /// Data-parallel training on several devices instead of `device`: two or more of `cpu`,
+    /// `wgpu`, `wgpu:N` (the N-th discrete GPU), `cuda`, `cuda:N`; the first holds the model
+    /// and steps the optimiser. Each micro-batch is split across them and their gradients
+    /// summed there, so the update is the one device's update on the whole micro-batch (the
+    /// loss normaliser counts the whole optimiser step's label tokens). Empty: `device` alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<String>,
 }
 
 impl Default for TrainConfig {
@@ -182,6 +189,7 @@ impl Default for TrainConfig {
             seed: 0,
             lora: None,
             device: DeviceChoice::Cpu,
+            devices: Vec::new(),
         }
     }
 }
@@ -253,6 +261,9 @@ impl TrainConfig {
         }
         if let Some(l) = &self.lora {
             l.validate()?;
+        }
+        if !self.devices.is_empty() {
+            crate::backend::check_device_specs(&self.devices).context("devices")?;
         }
         Ok(())
     }
@@ -327,10 +338,11 @@ impl TrainConfig {
         Ok(())
     }
 
-    /// The settings that change the result (everything but the device), for `--resume`.
+    /// The settings that change the result (everything but the devices), for `--resume`.
     pub fn identity(&self) -> Self {
         Self {
             device: DeviceChoice::Cpu,
+            devices: Vec::new(),
             ..self.clone()
         }
     }

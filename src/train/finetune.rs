@@ -100,7 +100,8 @@ pub fn train(
         return Ok(Some(summary));
     }
     // 2. The model and the tokenized data, then the settings are recorded.
-    let device = backend::device(config.device)?;
+    let devices = backend::training_devices(config.device, &config.devices)?;
+    let device = devices[0].clone();
     let (model, tokenizer) = load_base_model(config, &device)?;
     let data = TrainData::load(config, &tokenizer)?;
     // Recorded only now that the model and the data load: a failed start leaves no folder
@@ -118,7 +119,7 @@ pub fn train(
     };
     let plan = SegmentPlan::new(config, &data, resume_from, opts.stop_after_segments);
     // 5. The segments not yet trained (burn-train's learner, checkpoint after each).
-    let model = train_segments(config, out, model, &data, &plan, opts.plain_log, &device)?;
+    let model = train_segments(config, out, model, &data, &plan, opts.plain_log, &devices)?;
     if plan.last < plan.total {
         return Ok(None);
     }

@@ -74,7 +74,9 @@ impl SegmentPlan {
 /// warm-up + cosine, clipping, accumulation, validation), writing checkpoints to
 /// `out/checkpoint/` and logs to `out/{train,valid}/` and `out/experiment.log`; a resumed
 /// run starts from checkpoint `plan.first`. With every segment already trained, the
-/// weights of the last checkpoint are read instead. Returns the trained model.
+/// weights of the last checkpoint are read instead. Returns the trained model. `devices[0]` is
+/// the main device (the model's); with more, every micro-batch is split across them (data
+/// parallelism: `TrainConfig::devices`).
 ///
 /// # Errors
 /// An unreadable checkpoint.
@@ -85,7 +87,7 @@ pub(super) fn train_segments(
     data: &TrainData,
     plan: &SegmentPlan,
     plain_log: bool,
-    device: &Device,
+    devices: &[Device],
 ) -> Result<Llama> {
     let checkpoint_dir = out.join("checkpoint");
     if plan.first < plan.last {
@@ -93,7 +95,8 @@ pub(super) fn train_segments(
             Arc::new(data.train.clone()),
             plan.steps.clone(),
             plan.first,
-            device.clone(),
+            devices[0].clone(),
+            devices[1..].to_vec(),
         );
         let valid_loader = DataLoaderBuilder::new(super::batch::LmBatcher)
             .batch_size(config.batch_size)

@@ -151,25 +151,62 @@ pub struct SegmentLoader {
     plan: Arc<TrainPlan>,
     next_segment: Arc<AtomicUsize>,
     device: Device,
+    /// The other devices of data-parallel training (empty: one device).
+    shard_devices: Vec<Device>,
     range: Option<(usize, usize)>,
 }
 
 impl SegmentLoader {
-    /// A loader whose first `iter` yields segment `first_segment` (0-based).
+    /// A loader whose first `iter` yields segment `first_segment` (0-based), its batches on
+    /// `device`; with `shard_devices`, each micro-batch is split across `device` and them
+    /// ([`shard`]).
     pub fn new(
         examples: Arc<Vec<TrainExample>>,
         plan: Arc<TrainPlan>,
         first_segment: usize,
         device: Device,
+        shard_devices: Vec<Device>,
     ) -> Self {
         Self {
             examples,
             plan,
             next_segment: Arc::new(AtomicUsize::new(first_segment)),
             device,
+            shard_devices,
             range: None,
         }
     }
+}
+
+/// Splits a micro-batch's `items` across `device` and `others` in contiguous, nearly equal
+/// parts (the first ones one example larger; devices left without an example get none): the
+/// first part is the returned batch, on `device`; the others are its
+/// [`shards`](LmBatch::shards). Every part keeps the step's `step_targets`, so the gradients
+/// summed over the parts are those of the whole micro-batch.
+///
+/// # Panics
+/// On an empty `items` (as [`make_batch`]).
+pub fn shard(
+    items: &[TrainExample],
+    step_targets: usize,
+    device: &Device,
+    others: &[Device],
+) -> LmBatch {
+    let parts = (1 + others.len()).min(items.len()).max(1);
+    let (size, extra) = (items.len() / parts, items.len() % parts);
+    let mut start = 0;
+    let mut batches = Vec::with_capacity(parts);
+    for p in 0..parts {
+        let len = size + usize::from(p < extra);
+        let on = if p == 0 { device } else { &others[p - 1] };
+        let mut b = make_batch(&items[start..start + len], on);
+        b.step_targets = step_targets;
+        batches.push(b);
+        start += len;
+    }
+    let mut first = batches.remove(0);
+    first.shards = batches;
+    first
 }
 
 struct SegmentIter<'a> {
@@ -189,9 +226,12 @@ impl Iterator for SegmentIter<'_> {
             .iter()
             .map(|&i| self.loader.examples[i].clone())
             .collect();
-        let mut batch = make_batch(&items, &self.loader.device);
-        batch.step_targets = mb.step_targets;
-        Some(Ok(batch))
+        Some(Ok(shard(
+            &items,
+            mb.step_targets,
+            &self.loader.device,
+            &self.loader.shard_devices,
+        )))
     }
 }
 

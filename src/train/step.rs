@@ -6,6 +6,8 @@
 //! all the step's label tokens. (Averaging per micro-batch and then over micro-batches would
 //! weight a 10-token micro-batch like a 100-token one.)
 
+use burn::module::Module;
+use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor};
 use burn::train::metric::{Adaptor, ItemLazy, LossInput};
@@ -135,10 +137,64 @@ impl TrainStep for Llama {
     type Input = LmBatch;
     type Output = LmOutput;
 
-    fn step(&self, batch: LmBatch) -> TrainOutput<LmOutput> {
-        let (loss, out) = self.step_loss(&batch);
-        TrainOutput::new(self, loss.backward(), out)
+    /// One micro-batch's gradients. With [`LmBatch::shards`] (data parallelism), each shard
+    /// runs on its own device in its own thread with a fork of the model, and its gradients
+    /// are moved to this batch's device and summed with this batch's: as every part is
+    /// divided by the whole step's label tokens, the sum is the whole micro-batch's gradient.
+    fn step(&self, mut batch: LmBatch) -> TrainOutput<LmOutput> {
+        let shards = std::mem::take(&mut batch.shards);
+        if shards.is_empty() {
+            let (loss, out) = self.step_loss(&batch);
+            return TrainOutput::new(self, loss.backward(), out);
+        }
+        let main = batch.input_ids.device();
+        let parts: Vec<(GradientsParams, Tensor<1>, usize)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = shards
+                .into_iter()
+                .map(|shard| {
+                    let model = self.clone();
+                    scope.spawn(move || {
+                        let model = model.fork(&shard.input_ids.device().autodiff());
+                        shard_gradients(&model, &shard)
+                    })
+                })
+                .collect();
+            let mut parts = vec![shard_gradients(self, &batch)];
+            parts.extend(
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("a data-parallel shard's step panicked")),
+            );
+            parts
+        });
+        let mut grads = GradientsAccumulator::<Llama>::new();
+        let (mut sum, mut n) = (None::<Tensor<1>>, 0);
+        for (g, s, k) in parts {
+            grads.accumulate(self, g.to_device(&main, self));
+            let s = s.to_device(&main);
+            sum = Some(match sum {
+                Some(total) => total + s,
+                None => s,
+            });
+            n += k;
+        }
+        TrainOutput {
+            grads: grads.grads(),
+            item: report(sum.expect("at least the main shard"), n),
+        }
     }
+}
+
+/// One part's gradients (its loss divided by the whole step's label tokens), with its summed
+/// cross-entropy (detached) and label tokens.
+fn shard_gradients(model: &Llama, batch: &LmBatch) -> (GradientsParams, Tensor<1>, usize) {
+    let (sum, n) = model.batch_nll(batch);
+    let loss = sum.clone().div_scalar(batch.step_targets.max(1) as f64);
+    (
+        GradientsParams::from_grads(loss.backward(), model),
+        sum.detach(),
+        n,
+    )
 }
 
 impl InferenceStep for Llama {
