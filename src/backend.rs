@@ -10,7 +10,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use burn::tensor::{Device, Tensor};
 
 /// A compute backend a user can ask for with `--device`.
@@ -80,7 +80,7 @@ pub fn device(choice: DeviceChoice) -> Result<Device> {
 }
 
 /// The devices of a training run: `choice` alone, or, for data parallelism, each of `specs`
-/// (`cpu`, `wgpu`, `wgpu:N` — the N-th discrete GPU —, `cuda`, `cuda:N`), the first being the
+/// (`cpu`, `wgpu`, `wgpu:N` — the N-th *discrete* GPU —, `cuda`, `cuda:N`), the first being the
 /// main device (the model's, where gradients are summed and the optimiser steps). Each is
 /// opened and probed like [`device`].
 ///
@@ -101,7 +101,13 @@ pub fn training_devices(choice: DeviceChoice, specs: &[String]) -> Result<Vec<De
                 (DeviceChoice::Wgpu, Some(i)) => wgpu_device_at(i)?,
                 (DeviceChoice::Cuda, Some(i)) => cuda_device_at(i)?,
             };
-            probe(&dev, choice)?;
+            probe(&dev, choice).with_context(|| match choice {
+                DeviceChoice::Wgpu => format!(
+                    "device `{s}`: wgpu:N is the N-th discrete GPU (an integrated GPU, Apple's \
+                     or Mesa's lavapipe is plain `wgpu`)"
+                ),
+                _ => format!("device `{s}`"),
+            })?;
             Ok(dev)
         })
         .collect()

@@ -15,6 +15,7 @@
 # The cuda build uses its own target folder ($CARGO_TARGET_DIR-cuda): building the default
 # features and cuda in one folder would rebuild burn's GPU crates each time.
 set -uo pipefail
+CALLER_DIR="$(pwd)"
 cd "$(dirname "$0")/../.."
 
 MODEL=default
@@ -23,8 +24,10 @@ PROMPT_LEN=128
 SEQ_LEN=256
 while [ $# -gt 0 ]; do
   case "$1" in
-    --model) MODEL="$2"; shift 2 ;;
-    --only) ONLY="$2"; shift 2 ;;
+    --model) MODEL="${2:?--model needs a value}"; shift 2 ;;
+    --only)
+      ONLY="${2:?--only needs wgpu or cuda}"; shift 2
+      case "$ONLY" in wgpu|cuda) ;; *) echo "--only $ONLY: expected wgpu or cuda"; exit 2 ;; esac ;;
     --prompt-len) PROMPT_LEN="$2"; shift 2 ;;
     --seq-len) SEQ_LEN="$2"; shift 2 ;;
     -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
@@ -32,6 +35,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+# a relative --model is relative to where the script was called from
+if [ "$MODEL" != default ] && [ "${MODEL#/}" = "$MODEL" ] && [ -e "$CALLER_DIR/$MODEL" ]; then
+  MODEL="$CALLER_DIR/$MODEL"
+fi
 TARGET="${CARGO_TARGET_DIR:-$HOME/.cache/halt-llm/target}"
 LOGS="$(mktemp -d /tmp/halt-gpu-check.XXXXXX)"
 ROWS=()
@@ -48,8 +55,8 @@ measure() {
         --new-tokens 32 --repeats 2 2>>"$log" | tail -1)
   t=$("$bin" bench-train --model "$MODEL" --device "$dev" --batch-size 4 --seq-len "$SEQ_LEN" \
         --steps 3 2>>"$log" | tail -1)
-  if [ -z "$b" ] || [ -z "$t" ]; then
-    echo "failed: $(grep -m1 '^error' "$log" | cut -c1-100) (log $log) | – | – | –"
+  if ! python3 -c 'import json,sys; [json.loads(a) for a in sys.argv[1:]]' "$b" "$t" 2>/dev/null; then
+    echo "failed: $(grep -m1 -E '^error|panicked' "$log" | tr '|' '/' | cut -c1-100) (log $log) | – | – | –"
     return
   fi
   echo "$(field "$b" prefill_tokens_per_s) | $(field "$b" decode_tokens_per_s) | $(field "$t" tokens_per_s) | $(field "$t" peak_rss_mib)"
@@ -63,7 +70,7 @@ check() {
   if ! CARGO_TARGET_DIR="$target" cargo build --release --locked $features --bin halt-llm \
         >"$LOGS/$backend-build.log" 2>&1; then
     local why
-    why=$(grep -m1 -E "^error" "$LOGS/$backend-build.log" | cut -c1-120)
+    why=$(grep -m1 -E "^error" "$LOGS/$backend-build.log" | tr '|' '/' | cut -c1-120)
     ROWS+=("| $backend | skipped: the build failed (${why:-see log}); log $LOGS/$backend-build.log | – | – | – | – |")
     return
   fi
@@ -102,7 +109,7 @@ if command -v nvidia-smi >/dev/null; then
 else
   echo "no nvidia-smi: no NVIDIA driver on this machine"
 fi
-if ! ls /dev/dri/renderD* /dev/nvidia0 >/dev/null 2>&1; then
+if ! compgen -G "/dev/dri/renderD*" >/dev/null && [ ! -e /dev/nvidia0 ]; then
   echo "no GPU device node (/dev/dri/renderD*, /dev/nvidia0): wgpu runs on Mesa's lavapipe, the CPU, so its figures are not a GPU's"
 fi
 echo

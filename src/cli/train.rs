@@ -58,7 +58,8 @@ pub struct TrainArgs {
     #[arg(long, env = "HALT_DEVICE")]
     device: Option<DeviceChoice>,
     /// Data-parallel training on these devices (comma-separated, two or more: cpu, wgpu,
-    /// wgpu:N, cuda, cuda:N; the first holds the model): each micro-batch is split across them.
+    /// wgpu:N (N-th discrete GPU), cuda, cuda:N; the first holds the model): each micro-batch
+    /// is split across them (replaces --device).
     #[arg(long, value_delimiter = ',')]
     devices: Vec<String>,
     /// Continue the run in `--out` from its last checkpoint.
@@ -97,7 +98,7 @@ impl TrainArgs {
             device
         );
         if !self.devices.is_empty() {
-            c.devices = self.devices.clone();
+            c.devices = self.devices.iter().map(|d| d.trim().to_string()).collect();
         }
         c.overlay_lora(self.lora_rank, self.lora_alpha, self.lora_targets.clone())?;
         Ok(c)

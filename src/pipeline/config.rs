@@ -122,6 +122,15 @@ impl Default for RunConfig {
 }
 
 impl RunConfig {
+    /// The settings that change results: the same, with the devices (`device`,
+    /// `[train] devices`) cleared, since they change results only by rounding.
+    pub fn identity(&self) -> Self {
+        let mut c = self.clone();
+        c.device = DeviceChoice::Cpu;
+        c.train.devices.clear();
+        c
+    }
+
     /// Reads a TOML file (fields left out keep their defaults).
     ///
     /// # Errors

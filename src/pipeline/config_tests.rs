@@ -161,3 +161,18 @@ fn the_shipped_configs_read_validate_and_share_their_samples() {
         .count();
     assert_eq!(tomls, 3, "a new file in configs/ wants a line in this test");
 }
+
+/// The devices change results only by rounding: a run folder and `--reuse-from` compare the
+/// settings without `device` and `[train] devices`, and nothing else is left out.
+#[test]
+fn the_devices_are_not_part_of_a_runs_identity() {
+    let a = RunConfig::default();
+    let mut b = RunConfig {
+        device: crate::backend::DeviceChoice::Wgpu,
+        ..RunConfig::default()
+    };
+    b.train.devices = vec!["cpu".into(), "cpu".into()];
+    assert_eq!(a.identity(), b.identity());
+    b.train.lr *= 2.0;
+    assert_ne!(a.identity(), b.identity());
+}

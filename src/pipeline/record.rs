@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use std::path::Path;
 
 /// Writes `dir/config.toml` (creating `dir`), or checks that the one there is the same
-/// (the device and the dataset folders may differ).
+/// (the devices and the dataset folders may differ).
 ///
 /// A run folder is bound to its settings only once it holds a result ([`holds_results`]): a
 /// folder where no stage has produced anything yet (a start that failed, say on a prompt too
@@ -41,11 +41,10 @@ pub(super) fn record_config(config: &RunConfig, dir: &Path) -> Result<()> {
                 dir.display()
             )
         })?;
-        let mut a = recorded.clone();
-        let mut b = config.clone();
-        a.device = b.device; // the device does not change results
+        // the devices do not change results (beyond rounding), the dataset folder may move
+        let mut a = recorded.identity();
+        let b = config.identity();
         a.datasets = b.datasets.clone();
-        b.device = a.device;
         if a == b {
             return Ok(());
         }
@@ -75,8 +74,8 @@ pub(super) fn record_config(config: &RunConfig, dir: &Path) -> Result<()> {
 /// Whether the recorded settings `a` and `b` make the same results (the device and the
 /// dataset folders may differ).
 fn same_run(a: &RunConfig, b: &RunConfig) -> bool {
-    let mut a = a.clone();
-    a.device = b.device;
+    let mut a = a.identity();
+    let b = &b.identity();
     a.datasets = b.datasets.clone();
     &a == b
 }

@@ -24,7 +24,7 @@
 //!   validation runs that differ only in `[train]` answer the validation prompts with the
 //!   pretrained model once.
 //!
-//! The device may differ (it does not change results beyond rounding).
+//! The devices (`device`, `[train] devices`) may differ: they change results only by rounding.
 
 use std::path::Path;
 
@@ -67,7 +67,10 @@ pub fn reuse_from(
     let recorded = from.join("config.toml");
     let other = RunConfig::from_toml_file(&recorded)
         .with_context(|| format!("--reuse-from {}: reading its settings", from.display()))?;
-    let (theirs, ours) = (serde_json::to_value(&other)?, serde_json::to_value(config)?);
+    let (theirs, ours) = (
+        serde_json::to_value(other.identity())?,
+        serde_json::to_value(config.identity())?,
+    );
     // the differing keys, named down to the table's field (`sample.n`)
     let differ = |fields: &[&str]| -> Vec<String> {
         let null = serde_json::Value::Null;

@@ -173,6 +173,8 @@ pub fn run_reusing(config: &RunConfig, dir: &Path, reuse: Option<&Path>) -> Resu
 fn prepare(config: &RunConfig, dir: &Path) -> Result<(Device, PathBuf)> {
     config.validate()?;
     let device = backend::device(config.device)?;
+    // the finetuning devices too, before hours of sampling ([train] devices)
+    backend::training_devices(config.device, &config.train.devices).context("[train] devices")?;
     let model_path = fetch::resolve_model(Some(&config.model))?;
     config.check_model(&model_path)?;
     record_config(config, dir)?;

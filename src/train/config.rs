@@ -264,6 +264,14 @@ impl TrainConfig {
         }
         if !self.devices.is_empty() {
             crate::backend::check_device_specs(&self.devices).context("devices")?;
+            if self.device != DeviceChoice::Cpu {
+                bail!(
+                    "device = \"{}\" and devices = {:?}: give one of them (the first of \
+                     `devices` holds the model)",
+                    self.device,
+                    self.devices
+                );
+            }
         }
         Ok(())
     }

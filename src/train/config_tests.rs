@@ -64,3 +64,25 @@ fn validation_names_the_field() {
     };
     assert!(bad.validate().unwrap_err().to_string().contains("qproj"));
 }
+
+/// `devices` replaces `device`: both given is an error; one device alone is not data
+/// parallelism.
+#[test]
+fn devices_and_device_are_not_given_together() {
+    let c = TrainConfig {
+        data: vec!["a.jsonl".into()],
+        devices: vec!["cpu".into(), "cpu".into()],
+        ..TrainConfig::default()
+    };
+    c.validate().unwrap();
+    let both = TrainConfig {
+        device: crate::backend::DeviceChoice::Wgpu,
+        ..c.clone()
+    };
+    assert!(format!("{:#}", both.validate().unwrap_err()).contains("give one of them"));
+    let one = TrainConfig {
+        devices: vec!["cpu".into()],
+        ..c
+    };
+    assert!(format!("{:#}", one.validate().unwrap_err()).contains("two or more devices"));
+}
