@@ -6,7 +6,7 @@
 //! `seed + j·N + k` ([`response_seed`]), so the responses do not depend on batching, on `--limit`
 //! or on where a resumed run picked up.
 //!
-//! Progress advances after every decode step ([`Progress::partial`] with the batch's
+//! Progress advances after every decode step ([`Progress::partial`](crate::stage::progress::Progress::partial) with the batch's
 //! [`DecodeProgress::fraction`](crate::generate::DecodeProgress::fraction)), not only when a
 //! batch is written, so the bar moves and shows the time left from the first batch on.
 //!
