@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::optim::GradientsAccumulator;
-use burn::store::ModuleSnapshot;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use burn::train::TrainStep;
 use halt_llm::chat::ChatTemplate;
@@ -20,6 +19,9 @@ use halt_llm::train::example::tokenize_pair;
 use halt_llm::train::export::export_hf;
 use halt_llm::train::step::masked_nll_sum;
 use halt_llm::train::{LoraSettings, TrainConfig, TrainOptions, train};
+
+mod common;
+use common::weights::params;
 
 fn tiny_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-llama/hf")
@@ -293,23 +295,6 @@ fn a_tiny_model_overfits_and_then_says_its_targets() {
     for ((_, target), got) in PAIRS.iter().zip(&answers) {
         assert_eq!(got.text.trim_end(), *target);
     }
-}
-
-fn params(model: &Llama) -> Vec<(String, Vec<f32>)> {
-    let mut v: Vec<(String, Vec<f32>)> = model
-        .collect(None, None, false)
-        .into_iter()
-        .map(|t| {
-            let bytes = t.to_bytes().unwrap();
-            let v = bytes
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            (t.name.clone(), v)
-        })
-        .collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v
 }
 
 #[test]

@@ -11,11 +11,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use burn::store::ModuleSnapshot;
 use burn::tensor::Device;
 
 mod common;
-use halt_llm::model::llama::Llama;
+use common::weights::params;
 use halt_llm::model::load::load_model;
 
 const BIN: &str = env!("CARGO_BIN_EXE_halt-llm");
@@ -43,24 +42,6 @@ fn train(config: &Path, out: &Path, device: &str) -> Vec<f64> {
             after.split_whitespace().next().unwrap().parse().unwrap()
         })
         .collect()
-}
-
-/// Every parameter of `model`, by name, as f32 values.
-fn params(model: &Llama) -> Vec<(String, Vec<f32>)> {
-    let mut v: Vec<(String, Vec<f32>)> = model
-        .collect(None, None, false)
-        .into_iter()
-        .map(|t| {
-            let bytes = t.to_bytes().unwrap();
-            let values = bytes
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            (t.name.clone(), values)
-        })
-        .collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v
 }
 
 #[test]

@@ -173,7 +173,6 @@ pub fn run_reusing(config: &RunConfig, dir: &Path, reuse: Option<&Path>) -> Resu
 fn prepare(config: &RunConfig, dir: &Path) -> Result<(Device, PathBuf)> {
     config.validate()?;
     let device = backend::device(config.device)?;
-    // the finetuning devices too, before hours of sampling ([train] devices)
     backend::training_devices(config.device, &config.train.devices).context("[train] devices")?;
     let model_path = fetch::resolve_model(Some(&config.model))?;
     config.check_model(&model_path)?;
@@ -253,10 +252,9 @@ impl<'a> PipelineRun<'a> {
     /// Steps 2–3: samples `sample.n` few-shot responses per training prompt with the
     /// pretrained model (into `sampled.jsonl`, resumable), then judges them (into
     /// `judged.jsonl`). Skipped when `judged.jsonl` exists; sampling alone is skipped when
-    /// `sampled.jsonl` exists (the model is then not loaded), judging when no variant needs
-    /// the judge's labels (a run on prompts alone trains only `reference_free_alphas`). With
-    /// `reference_free_alphas`, also labels them by agreement into [`REFERENCE_FREE_JUDGED`]
-    /// (once).
+    /// `sampled.jsonl` exists (the model is then not loaded); no judging when no variant needs
+    /// it (prompts alone). With `reference_free_alphas`, also labels them by agreement into
+    /// [`REFERENCE_FREE_JUDGED`] (once).
     ///
     /// # Errors
     /// A model that does not load; generation errors; malformed sampled records; I/O errors.

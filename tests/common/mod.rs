@@ -21,3 +21,4 @@ pub fn sum_example(tag: &str, i: usize, a: u32, b: u32, prompt: &str) -> String 
 }
 pub mod gpu;
 pub mod serve;
+pub mod weights;
