@@ -151,6 +151,11 @@ fn parse_spec(spec: &str) -> Result<(DeviceChoice, Option<usize>)> {
     Ok((choice, index))
 }
 
+/// Whether `device` is the CPU backend (with or without automatic differentiation).
+pub fn is_cpu(device: &Device) -> bool {
+    *device == Device::flex()
+}
+
 /// The same device with automatic differentiation, for training.
 pub fn autodiff(device: &Device) -> Device {
     device.clone().autodiff()

@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+pub mod allocator;
 pub mod backend;
 pub mod background_panic;
 pub mod bench;

@@ -62,6 +62,8 @@ enum Command {
 }
 
 fn main() {
+    // Freed tensor buffers reused, not unmapped and faulted in again (see the module docs).
+    halt_llm::allocator::keep_freed_memory();
     // SAFETY: first thing in `main`, before any thread starts
     unsafe { halt_llm::backend::quiet_window_system_probes() };
     // A failing backend thread must end the command, never leave it waiting (issue 14).

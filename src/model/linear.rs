@@ -19,6 +19,10 @@ use burn::tensor::Tensor;
 /// `x`: `[batch, seq_len, d_in]` → `[batch, seq_len, d_out]`.
 pub fn project(linear: &Linear, x: Tensor<3>) -> Tensor<3> {
     let Some(lora) = linear.weight.reparameterization::<LoraAdapter>() else {
+        // A decode step's few rows, with a generation's host weights installed.
+        if let Some(out) = super::decode_weights::project(linear, &x) {
+            return out;
+        }
         return linear.forward(x);
     };
     let [batch, seq, d_in] = x.dims();

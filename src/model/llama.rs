@@ -126,8 +126,11 @@ impl Llama {
     /// `hidden`: `[batch, seq_len, hidden_size]` → logits `[batch, seq_len, vocab_size]`.
     pub fn logits(&self, hidden: Tensor<3>) -> Tensor<3> {
         match &self.lm_head {
-            Some(head) => head.forward(hidden),
+            Some(head) => super::linear::project(head, hidden),
             None => {
+                if let Some(out) = super::decode_weights::tied_logits(&self.embed_tokens, &hidden) {
+                    return out;
+                }
                 let [b, s, h] = hidden.dims();
                 let w = self.embed_tokens.weight.val(); // [vocab, hidden], contiguous
                 // (W · hᵀ)ᵀ keeps the large matrix contiguous; only the small one is transposed.

@@ -5,6 +5,8 @@ pub mod attention;
 pub mod block;
 pub mod cache;
 pub mod config;
+pub mod decode_weights;
+pub mod gemv;
 pub mod linear;
 pub mod llama;
 pub mod load;
