@@ -102,7 +102,7 @@ pub fn bench_model(model: &Llama, cfg: &BenchConfig, device: &Device) -> Result<
     let mut best_prefill = f64::INFINITY;
     let mut best_decode = f64::INFINITY;
     // As in generation (see `model::decode_weights`).
-    let _host_weights = crate::model::decode_weights::install(model, device);
+    let _host_weights = crate::model::decode_weights::install(device);
     for _ in 0..cfg.repeats.max(1) {
         let mut cache = KvCache::with_capacity(model.layers.len(), cfg.prompt_len + cfg.new_tokens);
         let input = Tensor::<2, Int>::from_data(

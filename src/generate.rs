@@ -167,7 +167,7 @@ pub fn generate_with_progress(
     }
     let max_len = check_prompts(model, prompts, cfg)?;
     // Decode steps read host copies of the weights on the CPU (see `model::decode_weights`).
-    let _host_weights = crate::model::decode_weights::install(model, device);
+    let _host_weights = crate::model::decode_weights::install(device);
     // 2. One decoding state per sequence: random generator, text stream, ids and text.
     let mut seqs = Sequences::new(tokenizer, prompts.len(), cfg.seed);
     // 3. Prefill: each distinct prompt once, its cache rows shared by its sequences.

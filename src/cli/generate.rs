@@ -54,6 +54,8 @@ pub struct ChatArgs {
     #[command(flatten)]
     model: ModelArgs,
     #[command(flatten)]
+    decode: super::model::DecodeArgs,
+    #[command(flatten)]
     sampling: SamplingArgs,
     /// System prompt (default: the chat template's own, if any).
     #[arg(long)]
@@ -70,6 +72,8 @@ pub struct ChatArgs {
 pub struct GenerateArgs {
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    decode: super::model::DecodeArgs,
     #[command(flatten)]
     sampling: SamplingArgs,
     /// Text file with one prompt per line (`-` for stdin).
@@ -112,6 +116,7 @@ fn budget_fits(
 
 /// Runs `halt-llm chat`.
 pub fn chat(args: ChatArgs) -> Result<()> {
+    args.decode.apply();
     let cfg = args.sampling.config()?;
     budget_fits(&args.model, cfg.max_new_tokens)?;
     let (loaded, device) = load(&args.model)?;
@@ -148,6 +153,7 @@ pub fn chat(args: ChatArgs) -> Result<()> {
 
 /// Runs `halt-llm generate`: one JSON line `{"prompt", "response", "finish"}` per prompt.
 pub fn generate_cmd(args: GenerateArgs) -> Result<()> {
+    args.decode.apply();
     let cfg = args.sampling.config()?;
     halt_llm::settings::batch("batch_size", args.batch_size)?;
     let text = if args.prompts.as_os_str() == "-" {

@@ -22,6 +22,25 @@ pub struct ModelArgs {
     pub device: DeviceChoice,
 }
 
+/// How the decode steps of a few sequences read the weights on the CPU
+/// ([`halt_llm::model::decode_weights`]).
+#[derive(Args, Clone)]
+pub struct DecodeArgs {
+    /// Weights read by the decode steps of one to four sequences on the CPU: `f32` (the
+    /// model's own values) or `bf16` (rounded to bfloat16: half the bytes per token, faster
+    /// single-sequence decoding; logits move by the rounding). The prompt and larger batches
+    /// always read f32.
+    #[arg(long, default_value = "f32", value_name = "FORMAT")]
+    pub decode_weights: halt_llm::model::decode_weights::WeightFormat,
+}
+
+impl DecodeArgs {
+    /// Makes the choice the process's ([`halt_llm::model::decode_weights::set_format`]).
+    pub fn apply(&self) {
+        halt_llm::model::decode_weights::set_format(self.decode_weights);
+    }
+}
+
 /// Opens the device and loads the model on it ([`open_model`]).
 pub fn load(args: &ModelArgs) -> Result<(LoadedModel, burn::tensor::Device)> {
     let device = backend::device(args.device)?;
@@ -50,6 +69,8 @@ macro_rules! outln {
 pub struct BenchArgs {
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    decode: DecodeArgs,
     /// Sequences per batch.
     #[arg(long, default_value_t = 1)]
     batch: usize,
@@ -66,6 +87,7 @@ pub struct BenchArgs {
 
 /// Runs `halt-llm bench`: one readable line, then the report as JSON.
 pub fn bench(a: BenchArgs) -> Result<()> {
+    a.decode.apply();
     let cfg = bench::BenchConfig {
         batch: a.batch,
         prompt_len: a.prompt_len,

@@ -13,6 +13,8 @@ use super::model::{ModelArgs, load};
 pub struct ServeArgs {
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    decode: super::model::DecodeArgs,
     /// Address to listen on (127.0.0.1: this machine only; 0.0.0.0: every interface).
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
@@ -49,6 +51,7 @@ pub struct ServeArgs {
 
 /// Runs `halt-llm serve` until the process is stopped.
 pub fn serve_cmd(args: ServeArgs) -> Result<()> {
+    args.decode.apply();
     halt_llm::settings::count("max-batch", args.max_batch, 1)?;
     halt_llm::settings::count("max-n", args.max_n, 1)?;
     halt_llm::settings::count("default-max-tokens", args.default_max_tokens, 1)?;

@@ -2,37 +2,114 @@
 //! step run on [`gemv`](super::gemv)'s threaded kernels instead of the CPU backend's
 //! one-thread matrix-vector path.
 //!
-//! A [`Scope`] copies the weights of one model when a generation starts and is dropped when
-//! it ends, so the copies can never outlive a change of the weights (training works on
-//! other calls). While a scope is installed on a thread, [`project`] and [`tied_logits`]
-//! answer products of at most [`gemv::MAX_ROWS`](super::gemv::MAX_ROWS) rows by a weight it
-//! holds; anything else (longer inputs, LoRA-adapted projections, GPU devices, no scope)
-//! takes the ordinary burn path. Costs one more copy of the weights in memory (540 MB for
-//! SmolLM2-135M in f32) while a generation runs.
+//! A generation installs a [`Scope`] and drops it when it ends. While it is installed on a
+//! thread, [`project`] and [`tied_logits`] answer products of at most
+//! [`gemv::MAX_ROWS`](super::gemv::MAX_ROWS) rows from host copies of the weights, each made
+//! the first time a product reads it; anything else (longer inputs, LoRA-adapted
+//! projections, GPU devices, no scope) takes the ordinary burn path. The copies die with the
+//! scope, so they never outlive a change of the weights (training runs outside
+//! generations). They cost one more copy of the weights in memory (540 MB for SmolLM2-135M in
+//! f32) once a generation is down to a few rows; a generation that never is copies nothing.
+//!
+//! [`WeightFormat::Bf16`] (opt-in: `--decode-weights bf16`) stores the copies as bfloat16:
+//! half the memory and half the bytes read per token. Products of more rows still read the
+//! f32 weights, so with bf16 a sequence decoded alone and the same sequence in a large batch
+//! can differ by the rounding.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use burn::module::{LoraAdapter, ParamId};
+use half::bf16;
+
+use burn::module::{Param, ParamId};
 use burn::nn::{Embedding, Linear};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::gemv;
-use super::llama::Llama;
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<HostWeights>>> = const { RefCell::new(None) };
 }
 
-/// The weights of one model on the host, by parameter id (`[d_input, d_output]` for
-/// projections, `[vocab_size, hidden_size]` for the embedding), row-major.
-struct HostWeights {
-    by_param: HashMap<ParamId, (Vec<f32>, [usize; 2])>,
+/// How the host copies store the weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WeightFormat {
+    /// The model's own f32 values: results equal the burn path's up to the order of sums.
+    #[default]
+    F32,
+    /// Rounded to bfloat16 (round to nearest even): half the bytes to read per token, so
+    /// single-sequence decoding is faster, and the logits move by the rounding (measured on
+    /// SmolLM2-135M in the book's Performance chapter). Opt-in, never the default.
+    Bf16,
 }
 
-/// While alive, decode-step products on this thread read the host copies of one model's
-/// weights. Dropping it restores whatever scope was installed before.
+impl std::str::FromStr for WeightFormat {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> anyhow::Result<Self> {
+        match s {
+            "f32" => Ok(Self::F32),
+            "bf16" => Ok(Self::Bf16),
+            other => anyhow::bail!("decode weights `{other}`: expected `f32` or `bf16`"),
+        }
+    }
+}
+
+static BF16: AtomicBool = AtomicBool::new(false);
+
+/// Sets the format of the host copies for the scopes installed from now on, in this process
+/// (the CLI's `--decode-weights`).
+pub fn set_format(format: WeightFormat) {
+    BF16.store(format == WeightFormat::Bf16, Ordering::Relaxed);
+}
+
+/// The format scopes are installed with ([`set_format`]; f32 unless set).
+pub fn format() -> WeightFormat {
+    if BF16.load(Ordering::Relaxed) {
+        WeightFormat::Bf16
+    } else {
+        WeightFormat::F32
+    }
+}
+
+/// One host copy.
+enum Store {
+    F32(Vec<f32>),
+    Bf16(Vec<bf16>),
+}
+
+/// A host copy and its dims (`[d_input, d_output]` for projections, `[vocab_size,
+/// hidden_size]` for the embedding), row-major.
+type HostWeight = Rc<(Store, [usize; 2])>;
+
+/// The host copies of one scope, by parameter id, made the first time a product reads them.
+struct HostWeights {
+    format: WeightFormat,
+    by_param: RefCell<HashMap<ParamId, HostWeight>>,
+}
+
+impl HostWeights {
+    /// The copy of `param`, made now if this scope has none yet.
+    fn get(&self, param: &Param<Tensor<2>>) -> Option<HostWeight> {
+        if let Some(w) = self.by_param.borrow().get(&param.id) {
+            return Some(w.clone());
+        }
+        let t = param.val();
+        let dims = t.dims();
+        let v = t.into_data().try_into_vec::<f32>().ok()?;
+        let store = match self.format {
+            WeightFormat::F32 => Store::F32(v),
+            WeightFormat::Bf16 => Store::Bf16(v.into_iter().map(bf16::from_f32).collect()),
+        };
+        let w = Rc::new((store, dims));
+        self.by_param.borrow_mut().insert(param.id, w.clone());
+        Some(w)
+    }
+}
+
+/// While alive, decode-step products on this thread read host copies of the weights.
+/// Dropping it frees them and restores whatever scope was installed before.
 pub struct Scope {
     previous: Option<Rc<HostWeights>>,
 }
@@ -44,52 +121,52 @@ impl Drop for Scope {
     }
 }
 
-/// Copies `model`'s projection weights (and its tied embedding) to the host and installs
-/// them on this thread; `None` (nothing installed) unless `device` is the CPU.
-pub fn install(model: &Llama, device: &Device) -> Option<Scope> {
+/// Installs a scope on this thread in the process's [`format`]; `None` (nothing installed)
+/// unless `device` is the CPU.
+///
+/// A weight is copied the first time a product of few enough rows reads it, and the copy is
+/// reused until the scope ends, so the weights must not change while it lives: install one
+/// per generation, around one model.
+pub fn install(device: &Device) -> Option<Scope> {
+    install_as(device, format())
+}
+
+/// [`install`] with an explicit format.
+pub fn install_as(device: &Device, format: WeightFormat) -> Option<Scope> {
     if !crate::backend::is_cpu(device) {
         return None;
     }
-    let mut by_param = HashMap::new();
-    let mut add = |id: ParamId, t: Tensor<2>| {
-        let dims = t.dims();
-        if let Ok(v) = t.into_data().try_into_vec::<f32>() {
-            by_param.insert(id, (v, dims));
-        }
-    };
-    let mut linear = |l: &Linear| {
-        if l.weight.reparameterization::<LoraAdapter>().is_none() {
-            add(l.weight.id, l.weight.val());
-        }
-    };
-    for layer in &model.layers {
-        let (a, m) = (&layer.self_attn, &layer.mlp);
-        for l in [&a.q_proj, &a.k_proj, &a.v_proj, &a.o_proj] {
-            linear(l);
-        }
-        for l in [&m.gate_proj, &m.up_proj, &m.down_proj] {
-            linear(l);
-        }
-    }
-    match &model.lm_head {
-        Some(head) => linear(head),
-        None => add(
-            model.embed_tokens.weight.id,
-            model.embed_tokens.weight.val(),
-        ),
-    }
-    let weights = Rc::new(HostWeights { by_param });
+    let weights = Rc::new(HostWeights {
+        format,
+        by_param: RefCell::new(HashMap::new()),
+    });
     let previous = CURRENT.with(|c| c.borrow_mut().replace(weights));
     Some(Scope { previous })
 }
 
-/// The host weight of `id` in the installed scope, if any, applied to `f`.
-fn with_weight<R>(id: &ParamId, f: impl FnOnce(&[f32], [usize; 2]) -> R) -> Option<R> {
-    CURRENT.with(|c| {
-        let current = c.borrow();
-        let (w, dims) = current.as_ref()?.by_param.get(id)?;
-        Some(f(w, *dims))
-    })
+/// `x · w` (or `x · wᵀ` when `transposed`) with the host copy of `param` in the installed
+/// scope, as `(output [m, n], n)`; `None` when no scope is installed.
+fn product(
+    param: &Param<Tensor<2>>,
+    x: &[f32],
+    m: usize,
+    transposed: bool,
+) -> Option<(Vec<f32>, usize)> {
+    let scope = CURRENT.with(|c| c.borrow().clone())?;
+    let w = scope.get(param)?;
+    let (store, [rows, cols]) = &*w;
+    let (k, n) = if transposed {
+        (*cols, *rows)
+    } else {
+        (*rows, *cols)
+    };
+    let out = match (store, transposed) {
+        (Store::F32(w), false) => gemv::matmul(x, m, w, k, n),
+        (Store::Bf16(w), false) => gemv::matmul(x, m, w, k, n),
+        (Store::F32(w), true) => gemv::matmul_transposed(x, m, w, k, n),
+        (Store::Bf16(w), true) => gemv::matmul_transposed(x, m, w, k, n),
+    };
+    Some((out, n))
 }
 
 /// `x` as `[rows, width]` on the host, if it has at most `MAX_ROWS` rows.
@@ -113,9 +190,7 @@ fn host_rows(x: &Tensor<3>) -> Option<(Vec<f32>, usize)> {
 pub fn project(linear: &Linear, x: &Tensor<3>) -> Option<Tensor<3>> {
     let [b, s, _] = x.dims();
     let (rows, m) = host_rows(x)?;
-    let mut out = with_weight(&linear.weight.id, |w, [k, n]| {
-        (gemv::matmul(&rows, m, w, k, n), n)
-    })?;
+    let mut out = product(&linear.weight, &rows, m, false)?;
     if let Some(bias) = &linear.bias {
         let bias = bias.val().into_data().try_into_vec::<f32>().ok()?;
         for row in out.0.chunks_mut(out.1) {
@@ -140,9 +215,7 @@ pub fn project(linear: &Linear, x: &Tensor<3>) -> Option<Tensor<3>> {
 pub fn tied_logits(embedding: &Embedding, hidden: &Tensor<3>) -> Option<Tensor<3>> {
     let [b, s, _] = hidden.dims();
     let (rows, m) = host_rows(hidden)?;
-    let (out, vocab) = with_weight(&embedding.weight.id, |w, [vocab, k]| {
-        (gemv::matmul_transposed(&rows, m, w, k, vocab), vocab)
-    })?;
+    let (out, vocab) = product(&embedding.weight, &rows, m, true)?;
     Some(Tensor::from_data(
         TensorData::new(out, [b, s, vocab]),
         &hidden.device(),

@@ -109,7 +109,7 @@ impl Engine {
         std::thread::Builder::new()
             .name("halt-llm-model".into())
             .spawn(move || {
-                let _host_weights = crate::model::decode_weights::install(&model, &device);
+                let _host_weights = crate::model::decode_weights::install(&device);
                 let mut batch = Batch::new(&model, &tokenizer, &device, max_batch.max(1), counters);
                 batch.run(&rx);
             })

@@ -1,0 +1,130 @@
+//! Decode steps on the host kernels (`halt_llm::model::decode_weights`, `gemv`) against the
+//! burn path, on the real SmolLM2-135M-Instruct: f32 copies must give the full forward's
+//! logits; bf16 copies must give the logits of a model whose weights were rounded to bf16
+//! beforehand (by burn's own cast), run on the ordinary path.
+
+use burn::module::Param;
+use burn::nn::Linear;
+use burn::tensor::{DType, Device, Int, Tensor, TensorData};
+use halt_llm::fetch;
+use halt_llm::model::decode_weights::{WeightFormat, install_as};
+use halt_llm::model::load::load_model;
+use halt_llm::model::{KvCache, Llama};
+
+fn load() -> (Llama, Device) {
+    let dev = Device::flex();
+    let path =
+        fetch::default_model().expect("default model (run .ci/run or `halt-llm fetch-model`)");
+    (load_model(&path, &dev).unwrap().model, dev)
+}
+
+/// Fixed token ids (any ids exercise every weight).
+const IDS: [u32; 12] = [
+    504, 3575, 282, 4649, 314, 7042, 30, 657, 314, 2908, 327, 260,
+];
+
+fn full_logits(model: &Llama, dev: &Device) -> Vec<Vec<f32>> {
+    let n = IDS.len();
+    let input = Tensor::<2, Int>::from_data(
+        TensorData::new(IDS.iter().map(|&i| i as i64).collect(), [1, n]),
+        dev,
+    );
+    let flat = model
+        .forward(input, &[vec![true; n]])
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    flat.chunks(flat.len() / n).map(<[f32]>::to_vec).collect()
+}
+
+/// Every token fed alone through the KV cache (every product has one row).
+fn one_at_a_time(model: &Llama, dev: &Device) -> Vec<Vec<f32>> {
+    let mut cache = KvCache::new(model.layers.len());
+    IDS.iter()
+        .map(|&id| {
+            let input = Tensor::<2, Int>::from_data(TensorData::new(vec![id as i64], [1, 1]), dev);
+            let h = model.forward_cached(input, &[vec![true]], &mut cache);
+            model.logits(h).into_data().try_to_vec::<f32>().unwrap()
+        })
+        .collect()
+}
+
+fn max_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
+    a.iter()
+        .flatten()
+        .zip(b.iter().flatten())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max)
+}
+
+fn argmaxes(rows: &[Vec<f32>]) -> Vec<usize> {
+    rows.iter()
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .unwrap()
+                .0
+        })
+        .collect()
+}
+
+#[test]
+fn f32_host_copies_give_the_full_forward_logits() {
+    let (model, dev) = load();
+    let want = full_logits(&model, &dev);
+    let _scope = install_as(&dev, WeightFormat::F32).expect("the CPU installs");
+    let got = one_at_a_time(&model, &dev);
+    let d = max_diff(&got, &want);
+    assert!(d < 1e-3, "max |Δ| {d}");
+}
+
+#[test]
+fn bf16_host_copies_give_the_logits_of_bf16_rounded_weights() {
+    let (model, dev) = load();
+    let f32_logits = full_logits(&model, &dev);
+    // The expected model: every projection rounded to bf16 by burn's cast; the tied head as
+    // a separate rounded linear layer, because the input embedding is read in f32 on both
+    // sides (only the output head reads the host copy).
+    let round = |t: Tensor<2>| t.cast(DType::BF16).cast(DType::F32);
+    let mut rounded = model.clone();
+    for layer in &mut rounded.layers {
+        let (a, m) = (&mut layer.self_attn, &mut layer.mlp);
+        for l in [&mut a.q_proj, &mut a.k_proj, &mut a.v_proj, &mut a.o_proj] {
+            l.weight = l.weight.clone().map(round);
+        }
+        for l in [&mut m.gate_proj, &mut m.up_proj, &mut m.down_proj] {
+            l.weight = l.weight.clone().map(round);
+        }
+    }
+    assert!(rounded.lm_head.is_none(), "SmolLM2 ties its embedding");
+    rounded.lm_head = Some(Linear {
+        weight: Param::from_tensor(round(model.embed_tokens.weight.val()).transpose()),
+        bias: None,
+    });
+    let want = full_logits(&rounded, &dev);
+    assert!(
+        max_diff(&want, &f32_logits) > 1e-3,
+        "the rounding must move the logits, or this test shows nothing"
+    );
+
+    let _scope = install_as(&dev, WeightFormat::Bf16).expect("the CPU installs");
+    let got = one_at_a_time(&model, &dev);
+    let d = max_diff(&got, &want);
+    assert!(
+        d < 1e-3,
+        "bf16 host copies vs bf16-rounded model: max |Δ| {d}"
+    );
+    // The tolerance against the f32 model, as measured (the book quotes it).
+    let from_f32 = max_diff(&got, &f32_logits);
+    let same_argmax = argmaxes(&got)
+        .iter()
+        .zip(argmaxes(&f32_logits))
+        .filter(|(a, b)| **a == *b)
+        .count();
+    eprintln!(
+        "bf16 vs f32: max |Δ logit| {from_f32}, same argmax at {same_argmax}/{} positions",
+        IDS.len()
+    );
+    assert!(from_f32 < 0.5, "bf16 moved a logit by {from_f32}");
+}
