@@ -1,10 +1,10 @@
 //! Host copies of a model's projection weights, so that the few-row products of a decode
-//! step run on [`gemv`](super::gemv)'s threaded kernels instead of the CPU backend's
+//! step run on [`gemv`]'s threaded kernels instead of the CPU backend's
 //! one-thread matrix-vector path.
 //!
 //! A generation installs a [`Scope`] and drops it when it ends. While it is installed on a
 //! thread, [`project`] and [`tied_logits`] answer products of at most
-//! [`gemv::MAX_ROWS`](super::gemv::MAX_ROWS) rows from host copies of the weights, each made
+//! [`gemv::MAX_ROWS`] rows from host copies of the weights, each made
 //! the first time a product reads it; anything else (longer inputs, LoRA-adapted
 //! projections, GPU devices, no scope) takes the ordinary burn path. The copies die with the
 //! scope, so they never outlive a change of the weights (training runs outside
@@ -121,7 +121,7 @@ impl Drop for Scope {
     }
 }
 
-/// Installs a scope on this thread in the process's [`format`]; `None` (nothing installed)
+/// Installs a scope on this thread in the process's [`format()`]; `None` (nothing installed)
 /// unless `device` is the CPU.
 ///
 /// A weight is copied the first time a product of few enough rows reads it, and the copy is

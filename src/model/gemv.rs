@@ -7,8 +7,8 @@
 //! matrix-vector path, which runs on one thread: `perf record` on `halt-llm bench --batch 1`
 //! put 70% of the samples there, at ~15 tokens/s, where OpenBLAS (through NumPy) runs the
 //! same 211 products in 35 ms with one thread and 29 ms with two. These kernels read each
-//! weight once per call, four weight rows per pass over the output, with the columns (or
-//! rows) of the weight split across the threads: 28 tokens/s with two threads (19 with one).
+//! weight once per call, four weight rows per pass over the output, with the weight's rows
+//! split across the threads: 25–29 tokens/s with two threads (18–19 with one).
 //!
 //! Results equal the ordinary product up to float rounding (the order of the sums differs
 //! from `gemm`'s); `tests` check them against a plain triple loop in f64.
