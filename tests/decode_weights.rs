@@ -73,6 +73,10 @@ fn argmaxes(rows: &[Vec<f32>]) -> Vec<usize> {
 fn f32_host_copies_give_the_full_forward_logits() {
     let (model, dev) = load();
     let want = full_logits(&model, &dev);
+    assert!(
+        install_as(&dev, WeightFormat::Off).is_none(),
+        "`off` makes no copies"
+    );
     let _scope = install_as(&dev, WeightFormat::F32).expect("the CPU installs");
     let got = one_at_a_time(&model, &dev);
     let d = max_diff(&got, &want);

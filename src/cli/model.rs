@@ -26,10 +26,12 @@ pub struct ModelArgs {
 /// ([`halt_llm::model::decode_weights`]).
 #[derive(Args, Clone)]
 pub struct DecodeArgs {
-    /// Weights read by the decode steps of one to four sequences on the CPU: `f32` (the
-    /// model's own values) or `bf16` (rounded to bfloat16: half the bytes per token, faster
-    /// single-sequence decoding; logits move by the rounding). The prompt and larger batches
-    /// always read f32.
+    /// On the CPU, products of at most four rows (the decode steps of up to four sequences,
+    /// the first token's logits of up to four prompts) read copies of the weights made when a
+    /// generation needs them: `f32` (the model's own values; faster decoding once the copy,
+    /// ~1 s for SmolLM2, is made), `bf16` (rounded to bfloat16: half the memory and bytes;
+    /// logits move by the rounding) or `off` (no copies, for short one-off answers or tight
+    /// memory). Larger products always read the f32 weights.
     #[arg(long, default_value = "f32", value_name = "FORMAT")]
     pub decode_weights: halt_llm::model::decode_weights::WeightFormat,
 }

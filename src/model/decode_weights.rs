@@ -2,24 +2,29 @@
 //! step run on [`gemv`]'s threaded kernels instead of the CPU backend's
 //! one-thread matrix-vector path.
 //!
-//! A generation installs a [`Scope`] and drops it when it ends. While it is installed on a
-//! thread, [`project`] and [`tied_logits`] answer products of at most
-//! [`gemv::MAX_ROWS`] rows from host copies of the weights, each made
-//! the first time a product reads it; anything else (longer inputs, LoRA-adapted
-//! projections, GPU devices, no scope) takes the ordinary burn path. The copies die with the
-//! scope, so they never outlive a change of the weights (training runs outside
-//! generations). They cost one more copy of the weights in memory (540 MB for SmolLM2-135M in
-//! f32) once a generation is down to a few rows; a generation that never is copies nothing.
+//! A generation installs a [`Scope`] and drops it when it ends (the server's model thread
+//! keeps one for its whole life: its model never changes). While it is installed on a
+//! thread, [`project`] and [`tied_logits`] answer every product of at most
+//! [`gemv::MAX_ROWS`] rows from host copies of the weights, each made the first time a
+//! product reads it: the decode steps of up to four sequences, and the last-position logits
+//! of up to four prompts (a prompt of more than four tokens is prefilled on the burn path).
+//! Anything else (larger products, LoRA-adapted projections, GPU devices, no scope) takes the
+//! ordinary burn path. The copies die with the scope, so they never outlive a change of the
+//! weights (training runs outside generations). They cost one more copy of the weights in
+//! memory (540 MB for SmolLM2-135M in f32) and the time to make it (about 1 s on a 2-vCPU
+//! VM, paid once per generation, i.e. per `chat` turn); a generation that never has a product
+//! of four rows or fewer copies nothing.
 //!
 //! [`WeightFormat::Bf16`] (opt-in: `--decode-weights bf16`) stores the copies as bfloat16:
-//! half the memory and half the bytes read per token. Products of more rows still read the
+//! half the memory and half the bytes read per token; products of more rows still read the
 //! f32 weights, so with bf16 a sequence decoded alone and the same sequence in a large batch
-//! can differ by the rounding.
+//! can differ by the rounding, from the first token on. [`WeightFormat::Off`] makes no
+//! copies at all.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use half::bf16;
 
@@ -43,6 +48,11 @@ pub enum WeightFormat {
     /// single-sequence decoding is faster, and the logits move by the rounding (measured on
     /// SmolLM2-135M in the book's Performance chapter). Opt-in, never the default.
     Bf16,
+    /// No host copies: every product takes the burn path, as before this module existed.
+    /// For short one-off generations, where making the copies (about 1 s for SmolLM2 in
+    /// f32, 0.5 s in bf16, on a 2-vCPU VM) costs more than the faster steps save, or when
+    /// memory is tight.
+    Off,
 }
 
 impl std::str::FromStr for WeightFormat {
@@ -51,25 +61,31 @@ impl std::str::FromStr for WeightFormat {
         match s {
             "f32" => Ok(Self::F32),
             "bf16" => Ok(Self::Bf16),
-            other => anyhow::bail!("decode weights `{other}`: expected `f32` or `bf16`"),
+            "off" => Ok(Self::Off),
+            other => anyhow::bail!("decode weights `{other}`: expected `f32`, `bf16` or `off`"),
         }
     }
 }
 
-static BF16: AtomicBool = AtomicBool::new(false);
+static FORMAT: AtomicU8 = AtomicU8::new(0);
 
 /// Sets the format of the host copies for the scopes installed from now on, in this process
 /// (the CLI's `--decode-weights`).
 pub fn set_format(format: WeightFormat) {
-    BF16.store(format == WeightFormat::Bf16, Ordering::Relaxed);
+    let code = match format {
+        WeightFormat::F32 => 0,
+        WeightFormat::Bf16 => 1,
+        WeightFormat::Off => 2,
+    };
+    FORMAT.store(code, Ordering::Relaxed);
 }
 
 /// The format scopes are installed with ([`set_format`]; f32 unless set).
 pub fn format() -> WeightFormat {
-    if BF16.load(Ordering::Relaxed) {
-        WeightFormat::Bf16
-    } else {
-        WeightFormat::F32
+    match FORMAT.load(Ordering::Relaxed) {
+        1 => WeightFormat::Bf16,
+        2 => WeightFormat::Off,
+        _ => WeightFormat::F32,
     }
 }
 
@@ -101,6 +117,8 @@ impl HostWeights {
         let store = match self.format {
             WeightFormat::F32 => Store::F32(v),
             WeightFormat::Bf16 => Store::Bf16(v.into_iter().map(bf16::from_f32).collect()),
+            // Never installed (see `install_as`); the burn path, should it ever be.
+            WeightFormat::Off => return None,
         };
         let w = Rc::new((store, dims));
         self.by_param.borrow_mut().insert(param.id, w.clone());
@@ -133,7 +151,7 @@ pub fn install(device: &Device) -> Option<Scope> {
 
 /// [`install`] with an explicit format.
 pub fn install_as(device: &Device, format: WeightFormat) -> Option<Scope> {
-    if !crate::backend::is_cpu(device) {
+    if format == WeightFormat::Off || !crate::backend::is_cpu(device) {
         return None;
     }
     let weights = Rc::new(HostWeights {
