@@ -1,13 +1,14 @@
-//! Decode steps on the host kernels (`halt_llm::model::decode_weights`, `gemv`) against the
-//! burn path, on the real SmolLM2-135M-Instruct: f32 copies must give the full forward's
-//! logits; bf16 copies must give the logits of a model whose weights were rounded to bf16
-//! beforehand (by burn's own cast), run on the ordinary path.
+//! Decode steps on the host kernels (`halt_llm::model::decode_weights`, `gemv`,
+//! `quant_gemv`) against the burn path, on the real SmolLM2-135M-Instruct: f32 copies and
+//! the GGUF's own quantized blocks (`auto`) must give the full forward's logits; bf16 copies
+//! must give the logits of a model whose weights were rounded to bf16 beforehand (by burn's
+//! own cast), run on the ordinary path.
 
 use burn::module::Param;
 use burn::nn::Linear;
 use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 use halt_llm::fetch;
-use halt_llm::model::decode_weights::{WeightFormat, install_as};
+use halt_llm::model::decode_weights::{WeightFormat, held, install_as};
 use halt_llm::model::load::load_model;
 use halt_llm::model::{KvCache, Llama};
 
@@ -79,6 +80,42 @@ fn f32_host_copies_give_the_full_forward_logits() {
     );
     let _scope = install_as(&dev, WeightFormat::F32).expect("the CPU installs");
     let got = one_at_a_time(&model, &dev);
+    let d = max_diff(&got, &want);
+    assert!(d < 1e-3, "max |Δ| {d}");
+}
+
+#[test]
+fn the_checkpoints_own_blocks_give_the_full_forward_logits() {
+    let (model, dev) = load();
+    let want = full_logits(&model, &dev);
+    let _scope = install_as(&dev, WeightFormat::Auto).expect("the CPU installs");
+    let got = one_at_a_time(&model, &dev);
+    // Every projection (30 layers × 7) is Q4_1 in this GGUF and the embedding Q8_0: all 211
+    // weights must be recovered as blocks, none left f32.
+    let ([f32s, bf16s, blocks], bytes) = held();
+    assert_eq!(
+        (f32s, bf16s, blocks),
+        (0, 0, 211),
+        "weights held as (f32, bf16, blocks)"
+    );
+    assert!(bytes < 130_000_000, "{bytes} bytes");
+    let d = max_diff(&got, &want);
+    eprintln!("blocks: {bytes} bytes; max |Δ logit| {d} against the full forward");
+    assert!(d < 1e-3, "max |Δ| {d}");
+}
+
+#[test]
+fn finetuned_weights_are_not_taken_for_blocks() {
+    // A weight nudged by training is no longer the checkpoint's blocks: it must be read in
+    // f32, and the logits must still be the (changed) model's.
+    let (mut model, dev) = load();
+    let layer = &mut model.layers[0].mlp;
+    layer.up_proj.weight = layer.up_proj.weight.clone().map(|w| w.mul_scalar(1.0001));
+    let want = full_logits(&model, &dev);
+    let _scope = install_as(&dev, WeightFormat::Auto).expect("the CPU installs");
+    let got = one_at_a_time(&model, &dev);
+    let ([f32s, _, blocks], _) = held();
+    assert_eq!((f32s, blocks), (1, 210), "weights held as (f32, blocks)");
     let d = max_diff(&got, &want);
     assert!(d < 1e-3, "max |Δ| {d}");
 }

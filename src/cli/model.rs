@@ -28,11 +28,12 @@ pub struct ModelArgs {
 pub struct DecodeArgs {
     /// On the CPU, products of at most four rows (the decode steps of up to four sequences,
     /// the first token's logits of up to four prompts) read copies of the weights made when a
-    /// generation needs them: `f32` (the model's own values; faster decoding once the copy,
-    /// ~1 s for SmolLM2, is made), `bf16` (rounded to bfloat16: half the memory and bytes;
+    /// generation needs them: `auto` (the checkpoint's own Q4_1/Q8_0 blocks where the
+    /// weights are exactly those, as in a GGUF not yet finetuned, else f32: the model's
+    /// values either way), `f32`, `bf16` (rounded to bfloat16: half the memory and bytes;
     /// logits move by the rounding) or `off` (no copies, for short one-off answers or tight
     /// memory). Larger products always read the f32 weights.
-    #[arg(long, default_value = "f32", value_name = "FORMAT")]
+    #[arg(long, default_value = "auto", value_name = "FORMAT")]
     pub decode_weights: halt_llm::model::decode_weights::WeightFormat,
 }
 

@@ -1,5 +1,5 @@
 //! Host copies of a model's projection weights, so that the few-row products of a decode
-//! step run on [`gemv`]'s threaded kernels instead of the CPU backend's
+//! step run on [`gemv`]'s and [`quant_gemv`]'s threaded kernels instead of the CPU backend's
 //! one-thread matrix-vector path.
 //!
 //! A generation installs a [`Scope`] and drops it when it ends (the server's model thread
@@ -10,16 +10,17 @@
 //! of up to four prompts (a prompt of more than four tokens is prefilled on the burn path).
 //! Anything else (larger products, LoRA-adapted projections, GPU devices, no scope) takes the
 //! ordinary burn path. The copies die with the scope, so they never outlive a change of the
-//! weights (training runs outside generations). They cost one more copy of the weights in
-//! memory (540 MB for SmolLM2-135M in f32) and the time to make it (about 1 s on a 2-vCPU
-//! VM, paid once per generation, i.e. per `chat` turn); a generation that never has a product
-//! of four rows or fewer copies nothing.
+//! weights (training runs outside generations). They cost memory and the time to make them
+//! (about 0.5 s for SmolLM2 on a 2-vCPU VM, paid once per generation, i.e. per `chat`
+//! turn); a generation that never has a product of four rows or fewer copies nothing.
 //!
-//! [`WeightFormat::Bf16`] (opt-in: `--decode-weights bf16`) stores the copies as bfloat16:
-//! half the memory and half the bytes read per token; products of more rows still read the
-//! f32 weights, so with bf16 a sequence decoded alone and the same sequence in a large batch
-//! can differ by the rounding, from the first token on. [`WeightFormat::Off`] makes no
-//! copies at all.
+//! The default, [`WeightFormat::Auto`], keeps each weight that is exactly a GGUF's quantized
+//! blocks as those blocks ([`BlockRows::recover`]; SmolLM2-135M's Q4_1/Q8_0 file: 111 MB
+//! instead of 540 MB of f32, and that much less to read per token) and the others in f32.
+//! [`WeightFormat::Bf16`] (opt-in: `--decode-weights bf16`) stores them as bfloat16, a
+//! rounding: products of more rows still read the f32 weights, so with bf16 a sequence
+//! decoded alone and the same sequence in a large batch can differ by the rounding, from the
+//! first token on. [`WeightFormat::Off`] makes no copies at all.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -33,6 +34,31 @@ use burn::nn::{Embedding, Linear};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::gemv;
+use super::quant_blocks::BlockRows;
+use super::quant_gemv;
+
+/// `[rows, cols]` → `[cols, rows]`, row-major, in tiles of 32 columns split across the
+/// threads.
+fn transpose(v: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    use rayon::prelude::*;
+    const TILE: usize = 32;
+    let mut out = vec![0f32; v.len()];
+    if rows == 0 || cols == 0 {
+        return out;
+    }
+    out.par_chunks_mut(TILE * rows)
+        .enumerate()
+        .for_each(|(t, tile)| {
+            let c0 = t * TILE;
+            let width = tile.len() / rows;
+            for (r, row) in v.chunks_exact(cols).enumerate() {
+                for (i, &x) in row[c0..c0 + width].iter().enumerate() {
+                    tile[i * rows + r] = x;
+                }
+            }
+        });
+    out
+}
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<HostWeights>>> = const { RefCell::new(None) };
@@ -41,8 +67,14 @@ thread_local! {
 /// How the host copies store the weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WeightFormat {
-    /// The model's own f32 values: results equal the burn path's up to the order of sums.
+    /// The checkpoint's own quantized blocks where the model's f32 weights are exactly such
+    /// blocks ([`BlockRows::recover`]: a GGUF's Q4_1 and Q8_0 tensors, not yet finetuned),
+    /// f32 for every other weight. The values are the model's, bit for bit; results equal
+    /// the burn path's up to the order of sums. For SmolLM2-135M's Q4_1/Q8_0 GGUF the copies
+    /// hold 115 MB instead of 540 MB, and a decode step reads that much less.
     #[default]
+    Auto,
+    /// The model's own f32 values: results equal the burn path's up to the order of sums.
     F32,
     /// Rounded to bfloat16 (round to nearest even): half the bytes to read per token, so
     /// single-sequence decoding is faster, and the logits move by the rounding (measured on
@@ -59,10 +91,13 @@ impl std::str::FromStr for WeightFormat {
     type Err = anyhow::Error;
     fn from_str(s: &str) -> anyhow::Result<Self> {
         match s {
+            "auto" => Ok(Self::Auto),
             "f32" => Ok(Self::F32),
             "bf16" => Ok(Self::Bf16),
             "off" => Ok(Self::Off),
-            other => anyhow::bail!("decode weights `{other}`: expected `f32`, `bf16` or `off`"),
+            other => {
+                anyhow::bail!("decode weights `{other}`: expected `auto`, `f32`, `bf16` or `off`")
+            }
         }
     }
 }
@@ -73,31 +108,56 @@ static FORMAT: AtomicU8 = AtomicU8::new(0);
 /// (the CLI's `--decode-weights`).
 pub fn set_format(format: WeightFormat) {
     let code = match format {
-        WeightFormat::F32 => 0,
-        WeightFormat::Bf16 => 1,
-        WeightFormat::Off => 2,
+        WeightFormat::Auto => 0,
+        WeightFormat::F32 => 1,
+        WeightFormat::Bf16 => 2,
+        WeightFormat::Off => 3,
     };
     FORMAT.store(code, Ordering::Relaxed);
 }
 
-/// The format scopes are installed with ([`set_format`]; f32 unless set).
+/// The format scopes are installed with ([`set_format`]; [`WeightFormat::Auto`] unless set).
 pub fn format() -> WeightFormat {
     match FORMAT.load(Ordering::Relaxed) {
-        1 => WeightFormat::Bf16,
-        2 => WeightFormat::Off,
-        _ => WeightFormat::F32,
+        1 => WeightFormat::F32,
+        2 => WeightFormat::Bf16,
+        3 => WeightFormat::Off,
+        _ => WeightFormat::Auto,
     }
 }
 
-/// One host copy.
+/// One host copy: f32 or bf16 in the tensor's own layout (`[d_input, d_output]` for
+/// projections, `[vocab_size, hidden_size]` for the embedding), or quantized blocks along
+/// the input dimension (`[d_output, d_input]` for projections, the embedding as it is).
 enum Store {
     F32(Vec<f32>),
     Bf16(Vec<bf16>),
+    Blocks(BlockRows),
 }
 
-/// A host copy and its dims (`[d_input, d_output]` for projections, `[vocab_size,
-/// hidden_size]` for the embedding), row-major.
+/// A host copy and the tensor's dims, row-major.
 type HostWeight = Rc<(Store, [usize; 2])>;
+
+/// What the host copies of the installed scope hold: `(f32, bf16, blocks)` weight counts
+/// and their bytes. For tests and benchmarks.
+pub fn held() -> ([usize; 3], usize) {
+    CURRENT.with(|c| {
+        let mut counts = [0; 3];
+        let mut bytes = 0;
+        if let Some(scope) = &*c.borrow() {
+            for w in scope.by_param.borrow().values() {
+                let (i, b) = match &w.0 {
+                    Store::F32(v) => (0, 4 * v.len()),
+                    Store::Bf16(v) => (1, 2 * v.len()),
+                    Store::Blocks(b) => (2, b.bytes()),
+                };
+                counts[i] += 1;
+                bytes += b;
+            }
+        }
+        (counts, bytes)
+    })
+}
 
 /// The host copies of one scope, by parameter id, made the first time a product reads them.
 struct HostWeights {
@@ -107,7 +167,10 @@ struct HostWeights {
 
 impl HostWeights {
     /// The copy of `param`, made now if this scope has none yet.
-    fn get(&self, param: &Param<Tensor<2>>) -> Option<HostWeight> {
+    ///
+    /// `transposed`: the product reads the weight as `x · wᵀ` (the tied head), so its rows
+    /// are already along the input dimension.
+    fn get(&self, param: &Param<Tensor<2>>, transposed: bool) -> Option<HostWeight> {
         if let Some(w) = self.by_param.borrow().get(&param.id) {
             return Some(w.clone());
         }
@@ -115,6 +178,18 @@ impl HostWeights {
         let dims = t.dims();
         let v = t.into_data().try_into_vec::<f32>().ok()?;
         let store = match self.format {
+            WeightFormat::Auto => {
+                let [rows, cols] = dims;
+                let blocks = if transposed {
+                    BlockRows::recover(&v, rows, cols)
+                } else {
+                    BlockRows::recover(&transpose(&v, rows, cols), cols, rows)
+                };
+                match blocks {
+                    Some(b) => Store::Blocks(b),
+                    None => Store::F32(v),
+                }
+            }
             WeightFormat::F32 => Store::F32(v),
             WeightFormat::Bf16 => Store::Bf16(v.into_iter().map(bf16::from_f32).collect()),
             // Never installed (see `install_as`); the burn path, should it ever be.
@@ -171,7 +246,7 @@ fn product(
     transposed: bool,
 ) -> Option<(Vec<f32>, usize)> {
     let scope = CURRENT.with(|c| c.borrow().clone())?;
-    let w = scope.get(param)?;
+    let w = scope.get(param, transposed)?;
     let (store, [rows, cols]) = &*w;
     let (k, n) = if transposed {
         (*cols, *rows)
@@ -183,6 +258,7 @@ fn product(
         (Store::Bf16(w), false) => gemv::matmul(x, m, w, k, n),
         (Store::F32(w), true) => gemv::matmul_transposed(x, m, w, k, n),
         (Store::Bf16(w), true) => gemv::matmul_transposed(x, m, w, k, n),
+        (Store::Blocks(w), _) => quant_gemv::matmul(x, m, w),
     };
     Some((out, n))
 }

@@ -114,20 +114,21 @@ pub fn matmul_transposed<W: Weight>(x: &[f32], m: usize, w: &[W], k: usize, n: u
 }
 
 /// Rows (or columns) per task: split evenly across the threads, in multiples of 16.
-fn split(n: usize) -> usize {
+pub(crate) fn split(n: usize) -> usize {
     let threads = rayon::current_num_threads().max(1);
     n.div_ceil(threads).next_multiple_of(16).max(MIN_SPLIT)
 }
 
+/// A pointer to an output buffer that the tasks of one call write disjoint parts of.
 #[derive(Clone, Copy)]
-struct SyncPtr(*mut f32);
+pub(crate) struct SyncPtr(pub(crate) *mut f32);
 // SAFETY: used only to write disjoint parts of one buffer from the tasks of one call.
 unsafe impl Send for SyncPtr {}
 unsafe impl Sync for SyncPtr {}
 impl SyncPtr {
     /// # Safety
     /// `i` must be inside the buffer.
-    unsafe fn at(self, i: usize) -> *mut f32 {
+    pub(crate) unsafe fn at(self, i: usize) -> *mut f32 {
         unsafe { self.0.add(i) }
     }
 }

@@ -11,6 +11,8 @@ pub mod linear;
 pub mod llama;
 pub mod load;
 pub mod mlp;
+pub mod quant_blocks;
+pub mod quant_gemv;
 pub mod rope;
 
 pub use cache::KvCache;

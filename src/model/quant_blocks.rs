@@ -1,0 +1,423 @@
+//! A weight matrix held as llama.cpp's quantized blocks (Q4_1 or Q8_0), recovered exactly
+//! from the model's f32 values: the compact host copy for decode steps
+//! ([`super::decode_weights`], read by [`super::quant_gemv`]).
+//!
+//! A GGUF checkpoint stores its weights as blocks of 32 values sharing a scale (and, for
+//! Q4_1, a minimum); the loader dequantizes them to f32 (`q · d + m` in f32, as
+//! `ggml-quants` and llama.cpp's `dequantize_row_q4_1` do). For SmolLM2-135M-Instruct that
+//! is Q4_1 for every projection and Q8_0 for the token embedding (the tied head): 20 and 34
+//! bytes per 32 weights instead of 128. [`BlockRows::recover`] finds, for each block of a
+//! row, the scale, minimum and 4- or 8-bit integers whose dequantization gives back every
+//! f32 value bit for bit, and gives up (`None`) if a single value of the matrix does not: a
+//! matrix that was finetuned, or that came from safetensors, stays f32. So the blocks are
+//! the model's own weights, not a rounding of them; products from them differ from the f32
+//! product only by the order of the sums.
+
+use half::f16;
+use rayon::prelude::*;
+
+/// Values per block (GGML's `QK4_1` and `QK8_0`).
+pub const BLOCK: usize = 32;
+
+/// The block format of a [`BlockRows`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockKind {
+    /// `value = q · d + m`, `q` in `0..16` (4 bits), `d` and `m` f16 (GGML type 3).
+    Q4_1,
+    /// `value = q · d`, `q` in `-128..128` (8 bits), `d` f16 (GGML type 8).
+    Q8_0,
+}
+
+/// A `[rows, cols]` matrix as blocks of [`BLOCK`] values along each row.
+///
+/// Per block `b` of row `r` (`nb = cols / 32` blocks per row, block index `r · nb + b`):
+/// `scale[i]` is `d` and `min[i]` is `m` (Q4_1 only; empty for Q8_0), both widened from f16
+/// to f32; `quants` holds 16 bytes per block for Q4_1 (byte `i`: value `i` in its low nibble,
+/// value `i + 16` in its high nibble, GGML's order) and 32 bytes per block for Q8_0 (the
+/// `i8` values as bytes).
+#[derive(Debug, Clone)]
+pub struct BlockRows {
+    /// The block format.
+    pub kind: BlockKind,
+    /// Rows (a projection's `d_output`, the embedding's `vocab_size`).
+    pub rows: usize,
+    /// Values per row (a projection's `d_input`, the `hidden_size`); a multiple of 32.
+    pub cols: usize,
+    /// `d` per block, `[rows · cols / 32]`.
+    pub scale: Vec<f32>,
+    /// `m` per block (Q4_1), `[rows · cols / 32]`; empty for Q8_0.
+    pub min: Vec<f32>,
+    /// The integers, packed as described above.
+    pub quants: Vec<u8>,
+}
+
+impl BlockRows {
+    /// The blocks whose dequantization is `values` (`[rows, cols]` row-major) bit for bit,
+    /// trying Q4_1 then Q8_0; `None` when neither holds every value exactly or `cols` is not
+    /// a multiple of 32.
+    pub fn recover(values: &[f32], rows: usize, cols: usize) -> Option<Self> {
+        assert_eq!(
+            values.len(),
+            rows * cols,
+            "BlockRows::recover: not [rows, cols]"
+        );
+        [BlockKind::Q4_1, BlockKind::Q8_0]
+            .into_iter()
+            .find_map(|kind| Self::recover_as(kind, values, rows, cols))
+    }
+
+    /// [`recover`](Self::recover) for one format.
+    pub fn recover_as(kind: BlockKind, values: &[f32], rows: usize, cols: usize) -> Option<Self> {
+        assert_eq!(
+            values.len(),
+            rows * cols,
+            "BlockRows::recover: not [rows, cols]"
+        );
+        if cols == 0 || cols % BLOCK != 0 {
+            return None;
+        }
+        let per = match kind {
+            BlockKind::Q4_1 => BLOCK / 2,
+            BlockKind::Q8_0 => BLOCK,
+        };
+        // Blocks per task: large enough that the threads' start-up is small against it.
+        const GROUP: usize = 1024;
+        let encode = |group: &[f32]| {
+            let n = group.len() / BLOCK;
+            let (mut d, mut m, mut q) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n * per),
+            );
+            encode_group(kind, group, &mut d, &mut m, &mut q).then_some((d, m, q))
+        };
+        // The first block alone rejects a wrong format before the threads start.
+        encode(&values[..BLOCK])?;
+        let parts: Option<Vec<(Vec<f32>, Vec<f32>, Vec<u8>)>> =
+            values.par_chunks(BLOCK * GROUP).map(encode).collect();
+        let blocks = rows * cols / BLOCK;
+        let mut out = Self {
+            kind,
+            rows,
+            cols,
+            scale: Vec::with_capacity(blocks),
+            min: Vec::with_capacity(if kind == BlockKind::Q4_1 { blocks } else { 0 }),
+            quants: Vec::with_capacity(blocks * per),
+        };
+        for (d, m, q) in parts? {
+            out.scale.extend_from_slice(&d);
+            out.min.extend_from_slice(&m);
+            out.quants.extend_from_slice(&q);
+        }
+        Some(out)
+    }
+
+    /// Blocks per row.
+    pub fn blocks_per_row(&self) -> usize {
+        self.cols / BLOCK
+    }
+
+    /// Every value, `[rows, cols]` row-major, dequantized as the GGUF loader does.
+    pub fn dequantize(&self) -> Vec<f32> {
+        let mut out = Vec::with_capacity(self.rows * self.cols);
+        for i in 0..self.scale.len() {
+            let d = self.scale[i];
+            match self.kind {
+                BlockKind::Q4_1 => {
+                    let q = &self.quants[i * 16..i * 16 + 16];
+                    let m = self.min[i];
+                    out.extend(q.iter().map(|&b| (b & 15) as f32 * d + m));
+                    out.extend(q.iter().map(|&b| (b >> 4) as f32 * d + m));
+                }
+                BlockKind::Q8_0 => {
+                    let q = &self.quants[i * 32..i * 32 + 32];
+                    out.extend(q.iter().map(|&b| b as i8 as f32 * d));
+                }
+            }
+        }
+        out
+    }
+
+    /// Bytes held (scales, minimums and integers).
+    pub fn bytes(&self) -> usize {
+        4 * (self.scale.len() + self.min.len()) + self.quants.len()
+    }
+}
+
+/// One block's `d`, `m` and packed integers (the first 16 bytes used for Q4_1).
+struct Encoded {
+    d: f32,
+    m: f32,
+    q: [u8; BLOCK],
+}
+
+/// Encodes every block of `group` into `d`, `m` (Q4_1) and `q`; `false` as soon as one
+/// block has no exact encoding. Dispatched on the CPU's vector width: the per-value checks
+/// are branch-free loops that vectorise.
+fn encode_group(
+    kind: BlockKind,
+    group: &[f32],
+    d: &mut Vec<f32>,
+    m: &mut Vec<f32>,
+    q: &mut Vec<u8>,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+        {
+            // SAFETY: the CPU has the features the function is compiled for.
+            return unsafe { encode_group_avx512(kind, group, d, m, q) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above.
+            return unsafe { encode_group_avx2(kind, group, d, m, q) };
+        }
+    }
+    encode_group_generic(kind, group, d, m, q)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
+unsafe fn encode_group_avx512(
+    kind: BlockKind,
+    group: &[f32],
+    d: &mut Vec<f32>,
+    m: &mut Vec<f32>,
+    q: &mut Vec<u8>,
+) -> bool {
+    encode_group_generic(kind, group, d, m, q)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn encode_group_avx2(
+    kind: BlockKind,
+    group: &[f32],
+    d: &mut Vec<f32>,
+    m: &mut Vec<f32>,
+    q: &mut Vec<u8>,
+) -> bool {
+    encode_group_generic(kind, group, d, m, q)
+}
+
+#[inline(always)]
+fn encode_group_generic(
+    kind: BlockKind,
+    group: &[f32],
+    d: &mut Vec<f32>,
+    m: &mut Vec<f32>,
+    q: &mut Vec<u8>,
+) -> bool {
+    for block in group.chunks_exact(BLOCK) {
+        let block: &[f32; BLOCK] = block.try_into().unwrap();
+        let encoded = match kind {
+            BlockKind::Q4_1 => q4_1(block),
+            BlockKind::Q8_0 => q8_0(block),
+        };
+        let Some(e) = encoded else {
+            return false;
+        };
+        d.push(e.d);
+        match kind {
+            BlockKind::Q4_1 => {
+                m.push(e.m);
+                q.extend_from_slice(&e.q[..BLOCK / 2]);
+            }
+            BlockKind::Q8_0 => q.extend_from_slice(&e.q),
+        }
+    }
+    true
+}
+
+/// f16 values next to `x` (its rounding and the neighbours of that), widened to f32: the
+/// scale was rounded to f16 from a value near `x`.
+#[inline(always)]
+fn f16_near(x: f32) -> [f32; 3] {
+    let bits = f16::from_f32(x).to_bits();
+    [bits, bits.wrapping_add(1), bits.wrapping_sub(1)].map(|b| f16::from_bits(b).to_f32())
+}
+
+/// Whether `x` is an f16 value.
+#[inline(always)]
+fn is_f16(x: f32) -> bool {
+    f16::from_f32(x).to_f32().to_bits() == x.to_bits()
+}
+
+/// The Q4_1 block that dequantizes (`q as f32 * d + m`) to `v`, bit for bit.
+#[inline(always)]
+fn q4_1(v: &[f32; BLOCK]) -> Option<Encoded> {
+    // The smallest value has q = 0, so it is `m`; the largest has q = 15 (or less when the
+    // quantizer's rounding capped it: the candidates below cover 15, 14 and 13). A NaN
+    // fails every check below; infinities can only give a block that reproduces them.
+    let mut m = v[0];
+    let mut top = v[0];
+    for &x in &v[1..] {
+        m = if x < m { x } else { m };
+        top = if x > top { x } else { top };
+    }
+    if !is_f16(m) {
+        return None;
+    }
+    if top == m {
+        return q4_1_with(v, 0.0, m);
+    }
+    for steps in [15.0f32, 14.0, 13.0] {
+        for d in f16_near((top - m) / steps) {
+            if d > 0.0
+                && d.is_finite()
+                && let Some(e) = q4_1_with(v, d, m)
+            {
+                return Some(e);
+            }
+        }
+    }
+    None
+}
+
+/// `v` as Q4_1 with this `d` and `m`, if every value is exactly `q · d + m`.
+#[inline(always)]
+fn q4_1_with(v: &[f32; BLOCK], d: f32, m: f32) -> Option<Encoded> {
+    let inv = if d == 0.0 { 0.0 } else { 1.0 / d };
+    let mut n = [0u8; BLOCK];
+    let mut exact = true;
+    for i in 0..BLOCK {
+        // Round half up (`as` truncates and saturates; the value is checked next).
+        let k = (((v[i] - m) * inv + 0.5) as i32).clamp(0, 15);
+        n[i] = k as u8;
+        exact &= ((k as f32) * d + m).to_bits() == v[i].to_bits();
+    }
+    if !exact {
+        return None;
+    }
+    let mut q = [0u8; BLOCK];
+    for i in 0..BLOCK / 2 {
+        q[i] = n[i] | (n[i + BLOCK / 2] << 4);
+    }
+    Some(Encoded { d, m, q })
+}
+
+/// The Q8_0 block that dequantizes (`q as f32 * d`) to `v`, bit for bit.
+#[inline(always)]
+fn q8_0(v: &[f32; BLOCK]) -> Option<Encoded> {
+    let mut amax = 0f32;
+    for &x in v {
+        let a = x.abs();
+        amax = if a > amax { a } else { amax };
+    }
+    if amax == 0.0 {
+        return q8_0_with(v, 0.0);
+    }
+    // llama.cpp: d = amax / 127, so the largest |value| has |q| = 127 (126 or 128 after the
+    // f16 rounding of d, rarely).
+    for steps in [127.0f32, 126.0, 128.0] {
+        for d in f16_near(amax / steps) {
+            if d > 0.0
+                && d.is_finite()
+                && let Some(e) = q8_0_with(v, d)
+            {
+                return Some(e);
+            }
+        }
+    }
+    None
+}
+
+/// `v` as Q8_0 with this `d`, if every value is exactly `q · d` (a zero of either sign
+/// counts as `0 · d`).
+#[inline(always)]
+fn q8_0_with(v: &[f32; BLOCK], d: f32) -> Option<Encoded> {
+    let inv = if d == 0.0 { 0.0 } else { 1.0 / d };
+    let mut q = [0u8; BLOCK];
+    let mut exact = true;
+    for i in 0..BLOCK {
+        let t = v[i] * inv;
+        // Round half away from zero (`as` truncates and saturates).
+        let k = ((t + 0.5f32.copysign(t)) as i32).clamp(-128, 127);
+        q[i] = k as i8 as u8;
+        exact &= ((k as f32) * d).to_bits() == v[i].to_bits() || (k == 0 && v[i] == 0.0);
+    }
+    exact.then_some(Encoded { d, m: 0.0, q })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ggml_quants::{Q4_1, Q8_0, Quantize};
+
+    /// Deterministic values in [-scale, scale).
+    fn values(len: usize, seed: u64, scale: f32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
+        (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
+            })
+            .collect()
+    }
+
+    /// Quantized and dequantized by `ggml-quants` (the loader's own dequantizer), as a
+    /// GGUF's weights reach the model.
+    fn through<B: Quantize<f32, 32>>(v: &[f32]) -> Vec<f32> {
+        v.chunks(32)
+            .flat_map(|c| B::quantize(c.try_into().unwrap()).dequantize())
+            .collect()
+    }
+
+    #[test]
+    fn q4_1_weights_are_recovered_exactly() {
+        for (seed, scale) in [(1, 1.0), (2, 0.02), (3, 300.0)] {
+            let (rows, cols) = (7, 96);
+            let v = through::<Q4_1>(&values(rows * cols, seed, scale));
+            let b = BlockRows::recover(&v, rows, cols).expect("a Q4_1 matrix");
+            assert_eq!(b.kind, BlockKind::Q4_1);
+            assert_eq!(b.scale.len(), rows * 3);
+            let back = b.dequantize();
+            assert!(v.iter().zip(&back).all(|(a, b)| a.to_bits() == b.to_bits()));
+            assert_eq!(b.bytes(), rows * 3 * (4 + 4 + 16));
+        }
+    }
+
+    #[test]
+    fn q8_0_weights_are_recovered_exactly() {
+        for (seed, scale) in [(4, 1.0), (5, 0.05)] {
+            let (rows, cols) = (5, 64);
+            let v = through::<Q8_0>(&values(rows * cols, seed, scale));
+            let b = BlockRows::recover(&v, rows, cols).expect("a Q8_0 matrix");
+            assert_eq!(b.kind, BlockKind::Q8_0);
+            let back = b.dequantize();
+            assert!(v.iter().zip(&back).all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+    }
+
+    #[test]
+    fn a_block_by_hand() {
+        // Q4_1 with d = 0.5, m = -1: values -1, -0.5, …, 6.5 (q = 0..15), twice.
+        let v: Vec<f32> = (0..32).map(|i| (i % 16) as f32 * 0.5 - 1.0).collect();
+        let b = BlockRows::recover(&v, 1, 32).unwrap();
+        assert_eq!((b.kind, b.scale[0], b.min[0]), (BlockKind::Q4_1, 0.5, -1.0));
+        // Byte i: value i (q = i) low, value i + 16 (q = i) high.
+        assert_eq!(b.quants[3], 3 | (3 << 4));
+        // A constant block: d = 0.
+        let b = BlockRows::recover(&[0.25; 32], 1, 32).unwrap();
+        assert_eq!((b.scale[0], b.min[0]), (0.0, 0.25));
+    }
+
+    #[test]
+    fn other_matrices_stay_f32() {
+        // Plain f32 values, a value off by one ulp, a NaN, a width that is not whole blocks.
+        let (rows, cols) = (4, 64);
+        assert!(BlockRows::recover(&values(rows * cols, 6, 1.0), rows, cols).is_none());
+        let mut v = through::<Q4_1>(&values(rows * cols, 7, 1.0));
+        assert!(BlockRows::recover(&v, rows, cols).is_some());
+        v[100] = f32::from_bits(v[100].to_bits() + 1);
+        assert!(BlockRows::recover(&v, rows, cols).is_none());
+        v[100] = f32::NAN;
+        assert!(BlockRows::recover(&v, rows, cols).is_none());
+        assert!(BlockRows::recover(&values(3 * 40, 8, 1.0), 3, 40).is_none());
+    }
+}

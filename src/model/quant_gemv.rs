@@ -1,0 +1,249 @@
+//! Few-row products with a weight held as quantized blocks ([`BlockRows`]), split across
+//! the rayon threads: the decode steps of a GGUF model, reading 20 (Q4_1) or 34 (Q8_0)
+//! bytes per 32 weights instead of 128.
+//!
+//! Each block is widened to f32 in registers and multiplied by the activations there; no
+//! activation is quantized (llama.cpp quantizes them to 8 bits for its integer dot
+//! products; here the products are the f32 model's). For a Q4_1 block of row `r`,
+//! `Σᵢ xᵢ·(qᵢ·d + m) = d·Σᵢ xᵢ·qᵢ + m·Σᵢ xᵢ`: the first sum is the vector loop, the block sums
+//! of `x` are computed once per call for all rows. Results equal the f32 product of the
+//! dequantized weights up to float rounding; `tests` check them against a triple loop in f64.
+
+use super::gemv::{MAX_ROWS, SyncPtr, split};
+use super::quant_blocks::{BLOCK, BlockKind, BlockRows};
+use rayon::prelude::*;
+
+/// `x · wᵀ`.
+///
+/// # Shapes
+/// - `x`: `[m, k]` row-major, `1 ≤ m ≤ MAX_ROWS`; `w`: `[n, k]` blocks (a projection's
+///   `[d_output, d_input]`, the embedding's `[vocab_size, hidden_size]`)
+/// - output: `[m, n]` row-major
+///
+/// # Panics
+/// If `x` is not `[m, k]` or `m` is outside `1..=MAX_ROWS`.
+pub fn matmul(x: &[f32], m: usize, w: &BlockRows) -> Vec<f32> {
+    let (n, k) = (w.rows, w.cols);
+    assert!((1..=MAX_ROWS).contains(&m), "quant_gemv::matmul: {m} rows");
+    assert_eq!(x.len(), m * k, "quant_gemv::matmul: x is not [m, k]");
+    // Σ x over each block, for the Q4_1 minimum's term.
+    let xsum: Vec<f32> = match w.kind {
+        BlockKind::Q4_1 => x.chunks(BLOCK).map(|c| c.iter().sum()).collect(),
+        BlockKind::Q8_0 => Vec::new(),
+    };
+    let mut out = vec![0f32; m * n];
+    let chunk = split(n);
+    let out_ptr = SyncPtr(out.as_mut_ptr());
+    (0..n.div_ceil(chunk)).into_par_iter().for_each(|t| {
+        let rows = t * chunk..((t + 1) * chunk).min(n);
+        let task = Task {
+            w,
+            x,
+            xsum: &xsum,
+            m,
+            out: out_ptr,
+        };
+        // SAFETY: output columns `rows` belong to this task alone.
+        unsafe { task.run(rows.start, rows.end) };
+    });
+    out
+}
+
+/// The rows one thread computes, and where their results go.
+struct Task<'a> {
+    w: &'a BlockRows,
+    x: &'a [f32],
+    xsum: &'a [f32],
+    m: usize,
+    out: SyncPtr,
+}
+
+impl Task<'_> {
+    /// Computes output columns `r0..r1` of every activation row, dispatched on the CPU's
+    /// vector width.
+    ///
+    /// # Safety
+    /// No other thread may write those columns meanwhile.
+    unsafe fn run(&self, r0: usize, r1: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has the features the function is compiled for.
+                return unsafe { self.run_avx512(r0, r1) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                // SAFETY: as above.
+                return unsafe { self.run_avx2(r0, r1) };
+            }
+        }
+        unsafe { self.run_generic(r0, r1) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,fma")]
+    unsafe fn run_avx512(&self, r0: usize, r1: usize) {
+        unsafe { self.run_generic(r0, r1) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run_avx2(&self, r0: usize, r1: usize) {
+        unsafe { self.run_generic(r0, r1) }
+    }
+
+    /// The loops the dispatchers compile for their vector width (inlined into each), with
+    /// the number of activation rows as a constant so their sums stay in registers.
+    #[inline(always)]
+    unsafe fn run_generic(&self, r0: usize, r1: usize) {
+        unsafe {
+            match self.m {
+                1 => self.rows::<1>(r0, r1),
+                2 => self.rows::<2>(r0, r1),
+                3 => self.rows::<3>(r0, r1),
+                _ => self.rows::<4>(r0, r1),
+            }
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn rows<const M: usize>(&self, r0: usize, r1: usize) {
+        let w = self.w;
+        let (n, k, nb) = (w.rows, w.cols, w.blocks_per_row());
+        for r in r0..r1 {
+            let scale = &w.scale[r * nb..(r + 1) * nb];
+            let sums: [f32; M] = match w.kind {
+                BlockKind::Q4_1 => {
+                    let quants = &w.quants[r * nb * 16..(r + 1) * nb * 16];
+                    let min = &w.min[r * nb..(r + 1) * nb];
+                    q4_1_row::<M>(quants, scale, min, self.x, self.xsum, k)
+                }
+                BlockKind::Q8_0 => {
+                    let quants = &w.quants[r * nb * 32..(r + 1) * nb * 32];
+                    q8_0_row::<M>(quants, scale, self.x, k)
+                }
+            };
+            for (j, s) in sums.into_iter().enumerate() {
+                // SAFETY: column `r` is this task's (the caller's promise); `j < m`.
+                unsafe { *self.out.at(j * n + r) = s };
+            }
+        }
+    }
+}
+
+/// Row `r`'s product with each of the `M` activation rows (Q4_1).
+#[inline(always)]
+fn q4_1_row<const M: usize>(
+    quants: &[u8],
+    scale: &[f32],
+    min: &[f32],
+    x: &[f32],
+    xsum: &[f32],
+    k: usize,
+) -> [f32; M] {
+    let nb = scale.len();
+    let mut acc = [[0f32; 16]; M];
+    for b in 0..nb {
+        let q: &[u8; 16] = quants[b * 16..b * 16 + 16].try_into().unwrap();
+        let mut lo = [0f32; 16];
+        let mut hi = [0f32; 16];
+        for i in 0..16 {
+            lo[i] = (q[i] & 15) as f32;
+            hi[i] = (q[i] >> 4) as f32;
+        }
+        let d = scale[b];
+        for (j, acc) in acc.iter_mut().enumerate() {
+            let xs: &[f32; 32] = x[j * k + b * BLOCK..j * k + b * BLOCK + BLOCK]
+                .try_into()
+                .unwrap();
+            for i in 0..16 {
+                let t = xs[i + 16].mul_add(hi[i], xs[i] * lo[i]);
+                acc[i] = t.mul_add(d, acc[i]);
+            }
+        }
+    }
+    let mut out = [0f32; M];
+    for (j, o) in out.iter_mut().enumerate() {
+        let xs = &xsum[j * nb..(j + 1) * nb];
+        let shift: f32 = min.iter().zip(xs).map(|(m, s)| m * s).sum();
+        *o = acc[j].iter().sum::<f32>() + shift;
+    }
+    out
+}
+
+/// Row `r`'s product with each of the `M` activation rows (Q8_0).
+#[inline(always)]
+fn q8_0_row<const M: usize>(quants: &[u8], scale: &[f32], x: &[f32], k: usize) -> [f32; M] {
+    let mut acc = [[0f32; 16]; M];
+    for (b, &d) in scale.iter().enumerate() {
+        let q: &[u8; 32] = quants[b * 32..b * 32 + 32].try_into().unwrap();
+        let mut lo = [0f32; 16];
+        let mut hi = [0f32; 16];
+        for i in 0..16 {
+            lo[i] = q[i] as i8 as f32;
+            hi[i] = q[i + 16] as i8 as f32;
+        }
+        for (j, acc) in acc.iter_mut().enumerate() {
+            let xs: &[f32; 32] = x[j * k + b * BLOCK..j * k + b * BLOCK + BLOCK]
+                .try_into()
+                .unwrap();
+            for i in 0..16 {
+                let t = xs[i + 16].mul_add(hi[i], xs[i] * lo[i]);
+                acc[i] = t.mul_add(d, acc[i]);
+            }
+        }
+    }
+    acc.map(|a| a.iter().sum())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ggml_quants::{Q4_1, Q8_0, Quantize};
+
+    fn values(len: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
+        (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// Weights as a GGUF delivers them: quantized and dequantized by `ggml-quants`.
+    fn through<B: Quantize<f32, 32>>(v: &[f32]) -> Vec<f32> {
+        v.chunks(32)
+            .flat_map(|c| B::quantize(c.try_into().unwrap()).dequantize())
+            .collect()
+    }
+
+    #[test]
+    fn block_products_equal_the_triple_loop_on_the_dequantized_weights() {
+        for &(m, n, k) in &[(1, 576, 576), (4, 200, 1536), (3, 49, 64), (2, 1, 32)] {
+            let x = values(m * k, 11);
+            for (kind, wv) in [
+                (BlockKind::Q4_1, through::<Q4_1>(&values(n * k, 12))),
+                (BlockKind::Q8_0, through::<Q8_0>(&values(n * k, 13))),
+            ] {
+                let w = BlockRows::recover_as(kind, &wv, n, k).unwrap();
+                let got = matmul(&x, m, &w);
+                for j in 0..m {
+                    for r in 0..n {
+                        let want: f64 = (0..k)
+                            .map(|i| x[j * k + i] as f64 * wv[r * k + i] as f64)
+                            .sum();
+                        let g = got[j * n + r] as f64;
+                        assert!(
+                            (g - want).abs() < 1e-4,
+                            "{kind:?} {m}×{n}×{k}: {g} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
