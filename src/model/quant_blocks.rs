@@ -73,7 +73,7 @@ impl BlockRows {
             rows * cols,
             "BlockRows::recover: not [rows, cols]"
         );
-        if cols == 0 || cols % BLOCK != 0 {
+        if cols == 0 || !cols.is_multiple_of(BLOCK) {
             return None;
         }
         let per = match kind {
@@ -93,8 +93,7 @@ impl BlockRows {
         };
         // The first block alone rejects a wrong format before the threads start.
         encode(&values[..BLOCK])?;
-        let parts: Option<Vec<(Vec<f32>, Vec<f32>, Vec<u8>)>> =
-            values.par_chunks(BLOCK * GROUP).map(encode).collect();
+        let parts: Option<Vec<Part>> = values.par_chunks(BLOCK * GROUP).map(encode).collect();
         let blocks = rows * cols / BLOCK;
         let mut out = Self {
             kind,
@@ -143,6 +142,9 @@ impl BlockRows {
         4 * (self.scale.len() + self.min.len()) + self.quants.len()
     }
 }
+
+/// The scales, minimums and integers of a run of blocks.
+type Part = (Vec<f32>, Vec<f32>, Vec<u8>);
 
 /// One block's `d`, `m` and packed integers (the first 16 bytes used for Q4_1).
 struct Encoded {

@@ -84,7 +84,14 @@ impl Task<'_> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512bw,fma")]
     unsafe fn run_avx512(&self, r0: usize, r1: usize) {
-        unsafe { self.run_generic(r0, r1) }
+        unsafe {
+            match self.m {
+                1 => self.rows::<1, true>(r0, r1),
+                2 => self.rows::<2, true>(r0, r1),
+                3 => self.rows::<3, true>(r0, r1),
+                _ => self.rows::<4, true>(r0, r1),
+            }
+        }
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -93,22 +100,24 @@ impl Task<'_> {
         unsafe { self.run_generic(r0, r1) }
     }
 
-    /// The loops the dispatchers compile for their vector width (inlined into each), with
-    /// the number of activation rows as a constant so their sums stay in registers.
+    /// The loops the AVX2 and generic dispatchers compile for their vector width (inlined
+    /// into each), with the number of activation rows as a constant.
     #[inline(always)]
     unsafe fn run_generic(&self, r0: usize, r1: usize) {
         unsafe {
             match self.m {
-                1 => self.rows::<1>(r0, r1),
-                2 => self.rows::<2>(r0, r1),
-                3 => self.rows::<3>(r0, r1),
-                _ => self.rows::<4>(r0, r1),
+                1 => self.rows::<1, false>(r0, r1),
+                2 => self.rows::<2, false>(r0, r1),
+                3 => self.rows::<3, false>(r0, r1),
+                _ => self.rows::<4, false>(r0, r1),
             }
         }
     }
 
+    /// Rows `r0..r1`: with AVX-512 the explicit kernels of [`avx512`] (one pass over a row
+    /// for all `M` activation rows, the sums in registers), else the portable loops.
     #[inline(always)]
-    unsafe fn rows<const M: usize>(&self, r0: usize, r1: usize) {
+    unsafe fn rows<const M: usize, const AVX512: bool>(&self, r0: usize, r1: usize) {
         let w = self.w;
         let (n, k, nb) = (w.rows, w.cols, w.blocks_per_row());
         for r in r0..r1 {
@@ -117,10 +126,26 @@ impl Task<'_> {
                 BlockKind::Q4_1 => {
                     let quants = &w.quants[r * nb * 16..(r + 1) * nb * 16];
                     let min = &w.min[r * nb..(r + 1) * nb];
+                    #[cfg(target_arch = "x86_64")]
+                    if AVX512 {
+                        // SAFETY: `run_avx512` only, which checked the CPU's features.
+                        unsafe { avx512::q4_1_row::<M>(quants, scale, min, self.x, self.xsum, k) }
+                    } else {
+                        q4_1_row::<M>(quants, scale, min, self.x, self.xsum, k)
+                    }
+                    #[cfg(not(target_arch = "x86_64"))]
                     q4_1_row::<M>(quants, scale, min, self.x, self.xsum, k)
                 }
                 BlockKind::Q8_0 => {
                     let quants = &w.quants[r * nb * 32..(r + 1) * nb * 32];
+                    #[cfg(target_arch = "x86_64")]
+                    if AVX512 {
+                        // SAFETY: as above.
+                        unsafe { avx512::q8_0_row::<M>(quants, scale, self.x, k) }
+                    } else {
+                        q8_0_row::<M>(quants, scale, self.x, k)
+                    }
+                    #[cfg(not(target_arch = "x86_64"))]
                     q8_0_row::<M>(quants, scale, self.x, k)
                 }
             };
@@ -132,7 +157,8 @@ impl Task<'_> {
     }
 }
 
-/// Row `r`'s product with each of the `M` activation rows (Q4_1).
+/// Row `r`'s product with each of the `M` activation rows (Q4_1), one activation row at a
+/// time (a loop over several at once does not vectorise).
 #[inline(always)]
 fn q4_1_row<const M: usize>(
     quants: &[u8],
@@ -143,58 +169,156 @@ fn q4_1_row<const M: usize>(
     k: usize,
 ) -> [f32; M] {
     let nb = scale.len();
-    let mut acc = [[0f32; 16]; M];
-    for b in 0..nb {
-        let q: &[u8; 16] = quants[b * 16..b * 16 + 16].try_into().unwrap();
-        let mut lo = [0f32; 16];
-        let mut hi = [0f32; 16];
-        for i in 0..16 {
-            lo[i] = (q[i] & 15) as f32;
-            hi[i] = (q[i] >> 4) as f32;
-        }
-        let d = scale[b];
-        for (j, acc) in acc.iter_mut().enumerate() {
-            let xs: &[f32; 32] = x[j * k + b * BLOCK..j * k + b * BLOCK + BLOCK]
-                .try_into()
-                .unwrap();
+    let mut out = [0f32; M];
+    for (j, o) in out.iter_mut().enumerate() {
+        let x = &x[j * k..(j + 1) * k];
+        let mut acc = [0f32; 16];
+        for b in 0..nb {
+            let q: &[u8; 16] = quants[b * 16..b * 16 + 16].try_into().unwrap();
+            let xs: &[f32; 32] = x[b * BLOCK..b * BLOCK + BLOCK].try_into().unwrap();
+            let d = scale[b];
             for i in 0..16 {
-                let t = xs[i + 16].mul_add(hi[i], xs[i] * lo[i]);
+                let (lo, hi) = ((q[i] & 15) as f32, (q[i] >> 4) as f32);
+                let t = xs[i + 16].mul_add(hi, xs[i] * lo);
                 acc[i] = t.mul_add(d, acc[i]);
             }
         }
-    }
-    let mut out = [0f32; M];
-    for (j, o) in out.iter_mut().enumerate() {
-        let xs = &xsum[j * nb..(j + 1) * nb];
-        let shift: f32 = min.iter().zip(xs).map(|(m, s)| m * s).sum();
-        *o = acc[j].iter().sum::<f32>() + shift;
+        *o = acc.iter().sum::<f32>() + shift(min, &xsum[j * nb..(j + 1) * nb]);
     }
     out
 }
 
-/// Row `r`'s product with each of the `M` activation rows (Q8_0).
+/// `Σ_b m_b · (Σ x over block b)`: the Q4_1 minimums' share of a row's product.
+#[inline(always)]
+fn shift(min: &[f32], xsum: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let split = min.len() / 8 * 8;
+    for (m, s) in min[..split]
+        .chunks_exact(8)
+        .zip(xsum[..split].chunks_exact(8))
+    {
+        for l in 0..8 {
+            acc[l] = m[l].mul_add(s[l], acc[l]);
+        }
+    }
+    let tail: f32 = min[split..]
+        .iter()
+        .zip(&xsum[split..])
+        .map(|(m, s)| m * s)
+        .sum();
+    acc.iter().sum::<f32>() + tail
+}
+
+/// Row `r`'s product with each of the `M` activation rows (Q8_0), one activation row at a
+/// time.
 #[inline(always)]
 fn q8_0_row<const M: usize>(quants: &[u8], scale: &[f32], x: &[f32], k: usize) -> [f32; M] {
-    let mut acc = [[0f32; 16]; M];
-    for (b, &d) in scale.iter().enumerate() {
-        let q: &[u8; 32] = quants[b * 32..b * 32 + 32].try_into().unwrap();
-        let mut lo = [0f32; 16];
-        let mut hi = [0f32; 16];
-        for i in 0..16 {
-            lo[i] = q[i] as i8 as f32;
-            hi[i] = q[i + 16] as i8 as f32;
-        }
-        for (j, acc) in acc.iter_mut().enumerate() {
-            let xs: &[f32; 32] = x[j * k + b * BLOCK..j * k + b * BLOCK + BLOCK]
-                .try_into()
-                .unwrap();
+    let mut out = [0f32; M];
+    for (j, o) in out.iter_mut().enumerate() {
+        let x = &x[j * k..(j + 1) * k];
+        let mut acc = [0f32; 16];
+        for (b, &d) in scale.iter().enumerate() {
+            let q: &[u8; 32] = quants[b * 32..b * 32 + 32].try_into().unwrap();
+            let xs: &[f32; 32] = x[b * BLOCK..b * BLOCK + BLOCK].try_into().unwrap();
             for i in 0..16 {
-                let t = xs[i + 16].mul_add(hi[i], xs[i] * lo[i]);
+                let (lo, hi) = (q[i] as i8 as f32, q[i + 16] as i8 as f32);
+                let t = xs[i + 16].mul_add(hi, xs[i] * lo);
                 acc[i] = t.mul_add(d, acc[i]);
             }
         }
+        *o = acc.iter().sum();
     }
-    acc.map(|a| a.iter().sum())
+    out
+}
+
+/// The AVX-512 kernels: one pass over a weight row for all `M` activation rows, each block
+/// widened once.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{BLOCK, shift};
+    use std::arch::x86_64::*;
+
+    /// [`super::q4_1_row`] with AVX-512.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F/BW and FMA; the slices must have the lengths of one row:
+    /// `quants` 16 bytes and `scale`/`min` one value per block, `x` `[M, k]`, `xsum`
+    /// `[M, k / 32]`.
+    #[target_feature(enable = "avx512f,avx512bw,fma")]
+    #[inline]
+    pub unsafe fn q4_1_row<const M: usize>(
+        quants: &[u8],
+        scale: &[f32],
+        min: &[f32],
+        x: &[f32],
+        xsum: &[f32],
+        k: usize,
+    ) -> [f32; M] {
+        let nb = scale.len();
+        assert!(quants.len() >= nb * 16 && x.len() >= M * k && k >= nb * BLOCK);
+        assert!(min.len() >= nb && xsum.len() >= M * nb);
+        let mut acc = [_mm512_setzero_ps(); M];
+        let low = _mm512_set1_epi32(15);
+        for b in 0..nb {
+            // SAFETY: in bounds by the asserts above.
+            unsafe {
+                let q = _mm512_cvtepu8_epi32(_mm_loadu_si128(
+                    quants.as_ptr().add(b * 16) as *const __m128i
+                ));
+                let lo = _mm512_cvtepi32_ps(_mm512_and_si512(q, low));
+                let hi = _mm512_cvtepi32_ps(_mm512_srli_epi32::<4>(q));
+                let d = _mm512_set1_ps(*scale.get_unchecked(b));
+                for (j, acc) in acc.iter_mut().enumerate() {
+                    let xp = x.as_ptr().add(j * k + b * BLOCK);
+                    let t = _mm512_mul_ps(_mm512_loadu_ps(xp), lo);
+                    let t = _mm512_fmadd_ps(_mm512_loadu_ps(xp.add(16)), hi, t);
+                    *acc = _mm512_fmadd_ps(t, d, *acc);
+                }
+            }
+        }
+        let mut out = [0f32; M];
+        for (j, o) in out.iter_mut().enumerate() {
+            *o = _mm512_reduce_add_ps(acc[j]) + shift(&min[..nb], &xsum[j * nb..(j + 1) * nb]);
+        }
+        out
+    }
+
+    /// [`super::q8_0_row`] with AVX-512.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F/BW and FMA; `quants` must hold 32 bytes per block of
+    /// `scale`, and `x` be `[M, k]` with `k ≥ 32 · blocks`.
+    #[target_feature(enable = "avx512f,avx512bw,fma")]
+    #[inline]
+    pub unsafe fn q8_0_row<const M: usize>(
+        quants: &[u8],
+        scale: &[f32],
+        x: &[f32],
+        k: usize,
+    ) -> [f32; M] {
+        let nb = scale.len();
+        assert!(quants.len() >= nb * 32 && x.len() >= M * k && k >= nb * BLOCK);
+        let mut acc = [_mm512_setzero_ps(); M];
+        for b in 0..nb {
+            // SAFETY: in bounds by the assert above.
+            unsafe {
+                let p = quants.as_ptr().add(b * 32);
+                let lo =
+                    _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(p as *const __m128i)));
+                let hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(
+                    p.add(16) as *const __m128i
+                )));
+                let d = _mm512_set1_ps(*scale.get_unchecked(b));
+                for (j, acc) in acc.iter_mut().enumerate() {
+                    let xp = x.as_ptr().add(j * k + b * BLOCK);
+                    let t = _mm512_mul_ps(_mm512_loadu_ps(xp), lo);
+                    let t = _mm512_fmadd_ps(_mm512_loadu_ps(xp.add(16)), hi, t);
+                    *acc = _mm512_fmadd_ps(t, d, *acc);
+                }
+            }
+        }
+        acc.map(|a| _mm512_reduce_add_ps(a))
+    }
 }
 
 #[cfg(test)]
