@@ -248,6 +248,9 @@ fn product(
     let scope = CURRENT.with(|c| c.borrow().clone())?;
     let w = scope.get(param, transposed)?;
     let (store, [rows, cols]) = &*w;
+    if m > gemv::MAX_ROWS && !matches!(store, Store::Blocks(_)) {
+        return None;
+    }
     let (k, n) = if transposed {
         (*cols, *rows)
     } else {
@@ -263,10 +266,11 @@ fn product(
     Some((out, n))
 }
 
-/// `x` as `[rows, width]` on the host, if it has at most `MAX_ROWS` rows.
+/// `x` as `[rows, width]` on the host, if it has few enough rows for a host kernel
+/// ([`gemv::MAX_ROWS`] for f32/bf16 copies, [`quant_gemv::MAX_ROWS`] for blocks).
 fn host_rows(x: &Tensor<3>) -> Option<(Vec<f32>, usize)> {
     let [b, s, _] = x.dims();
-    if b * s > gemv::MAX_ROWS {
+    if b * s > gemv::MAX_ROWS.max(quant_gemv::MAX_ROWS) {
         return None;
     }
     x.clone()
