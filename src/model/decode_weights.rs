@@ -4,10 +4,12 @@
 //!
 //! A generation installs a [`Scope`] and drops it when it ends (the server's model thread
 //! keeps one for its whole life: its model never changes). While it is installed on a
-//! thread, [`project`] and [`tied_logits`] answer every product of at most
-//! [`gemv::MAX_ROWS`] rows from host copies of the weights, each made the first time a
-//! product reads it: the decode steps of up to four sequences, and the last-position logits
-//! of up to four prompts (a prompt of more than four tokens is prefilled on the burn path).
+//! thread, [`project`] and [`tied_logits`] answer every product of few rows from host copies
+//! of the weights, each made the first time a product reads it: at most
+//! [`quant_gemv::MAX_ROWS`] (12) rows for a weight held as quantized blocks, at most
+//! [`gemv::MAX_ROWS`] (4) for one held in f32 or bf16. That is the decode steps of a few
+//! sequences and the last-position logits of a few prompts (a longer prompt is prefilled on
+//! the burn path).
 //! Anything else (larger products, LoRA-adapted projections, GPU devices, no scope) takes the
 //! ordinary burn path. The copies die with the scope, so they never outlive a change of the
 //! weights (training runs outside generations). They cost memory and the time to make them
@@ -283,7 +285,7 @@ fn host_rows(x: &Tensor<3>) -> Option<(Vec<f32>, usize)> {
 /// `linear(x)` from the host copy of its weight, or `None` to take the burn path.
 ///
 /// # Shapes
-/// `x`: `[batch, seq_len, d_input]` with `batch · seq_len ≤ MAX_ROWS` →
+/// `x`: `[batch, seq_len, d_input]` with few rows (`batch · seq_len`, see the module docs) →
 /// `[batch, seq_len, d_output]`
 pub fn project(linear: &Linear, x: &Tensor<3>) -> Option<Tensor<3>> {
     let [b, s, _] = x.dims();
@@ -308,7 +310,7 @@ pub fn project(linear: &Linear, x: &Tensor<3>) -> Option<Tensor<3>> {
 /// `None` to take the burn path.
 ///
 /// # Shapes
-/// `hidden`: `[batch, seq_len, hidden_size]` with `batch · seq_len ≤ MAX_ROWS` →
+/// `hidden`: `[batch, seq_len, hidden_size]` with few rows (see the module docs) →
 /// `[batch, seq_len, vocab_size]`
 pub fn tied_logits(embedding: &Embedding, hidden: &Tensor<3>) -> Option<Tensor<3>> {
     let [b, s, _] = hidden.dims();
