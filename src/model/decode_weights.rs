@@ -239,15 +239,16 @@ pub fn install_as(device: &Device, format: WeightFormat) -> Option<Scope> {
     Some(Scope { previous })
 }
 
-/// `x · w` (or `x · wᵀ` when `transposed`) with the host copy of `param` in the installed
-/// scope, as `(output [m, n], n)`; `None` when no scope is installed.
+/// `x · w` (or `x · wᵀ` when `transposed`) with the host copy of `param` in `scope`, as
+/// `(output [m, n], n)`; `None` when the copy is f32/bf16 and `m` exceeds their kernels'
+/// [`gemv::MAX_ROWS`].
 fn product(
+    scope: &HostWeights,
     param: &Param<Tensor<2>>,
     x: &[f32],
     m: usize,
     transposed: bool,
 ) -> Option<(Vec<f32>, usize)> {
-    let scope = CURRENT.with(|c| c.borrow().clone())?;
     let w = scope.get(param, transposed)?;
     let (store, [rows, cols]) = &*w;
     if m > gemv::MAX_ROWS && !matches!(store, Store::Blocks(_)) {
@@ -268,18 +269,24 @@ fn product(
     Some((out, n))
 }
 
-/// `x` as `[rows, width]` on the host, if it has few enough rows for a host kernel
-/// ([`gemv::MAX_ROWS`] for f32/bf16 copies, [`quant_gemv::MAX_ROWS`] for blocks).
-fn host_rows(x: &Tensor<3>) -> Option<(Vec<f32>, usize)> {
+/// The scope installed on this thread, and `x` as `[rows, width]` on the host, if there is
+/// a scope and `x` has few enough rows for its host kernels ([`quant_gemv::MAX_ROWS`] when it
+/// keeps blocks, [`gemv::MAX_ROWS`] otherwise); `None` (nothing copied) else.
+fn host_rows(x: &Tensor<3>) -> Option<(Rc<HostWeights>, Vec<f32>, usize)> {
+    let scope = CURRENT.with(|c| c.borrow().clone())?;
     let [b, s, _] = x.dims();
-    if b * s > gemv::MAX_ROWS.max(quant_gemv::MAX_ROWS) {
+    let limit = match scope.format {
+        WeightFormat::Auto => quant_gemv::MAX_ROWS,
+        _ => gemv::MAX_ROWS,
+    };
+    if b * s > limit {
         return None;
     }
     x.clone()
         .into_data()
         .try_into_vec::<f32>()
         .ok()
-        .map(|v| (v, b * s))
+        .map(|v| (scope, v, b * s))
 }
 
 /// `linear(x)` from the host copy of its weight, or `None` to take the burn path.
@@ -289,8 +296,8 @@ fn host_rows(x: &Tensor<3>) -> Option<(Vec<f32>, usize)> {
 /// `[batch, seq_len, d_output]`
 pub fn project(linear: &Linear, x: &Tensor<3>) -> Option<Tensor<3>> {
     let [b, s, _] = x.dims();
-    let (rows, m) = host_rows(x)?;
-    let mut out = product(&linear.weight, &rows, m, false)?;
+    let (scope, rows, m) = host_rows(x)?;
+    let mut out = product(&scope, &linear.weight, &rows, m, false)?;
     if let Some(bias) = &linear.bias {
         let bias = bias.val().into_data().try_into_vec::<f32>().ok()?;
         for row in out.0.chunks_mut(out.1) {
@@ -314,8 +321,8 @@ pub fn project(linear: &Linear, x: &Tensor<3>) -> Option<Tensor<3>> {
 /// `[batch, seq_len, vocab_size]`
 pub fn tied_logits(embedding: &Embedding, hidden: &Tensor<3>) -> Option<Tensor<3>> {
     let [b, s, _] = hidden.dims();
-    let (rows, m) = host_rows(hidden)?;
-    let (out, vocab) = product(&embedding.weight, &rows, m, true)?;
+    let (scope, rows, m) = host_rows(hidden)?;
+    let (out, vocab) = product(&scope, &embedding.weight, &rows, m, true)?;
     Some(Tensor::from_data(
         TensorData::new(out, [b, s, vocab]),
         &hidden.device(),

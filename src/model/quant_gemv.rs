@@ -369,6 +369,47 @@ mod tests {
     }
 
     #[test]
+    fn the_portable_loops_equal_the_triple_loop_too() {
+        // `matmul` takes the AVX-512 kernels on a CPU that has them; the loops that AVX2 and
+        // other CPUs run are checked here directly, row by row.
+        let (m, n, k) = (3, 5, 96);
+        let nb = k / BLOCK;
+        let x = values(m * k, 21);
+        let xsum: Vec<f32> = x.chunks(BLOCK).map(|c| c.iter().sum()).collect();
+        for (kind, wv) in [
+            (BlockKind::Q4_1, through::<Q4_1>(&values(n * k, 22))),
+            (BlockKind::Q8_0, through::<Q8_0>(&values(n * k, 23))),
+        ] {
+            let w = BlockRows::recover_as(kind, &wv, n, k).unwrap();
+            for r in 0..n {
+                let scale = &w.scale[r * nb..(r + 1) * nb];
+                let got: [f32; 3] = match kind {
+                    BlockKind::Q4_1 => q4_1_row::<3>(
+                        &w.quants[r * nb * 16..(r + 1) * nb * 16],
+                        scale,
+                        &w.min[r * nb..(r + 1) * nb],
+                        &x,
+                        &xsum,
+                        k,
+                    ),
+                    BlockKind::Q8_0 => {
+                        q8_0_row::<3>(&w.quants[r * nb * 32..(r + 1) * nb * 32], scale, &x, k)
+                    }
+                };
+                for (j, g) in got.iter().enumerate() {
+                    let want: f64 = (0..k)
+                        .map(|i| x[j * k + i] as f64 * wv[r * k + i] as f64)
+                        .sum();
+                    assert!(
+                        (*g as f64 - want).abs() < 1e-4,
+                        "{kind:?} row {r}: {g} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn block_products_equal_the_triple_loop_on_the_dequantized_weights() {
         for &(m, n, k) in &[
             (1, 576, 576),
