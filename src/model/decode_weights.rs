@@ -13,8 +13,9 @@
 //! Anything else (larger products, LoRA-adapted projections, GPU devices, no scope) takes the
 //! ordinary burn path. The copies die with the scope, so they never outlive a change of the
 //! weights (training runs outside generations). They cost memory and the time to make them
-//! (about 0.5 s for SmolLM2 on a 2-vCPU VM, paid once per generation, i.e. per `chat`
-//! turn); a generation that never has a product of four rows or fewer copies nothing.
+//! (for SmolLM2 on a 2-vCPU VM about 0.6 s for its blocks, 0.3 s in f32, paid once per
+//! generation, i.e. per `chat` turn); a generation that never has a product of few enough
+//! rows copies nothing.
 //!
 //! The default, [`WeightFormat::Auto`], keeps each weight that is exactly a GGUF's quantized
 //! blocks as those blocks ([`BlockRows::recover`]; SmolLM2-135M's Q4_1/Q8_0 file: 111 MB
@@ -83,8 +84,8 @@ pub enum WeightFormat {
     /// SmolLM2-135M in the book's Performance chapter). Opt-in, never the default.
     Bf16,
     /// No host copies: every product takes the burn path, as before this module existed.
-    /// For short one-off generations, where making the copies (about 1 s for SmolLM2 in
-    /// f32, 0.5 s in bf16, on a 2-vCPU VM) costs more than the faster steps save, or when
+    /// For short one-off generations, where making the copies (for SmolLM2 on a 2-vCPU VM
+    /// about 0.6 s as blocks, 0.3 s in f32) costs more than the faster steps save, or when
     /// memory is tight.
     Off,
 }

@@ -248,18 +248,35 @@ fn is_f16(x: f32) -> bool {
     f16::from_f32(x).to_f32().to_bits() == x.to_bits()
 }
 
+/// The smallest and largest value of a block, as a tree of element-wise steps (which
+/// vectorise; a running minimum does not).
+#[inline(always)]
+fn min_max(v: &[f32; BLOCK]) -> (f32, f32) {
+    let mut lo = [0f32; BLOCK / 2];
+    let mut hi = [0f32; BLOCK / 2];
+    for i in 0..BLOCK / 2 {
+        let (a, b) = (v[i], v[i + BLOCK / 2]);
+        lo[i] = if b < a { b } else { a };
+        hi[i] = if b > a { b } else { a };
+    }
+    for width in [8, 4, 2, 1] {
+        for i in 0..width {
+            let (a, b) = (lo[i], lo[i + width]);
+            lo[i] = if b < a { b } else { a };
+            let (a, b) = (hi[i], hi[i + width]);
+            hi[i] = if b > a { b } else { a };
+        }
+    }
+    (lo[0], hi[0])
+}
+
 /// The Q4_1 block that dequantizes (`q as f32 * d + m`) to `v`, bit for bit.
 #[inline(always)]
 fn q4_1(v: &[f32; BLOCK]) -> Option<Encoded> {
     // The smallest value has q = 0, so it is `m`; the largest has q = 15 (or less when the
     // quantizer's rounding capped it: the candidates below cover 15, 14 and 13). A NaN
     // fails every check below; infinities can only give a block that reproduces them.
-    let mut m = v[0];
-    let mut top = v[0];
-    for &x in &v[1..] {
-        m = if x < m { x } else { m };
-        top = if x > top { x } else { top };
-    }
+    let (m, top) = min_max(v);
     if !is_f16(m) {
         return None;
     }
@@ -304,11 +321,11 @@ fn q4_1_with(v: &[f32; BLOCK], d: f32, m: f32) -> Option<Encoded> {
 /// The Q8_0 block that dequantizes (`q as f32 * d`) to `v`, bit for bit.
 #[inline(always)]
 fn q8_0(v: &[f32; BLOCK]) -> Option<Encoded> {
-    let mut amax = 0f32;
-    for &x in v {
-        let a = x.abs();
-        amax = if a > amax { a } else { amax };
+    let mut abs = [0f32; BLOCK];
+    for i in 0..BLOCK {
+        abs[i] = v[i].abs();
     }
+    let amax = min_max(&abs).1;
     if amax == 0.0 {
         return q8_0_with(v, 0.0);
     }
