@@ -12,6 +12,9 @@ use halt_llm::model::decode_weights::{WeightFormat, held, install_as};
 use halt_llm::model::load::load_model;
 use halt_llm::model::{KvCache, Llama};
 
+mod common;
+use common::forward::logits_of;
+
 fn load() -> (Llama, Device) {
     let dev = Device::flex();
     let path =
@@ -25,17 +28,7 @@ const IDS: [u32; 12] = [
 ];
 
 fn full_logits(model: &Llama, dev: &Device) -> Vec<Vec<f32>> {
-    let n = IDS.len();
-    let input = Tensor::<2, Int>::from_data(
-        TensorData::new(IDS.iter().map(|&i| i as i64).collect(), [1, n]),
-        dev,
-    );
-    let flat = model
-        .forward(input, &[vec![true; n]])
-        .into_data()
-        .try_to_vec::<f32>()
-        .unwrap();
-    flat.chunks(flat.len() / n).map(<[f32]>::to_vec).collect()
+    logits_of(model, &IDS, dev)
 }
 
 /// Every token fed alone through the KV cache (every product has one row).

@@ -6,9 +6,12 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use halt_llm::chat::Message;
 use halt_llm::fetch;
 use halt_llm::generate::{FinishReason, SamplingConfig, generate};
+use halt_llm::model::KvCache;
 use halt_llm::model::load::{LoadedModel, gguf, load_model};
-use halt_llm::model::{KvCache, Llama};
 use serde_json::Value;
+
+mod common;
+use common::forward::logits_of;
 
 fn reference() -> Value {
     let text = std::fs::read_to_string(
@@ -32,20 +35,6 @@ fn ids_of(v: &Value) -> Vec<u32> {
         .iter()
         .map(|x| x.as_u64().unwrap() as u32)
         .collect()
-}
-
-fn logits_of(model: &Llama, ids: &[u32], dev: &Device) -> Vec<Vec<f32>> {
-    let n = ids.len();
-    let input = Tensor::<2, Int>::from_data(
-        TensorData::new(ids.iter().map(|&i| i as i64).collect(), [1, n]),
-        dev,
-    );
-    let flat = model
-        .forward(input, &[vec![true; n]])
-        .into_data()
-        .try_to_vec::<f32>()
-        .unwrap();
-    flat.chunks(flat.len() / n).map(<[f32]>::to_vec).collect()
 }
 
 #[test]

@@ -13,6 +13,9 @@ use super::gemv::{SyncPtr, split};
 use super::quant_blocks::{BLOCK, BlockKind, BlockRows};
 use rayon::prelude::*;
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
 /// Products with more rows than this go to the backend's general matrix product. Three
 /// times [`super::gemv::MAX_ROWS`]: a block is widened once for all rows, so more rows share
 /// that cost. `halt-llm bench --prompt-len 128 --new-tokens 64` on the 2-vCPU AVX-512 VM,
@@ -56,6 +59,26 @@ pub fn matmul(x: &[f32], m: usize, w: &BlockRows) -> Vec<f32> {
     out
 }
 
+/// `task.rows::<M, AVX512>(r0, r1)` with `M` the constant equal to `m` (1..=12).
+macro_rules! by_rows {
+    ($task:expr, $m:expr, $avx512:expr, $r0:expr, $r1:expr) => {
+        match $m {
+            1 => $task.rows::<1, $avx512>($r0, $r1),
+            2 => $task.rows::<2, $avx512>($r0, $r1),
+            3 => $task.rows::<3, $avx512>($r0, $r1),
+            4 => $task.rows::<4, $avx512>($r0, $r1),
+            5 => $task.rows::<5, $avx512>($r0, $r1),
+            6 => $task.rows::<6, $avx512>($r0, $r1),
+            7 => $task.rows::<7, $avx512>($r0, $r1),
+            8 => $task.rows::<8, $avx512>($r0, $r1),
+            9 => $task.rows::<9, $avx512>($r0, $r1),
+            10 => $task.rows::<10, $avx512>($r0, $r1),
+            11 => $task.rows::<11, $avx512>($r0, $r1),
+            _ => $task.rows::<12, $avx512>($r0, $r1),
+        }
+    };
+}
+
 /// The rows one thread computes, and where their results go.
 struct Task<'a> {
     w: &'a BlockRows,
@@ -91,22 +114,7 @@ impl Task<'_> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512bw,fma")]
     unsafe fn run_avx512(&self, r0: usize, r1: usize) {
-        unsafe {
-            match self.m {
-                1 => self.rows::<1, true>(r0, r1),
-                2 => self.rows::<2, true>(r0, r1),
-                3 => self.rows::<3, true>(r0, r1),
-                4 => self.rows::<4, true>(r0, r1),
-                5 => self.rows::<5, true>(r0, r1),
-                6 => self.rows::<6, true>(r0, r1),
-                7 => self.rows::<7, true>(r0, r1),
-                8 => self.rows::<8, true>(r0, r1),
-                9 => self.rows::<9, true>(r0, r1),
-                10 => self.rows::<10, true>(r0, r1),
-                11 => self.rows::<11, true>(r0, r1),
-                _ => self.rows::<12, true>(r0, r1),
-            }
-        }
+        unsafe { by_rows!(self, self.m, true, r0, r1) }
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -119,22 +127,7 @@ impl Task<'_> {
     /// into each), with the number of activation rows as a constant.
     #[inline(always)]
     unsafe fn run_generic(&self, r0: usize, r1: usize) {
-        unsafe {
-            match self.m {
-                1 => self.rows::<1, false>(r0, r1),
-                2 => self.rows::<2, false>(r0, r1),
-                3 => self.rows::<3, false>(r0, r1),
-                4 => self.rows::<4, false>(r0, r1),
-                5 => self.rows::<5, false>(r0, r1),
-                6 => self.rows::<6, false>(r0, r1),
-                7 => self.rows::<7, false>(r0, r1),
-                8 => self.rows::<8, false>(r0, r1),
-                9 => self.rows::<9, false>(r0, r1),
-                10 => self.rows::<10, false>(r0, r1),
-                11 => self.rows::<11, false>(r0, r1),
-                _ => self.rows::<12, false>(r0, r1),
-            }
-        }
+        unsafe { by_rows!(self, self.m, false, r0, r1) }
     }
 
     /// Rows `r0..r1`: with AVX-512 the explicit kernels of [`avx512`] (one pass over a row
@@ -254,118 +247,14 @@ fn q8_0_row<const M: usize>(quants: &[u8], scale: &[f32], x: &[f32], k: usize) -
     out
 }
 
-/// The AVX-512 kernels: one pass over a weight row for all `M` activation rows, each block
-/// widened once.
-#[cfg(target_arch = "x86_64")]
-mod avx512 {
-    use super::{BLOCK, shift};
-    use std::arch::x86_64::*;
-
-    /// [`super::q4_1_row`] with AVX-512.
-    ///
-    /// # Safety
-    /// The CPU must have AVX-512F/BW and FMA; the slices must have the lengths of one row:
-    /// `quants` 16 bytes and `scale`/`min` one value per block, `x` `[M, k]`, `xsum`
-    /// `[M, k / 32]`.
-    #[target_feature(enable = "avx512f,avx512bw,fma")]
-    #[inline]
-    pub unsafe fn q4_1_row<const M: usize>(
-        quants: &[u8],
-        scale: &[f32],
-        min: &[f32],
-        x: &[f32],
-        xsum: &[f32],
-        k: usize,
-    ) -> [f32; M] {
-        let nb = scale.len();
-        assert!(quants.len() >= nb * 16 && x.len() >= M * k && k >= nb * BLOCK);
-        assert!(min.len() >= nb && xsum.len() >= M * nb);
-        let mut acc = [_mm512_setzero_ps(); M];
-        let low = _mm512_set1_epi32(15);
-        for b in 0..nb {
-            // SAFETY: in bounds by the asserts above.
-            unsafe {
-                let q = _mm512_cvtepu8_epi32(_mm_loadu_si128(
-                    quants.as_ptr().add(b * 16) as *const __m128i
-                ));
-                let lo = _mm512_cvtepi32_ps(_mm512_and_si512(q, low));
-                let hi = _mm512_cvtepi32_ps(_mm512_srli_epi32::<4>(q));
-                let d = _mm512_set1_ps(*scale.get_unchecked(b));
-                for (j, acc) in acc.iter_mut().enumerate() {
-                    let xp = x.as_ptr().add(j * k + b * BLOCK);
-                    let t = _mm512_mul_ps(_mm512_loadu_ps(xp), lo);
-                    let t = _mm512_fmadd_ps(_mm512_loadu_ps(xp.add(16)), hi, t);
-                    *acc = _mm512_fmadd_ps(t, d, *acc);
-                }
-            }
-        }
-        let mut out = [0f32; M];
-        for (j, o) in out.iter_mut().enumerate() {
-            *o = _mm512_reduce_add_ps(acc[j]) + shift(&min[..nb], &xsum[j * nb..(j + 1) * nb]);
-        }
-        out
-    }
-
-    /// [`super::q8_0_row`] with AVX-512.
-    ///
-    /// # Safety
-    /// The CPU must have AVX-512F/BW and FMA; `quants` must hold 32 bytes per block of
-    /// `scale`, and `x` be `[M, k]` with `k ≥ 32 · blocks`.
-    #[target_feature(enable = "avx512f,avx512bw,fma")]
-    #[inline]
-    pub unsafe fn q8_0_row<const M: usize>(
-        quants: &[u8],
-        scale: &[f32],
-        x: &[f32],
-        k: usize,
-    ) -> [f32; M] {
-        let nb = scale.len();
-        assert!(quants.len() >= nb * 32 && x.len() >= M * k && k >= nb * BLOCK);
-        let mut acc = [_mm512_setzero_ps(); M];
-        for b in 0..nb {
-            // SAFETY: in bounds by the assert above.
-            unsafe {
-                let p = quants.as_ptr().add(b * 32);
-                let lo =
-                    _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(p as *const __m128i)));
-                let hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(
-                    p.add(16) as *const __m128i
-                )));
-                let d = _mm512_set1_ps(*scale.get_unchecked(b));
-                for (j, acc) in acc.iter_mut().enumerate() {
-                    let xp = x.as_ptr().add(j * k + b * BLOCK);
-                    let t = _mm512_mul_ps(_mm512_loadu_ps(xp), lo);
-                    let t = _mm512_fmadd_ps(_mm512_loadu_ps(xp.add(16)), hi, t);
-                    *acc = _mm512_fmadd_ps(t, d, *acc);
-                }
-            }
-        }
-        acc.map(|a| _mm512_reduce_add_ps(a))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ggml_quants::{Q4_1, Q8_0, Quantize};
+    use crate::model::quant_blocks::testing::{through, values as scaled};
+    use ggml_quants::{Q4_1, Q8_0};
 
     fn values(len: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
-        (0..len)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-            })
-            .collect()
-    }
-
-    /// Weights as a GGUF delivers them: quantized and dequantized by `ggml-quants`.
-    fn through<B: Quantize<f32, 32>>(v: &[f32]) -> Vec<f32> {
-        v.chunks(32)
-            .flat_map(|c| B::quantize(c.try_into().unwrap()).dequantize())
-            .collect()
+        scaled(len, seed, 1.0)
     }
 
     #[test]
