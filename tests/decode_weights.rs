@@ -43,6 +43,38 @@ fn one_at_a_time(model: &Llama, dev: &Device) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// `rows` sequences (distinct variations of [`IDS`]) decoding their last token together:
+/// the prefix through the KV cache in one pass, then one step of `rows` products of one row
+/// each per sequence. Returns the step's logits (one row per sequence) and, as the
+/// expectation, each sequence's full-forward logits at its last position.
+fn last_step_together(model: &Llama, dev: &Device, rows: usize) -> [Vec<Vec<f32>>; 2] {
+    let seqs: Vec<Vec<u32>> = (0..rows)
+        .map(|b| {
+            let mut ids = IDS.to_vec();
+            ids[b % (IDS.len() - 1)] = 100 + b as u32;
+            ids
+        })
+        .collect();
+    let want = seqs
+        .iter()
+        .map(|ids| logits_of(model, ids, dev).pop().unwrap())
+        .collect();
+    let n = IDS.len();
+    let ids = |range: std::ops::Range<usize>| {
+        let flat: Vec<i64> = seqs
+            .iter()
+            .flat_map(|s| s[range.clone()].iter().map(|&t| t as i64))
+            .collect();
+        Tensor::<2, Int>::from_data(TensorData::new(flat, [rows, range.len()]), dev)
+    };
+    let mut cache = KvCache::new(model.layers.len());
+    model.forward_cached(ids(0..n - 1), &vec![vec![true; n - 1]; rows], &mut cache);
+    let h = model.forward_cached(ids(n - 1..n), &vec![vec![true]; rows], &mut cache);
+    let vocab = model.embed_tokens.weight.dims()[0];
+    let got = model.logits(h).into_data().try_to_vec::<f32>().unwrap();
+    [got.chunks(vocab).map(<[f32]>::to_vec).collect(), want]
+}
+
 fn max_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
     a.iter()
         .flatten()
@@ -161,4 +193,35 @@ fn bf16_host_copies_give_the_logits_of_bf16_rounded_weights() {
         IDS.len()
     );
     assert!(from_f32 < 0.5, "bf16 moved a logit by {from_f32}");
+}
+
+#[test]
+fn many_sequences_at_once_give_the_full_forward_logits() {
+    // Decode steps of 5–64 sequences (the tiled kernel on AVX-512 CPUs: groups of 6 rows and
+    // their remainders), from blocks (`auto`), from f32 copies, and from `auto`'s f32
+    // fallback for a finetuned weight.
+    let (model, dev) = load();
+    let mut nudged = model.clone();
+    let mlp = &mut nudged.layers[3].mlp;
+    mlp.down_proj.weight = mlp.down_proj.weight.clone().map(|w| w.mul_scalar(1.0001));
+    for (name, model, format, rows) in [
+        ("blocks", &model, WeightFormat::Auto, 13),
+        ("blocks", &model, WeightFormat::Auto, 64),
+        ("f32", &model, WeightFormat::F32, 5),
+        ("f32", &model, WeightFormat::F32, 40),
+        (
+            "auto, one weight finetuned",
+            &nudged,
+            WeightFormat::Auto,
+            19,
+        ),
+    ] {
+        let _scope = install_as(&dev, format).expect("the CPU installs");
+        let [got, want] = last_step_together(model, &dev, rows);
+        let ([f32s, _, blocks], _) = held();
+        let d = max_diff(&got, &want);
+        eprintln!("{name}, {rows} rows: held (f32 {f32s}, blocks {blocks}); max |Δ| {d}");
+        assert!(d < 1e-3, "{name}, {rows} rows: max |Δ| {d}");
+        assert_eq!(argmaxes(&got), argmaxes(&want), "{name}, {rows} rows");
+    }
 }

@@ -1,15 +1,17 @@
 //! Host copies of a model's projection weights, so that the few-row products of a decode
 //! step run on [`gemv`]'s and [`quant_gemv`]'s threaded kernels instead of the CPU backend's
-//! one-thread matrix-vector path.
+//! general matrix product (one thread for a single row; packing the whole weight for every
+//! product of a few rows).
 //!
 //! A generation installs a [`Scope`] and drops it when it ends (the server's model thread
 //! keeps one for its whole life: its model never changes). While it is installed on a
-//! thread, [`project`] and [`tied_logits`] answer every product of few rows from host copies
-//! of the weights, each made the first time a product reads it: at most
-//! [`quant_gemv::MAX_ROWS`] (12) rows for a weight held as quantized blocks, at most
-//! [`gemv::MAX_ROWS`] (4) for one held in f32 or bf16. That is the decode steps of a few
-//! sequences and the last-position logits of a few prompts (a longer prompt is prefilled on
-//! the burn path).
+//! thread, [`project`] and [`tied_logits`] answer every product of few enough rows from host
+//! copies of the weights, each made the first time a product reads it. How many rows: on a
+//! CPU with AVX-512, up to [`quant_gemv::MAX_ROWS`] (64) for a weight held as quantized
+//! blocks or in f32 (the tiled kernel); without AVX-512, up to
+//! [`quant_gemv::ONE_PASS_ROWS`] (12) for blocks and [`gemv::MAX_ROWS`] (4) for f32; bf16
+//! copies up to [`gemv::MAX_ROWS`]. That is the decode steps of a batch of sequences and the
+//! last-position logits of a few prompts (a longer prompt is prefilled on the burn path).
 //! Anything else (larger products, LoRA-adapted projections, GPU devices, no scope) takes the
 //! ordinary burn path. The copies die with the scope, so they never outlive a change of the
 //! weights (training runs outside generations). They cost memory and the time to make them
@@ -129,9 +131,10 @@ pub fn format() -> WeightFormat {
     }
 }
 
-/// One host copy: f32 or bf16 in the tensor's own layout (`[d_input, d_output]` for
-/// projections, `[vocab_size, hidden_size]` for the embedding), or quantized blocks along
-/// the input dimension (`[d_output, d_input]` for projections, the embedding as it is).
+/// One host copy: f32 values or quantized blocks along the input dimension (`[d_output,
+/// d_input]` for projections, the embedding `[vocab_size, hidden_size]` as it is: what the
+/// tiled kernel reads), or bf16 values in the tensor's own layout (`[d_input, d_output]` for
+/// projections).
 enum Store {
     F32(Vec<f32>),
     Bf16(Vec<bf16>),
@@ -180,20 +183,25 @@ impl HostWeights {
         let t = param.val();
         let dims = t.dims();
         let v = t.into_data().try_into_vec::<f32>().ok()?;
+        let [rows, cols] = dims;
+        // Along the input dimension: `[d_output, d_input]` (the embedding already is).
+        let along_input = |v: Vec<f32>| {
+            if transposed {
+                v
+            } else {
+                transpose(&v, rows, cols)
+            }
+        };
         let store = match self.format {
             WeightFormat::Auto => {
-                let [rows, cols] = dims;
-                let blocks = if transposed {
-                    BlockRows::recover(&v, rows, cols)
-                } else {
-                    BlockRows::recover(&transpose(&v, rows, cols), cols, rows)
-                };
-                match blocks {
+                let v = along_input(v);
+                let [n, k] = if transposed { dims } else { [cols, rows] };
+                match BlockRows::recover(&v, n, k) {
                     Some(b) => Store::Blocks(b),
                     None => Store::F32(v),
                 }
             }
-            WeightFormat::F32 => Store::F32(v),
+            WeightFormat::F32 => Store::F32(along_input(v)),
             WeightFormat::Bf16 => Store::Bf16(v.into_iter().map(bf16::from_f32).collect()),
             // Never installed (see `install_as`); the burn path, should it ever be.
             WeightFormat::Off => return None,
@@ -241,8 +249,8 @@ pub fn install_as(device: &Device, format: WeightFormat) -> Option<Scope> {
 }
 
 /// `x · w` (or `x · wᵀ` when `transposed`) with the host copy of `param` in `scope`, as
-/// `(output [m, n], n)`; `None` when the copy is f32/bf16 and `m` exceeds their kernels'
-/// [`gemv::MAX_ROWS`].
+/// `(output [m, n], n)`; `None` when the copy's kernels do not take `m` rows (see
+/// [`rows_limit`]).
 fn product(
     scope: &HostWeights,
     param: &Param<Tensor<2>>,
@@ -252,35 +260,44 @@ fn product(
 ) -> Option<(Vec<f32>, usize)> {
     let w = scope.get(param, transposed)?;
     let (store, [rows, cols]) = &*w;
-    if m > gemv::MAX_ROWS && !matches!(store, Store::Blocks(_)) {
-        return None;
-    }
     let (k, n) = if transposed {
         (*cols, *rows)
     } else {
         (*rows, *cols)
     };
     let out = match (store, transposed) {
-        (Store::F32(w), false) => gemv::matmul(x, m, w, k, n),
-        (Store::Bf16(w), false) => gemv::matmul(x, m, w, k, n),
-        (Store::F32(w), true) => gemv::matmul_transposed(x, m, w, k, n),
-        (Store::Bf16(w), true) => gemv::matmul_transposed(x, m, w, k, n),
-        (Store::Blocks(w), _) => quant_gemv::matmul(x, m, w),
+        (Store::Blocks(w), _) if m <= quant_gemv::max_rows() => quant_gemv::matmul(x, m, w),
+        (Store::F32(w), _) if quant_gemv::has_tiled() => {
+            quant_gemv::tiled_matmul(x, m, quant_gemv::Source::F32 { w, n, k })
+        }
+        (Store::F32(w), _) if m <= gemv::MAX_ROWS => gemv::matmul_transposed(x, m, w, k, n),
+        (Store::Bf16(w), false) if m <= gemv::MAX_ROWS => gemv::matmul(x, m, w, k, n),
+        (Store::Bf16(w), true) if m <= gemv::MAX_ROWS => gemv::matmul_transposed(x, m, w, k, n),
+        _ => return None,
     };
     Some((out, n))
 }
 
+/// The most rows the host kernels take for a scope of `format` on this CPU: with AVX-512
+/// (the tiled kernel) [`quant_gemv::MAX_ROWS`] for blocks and f32, else
+/// [`quant_gemv::ONE_PASS_ROWS`] for blocks; [`gemv::MAX_ROWS`] for f32 without AVX-512 and
+/// for bf16. (Under `auto` a weight kept in f32 on a CPU without AVX-512 takes at most
+/// [`gemv::MAX_ROWS`]; [`product`] hands larger products back.)
+fn rows_limit(format: WeightFormat) -> usize {
+    match format {
+        WeightFormat::Auto => quant_gemv::max_rows(),
+        WeightFormat::F32 if quant_gemv::has_tiled() => quant_gemv::MAX_ROWS,
+        _ => gemv::MAX_ROWS,
+    }
+}
+
 /// The scope installed on this thread, and `x` as `[rows, width]` on the host, if there is
-/// a scope and `x` has few enough rows for its host kernels ([`quant_gemv::MAX_ROWS`] when it
-/// keeps blocks, [`gemv::MAX_ROWS`] otherwise); `None` (nothing copied) else.
+/// a scope and `x` has few enough rows for its host kernels ([`rows_limit`]); `None`
+/// (nothing copied) else.
 fn host_rows(x: &Tensor<3>) -> Option<(Rc<HostWeights>, Vec<f32>, usize)> {
     let scope = CURRENT.with(|c| c.borrow().clone())?;
     let [b, s, _] = x.dims();
-    let limit = match scope.format {
-        WeightFormat::Auto => quant_gemv::MAX_ROWS,
-        _ => gemv::MAX_ROWS,
-    };
-    if b * s > limit {
+    if b * s > rows_limit(scope.format) {
         return None;
     }
     x.clone()
