@@ -48,10 +48,15 @@ fn one_at_a_time(model: &Llama, dev: &Device) -> Vec<Vec<f32>> {
 /// each per sequence. Returns the step's logits (one row per sequence) and, as the
 /// expectation, each sequence's full-forward logits at its last position.
 fn last_step_together(model: &Llama, dev: &Device, rows: usize) -> [Vec<Vec<f32>>; 2] {
+    last_step_of(model, dev, rows, IDS.len())
+}
+
+/// [`last_step_together`] with sequences of `len` tokens.
+fn last_step_of(model: &Llama, dev: &Device, rows: usize, len: usize) -> [Vec<Vec<f32>>; 2] {
     let seqs: Vec<Vec<u32>> = (0..rows)
         .map(|b| {
-            let mut ids = IDS.to_vec();
-            ids[b % (IDS.len() - 1)] = 100 + b as u32;
+            let mut ids = IDS[..len].to_vec();
+            ids[b % (len - 1)] = 100 + b as u32;
             ids
         })
         .collect();
@@ -59,7 +64,7 @@ fn last_step_together(model: &Llama, dev: &Device, rows: usize) -> [Vec<Vec<f32>
         .iter()
         .map(|ids| logits_of(model, ids, dev).pop().unwrap())
         .collect();
-    let n = IDS.len();
+    let n = len;
     let ids = |range: std::ops::Range<usize>| {
         let flat: Vec<i64> = seqs
             .iter()
@@ -223,5 +228,29 @@ fn many_sequences_at_once_give_the_full_forward_logits() {
         eprintln!("{name}, {rows} rows: held (f32 {f32s}, blocks {blocks}); max |Δ| {d}");
         assert!(d < 1e-3, "{name}, {rows} rows: max |Δ| {d}");
         assert_eq!(argmaxes(&got), argmaxes(&want), "{name}, {rows} rows");
+    }
+}
+
+#[test]
+fn a_sequence_gets_the_same_logits_alone_and_in_a_batch() {
+    // The host kernels sum each output in the same order whatever the number of rows, so
+    // the first sequence's step is bit for bit the same decoded alone, with 2 others, or
+    // with 63 others (blocks and f32 copies). Two-token sequences, so that the one-token
+    // prefixes also run on the host kernels (a prefix of more than 64 rows in all would take
+    // the burn path, whose sums differ in order).
+    let (model, dev) = load();
+    for format in [WeightFormat::Auto, WeightFormat::F32] {
+        let _scope = install_as(&dev, format).expect("the CPU installs");
+        let [alone, _] = last_step_of(&model, &dev, 1, 2);
+        for rows in [3, 13, 64] {
+            let [batch, _] = last_step_of(&model, &dev, rows, 2);
+            assert!(
+                alone[0]
+                    .iter()
+                    .zip(&batch[0])
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{format:?}: the first sequence's logits differ alone and in {rows} rows"
+            );
+        }
     }
 }

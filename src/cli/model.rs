@@ -26,13 +26,14 @@ pub struct ModelArgs {
 /// ([`halt_llm::model::decode_weights`]).
 #[derive(Args, Clone)]
 pub struct DecodeArgs {
-    /// On the CPU, the decode steps of a few sequences (and the first token's logits of a
+    /// On the CPU, the decode steps of up to 64 sequences (and the first token's logits of a
     /// few prompts) read copies of the weights made when a generation first needs them:
     /// `auto` (the checkpoint's own Q4_1/Q8_0 blocks where the weights are exactly those, as
-    /// in a GGUF not yet finetuned, used for up to 12 rows; any other weight in f32, up to 4
-    /// rows: the model's values either way), `f32`, `bf16` (rounded to bfloat16: half the
-    /// memory and bytes; logits move by the rounding) or `off` (no copies, for short one-off
-    /// answers or tight memory). Larger products always read the f32 weights.
+    /// in a GGUF not yet finetuned; any other weight in f32: the model's values either way),
+    /// `f32`, `bf16` (rounded to bfloat16: half the memory and bytes; logits move by the
+    /// rounding; up to 4 sequences) or `off` (no copies, for short one-off answers or tight
+    /// memory). Without AVX-512: up to 12 sequences for blocks, 4 for f32. Larger products
+    /// always read the f32 weights.
     #[arg(long, default_value = "auto", value_name = "FORMAT")]
     pub decode_weights: halt_llm::model::decode_weights::WeightFormat,
 }

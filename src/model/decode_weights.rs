@@ -267,7 +267,7 @@ fn product(
     };
     let out = match (store, transposed) {
         (Store::Blocks(w), _) if m <= quant_gemv::max_rows() => quant_gemv::matmul(x, m, w),
-        (Store::F32(w), _) if quant_gemv::has_tiled() => {
+        (Store::F32(w), _) if quant_gemv::has_tiled() && k % 32 == 0 => {
             quant_gemv::tiled_matmul(x, m, quant_gemv::Source::F32 { w, n, k })
         }
         (Store::F32(w), _) if m <= gemv::MAX_ROWS => gemv::matmul_transposed(x, m, w, k, n),

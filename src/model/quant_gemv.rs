@@ -1,25 +1,26 @@
-//! Products of a few to [`MAX_ROWS`] activation rows with a weight held as quantized blocks
+//! Products of 1 to [`MAX_ROWS`] activation rows with a weight held as quantized blocks
 //! ([`BlockRows`]), or in f32 (the tiled kernel), split across the rayon threads: the decode
 //! steps of a GGUF model, reading 20 (Q4_1) or 34 (Q8_0) bytes per 32 weights instead of
 //! 128.
 //!
-//! Two kinds of kernel. The one-pass kernels ([`ONE_PASS_ROWS`] rows at most; on AVX-512
-//! CPUs only below [`TILED_FROM`]) widen each block in registers and multiply it by every
-//! activation row there; no activation is quantized (llama.cpp quantizes them to 8 bits for
-//! its integer dot products; here the products are the f32 model's). For a Q4_1 block of
-//! row `r`, `Σᵢ xᵢ·(qᵢ·d + m) = d·Σᵢ xᵢ·qᵢ + m·Σᵢ xᵢ`: the first sum is the vector loop, the
-//! block sums of `x` are computed once per call for all rows. The tiled kernel ([`tiled`],
-//! AVX-512) widens four weight rows at a time to f32 and multiplies them by the activations
-//! in register blocks of 4 × 6 sums, as a GEMM micro-kernel does. Results equal the f32
-//! product of the dequantized weights up to float rounding; `tests` check them against a
-//! triple loop in f64.
+//! On a CPU with AVX-512 every product takes the tiled kernel ([`tiled`]): it widens the
+//! blocks of four weight rows at a time to their exact f32 values (in registers for up to
+//! six activation rows, else into a scratch tile shared by all rows) and multiplies them by
+//! the activations in register blocks of 4 × 6 sums, as a GEMM micro-kernel does. Each
+//! output is summed in the same order whatever the number of rows, so a sequence gets the
+//! same logits, bit for bit, decoded alone or in a batch. Other CPUs take the one-pass
+//! portable loops (at most [`ONE_PASS_ROWS`] rows, one activation row at a time; batch
+//! invariance holds there too): for a Q4_1 block of row `r`,
+//! `Σᵢ xᵢ·(qᵢ·d + m) = d·Σᵢ xᵢ·qᵢ + m·Σᵢ xᵢ`, the block sums of `x` computed once per call.
+//! No activation is quantized (llama.cpp quantizes them to 8 bits for its integer dot
+//! products; here the products are the f32 model's). Results equal the f32 product of the
+//! dequantized weights up to float rounding; `tests` check them against a triple loop in
+//! f64.
 
 use super::gemv::{SyncPtr, split};
 use super::quant_blocks::{BLOCK, BlockKind, BlockRows};
 use rayon::prelude::*;
 
-#[cfg(target_arch = "x86_64")]
-mod avx512;
 #[cfg(target_arch = "x86_64")]
 mod tiled;
 
@@ -30,16 +31,10 @@ mod tiled;
 /// against 141, batch 60 217 against 144.
 pub const MAX_ROWS: usize = 64;
 
-/// The one-pass kernels (every activation row's sums in registers at once) take products of
-/// at most this many rows; on a CPU without AVX-512 they are the only kernels, so this is
-/// also the limit there.
+/// The one-pass kernels (every activation row's sums at once, one activation row at a time)
+/// take products of at most this many rows on a CPU without AVX-512, where they are the
+/// only kernels.
 pub const ONE_PASS_ROWS: usize = 12;
-
-/// From this many rows on, a CPU with AVX-512 takes the tiled kernel ([`tiled`]) instead of
-/// the one-pass kernels. Same command, blocks: batch 4 103 tok/s tiled against 90 one-pass,
-/// batch 8 118 against 99, batch 12 131 against 111; batch 1 39 against 46, batch 2–3
-/// within the noise.
-pub const TILED_FROM: usize = 4;
 
 /// A `[n, k]` weight as the tiled kernel reads it.
 #[derive(Clone, Copy)]
@@ -52,7 +47,7 @@ pub enum Source<'a> {
         w: &'a [f32],
         /// Rows.
         n: usize,
-        /// Values per row (a multiple of 16).
+        /// Values per row (a multiple of 32).
         k: usize,
     },
 }
@@ -101,7 +96,7 @@ pub fn matmul(x: &[f32], m: usize, w: &BlockRows) -> Vec<f32> {
         "quant_gemv::matmul: {m} rows"
     );
     assert_eq!(x.len(), m * k, "quant_gemv::matmul: x is not [m, k]");
-    if m >= TILED_FROM && has_tiled() {
+    if has_tiled() {
         return tiled_matmul(x, m, Source::Blocks(w));
     }
     // Σ x over each block, for the Q4_1 minimum's term.
@@ -134,7 +129,7 @@ pub fn matmul(x: &[f32], m: usize, w: &BlockRows) -> Vec<f32> {
 ///
 /// # Panics
 /// If the CPU has no AVX-512 ([`has_tiled`]), `x` is not `[m, k]` or `k` is not a multiple
-/// of 16.
+/// of 32.
 pub fn tiled_matmul(x: &[f32], m: usize, w: Source) -> Vec<f32> {
     assert!(
         has_tiled(),
@@ -163,22 +158,22 @@ pub fn tiled_matmul(x: &[f32], m: usize, w: Source) -> Vec<f32> {
     out
 }
 
-/// `task.rows::<M, AVX512>(r0, r1)` with `M` the constant equal to `m` (1..=12).
+/// `task.rows::<M>(r0, r1)` with `M` the constant equal to `m` (1..=12).
 macro_rules! by_rows {
-    ($task:expr, $m:expr, $avx512:expr, $r0:expr, $r1:expr) => {
+    ($task:expr, $m:expr, $r0:expr, $r1:expr) => {
         match $m {
-            1 => $task.rows::<1, $avx512>($r0, $r1),
-            2 => $task.rows::<2, $avx512>($r0, $r1),
-            3 => $task.rows::<3, $avx512>($r0, $r1),
-            4 => $task.rows::<4, $avx512>($r0, $r1),
-            5 => $task.rows::<5, $avx512>($r0, $r1),
-            6 => $task.rows::<6, $avx512>($r0, $r1),
-            7 => $task.rows::<7, $avx512>($r0, $r1),
-            8 => $task.rows::<8, $avx512>($r0, $r1),
-            9 => $task.rows::<9, $avx512>($r0, $r1),
-            10 => $task.rows::<10, $avx512>($r0, $r1),
-            11 => $task.rows::<11, $avx512>($r0, $r1),
-            _ => $task.rows::<12, $avx512>($r0, $r1),
+            1 => $task.rows::<1>($r0, $r1),
+            2 => $task.rows::<2>($r0, $r1),
+            3 => $task.rows::<3>($r0, $r1),
+            4 => $task.rows::<4>($r0, $r1),
+            5 => $task.rows::<5>($r0, $r1),
+            6 => $task.rows::<6>($r0, $r1),
+            7 => $task.rows::<7>($r0, $r1),
+            8 => $task.rows::<8>($r0, $r1),
+            9 => $task.rows::<9>($r0, $r1),
+            10 => $task.rows::<10>($r0, $r1),
+            11 => $task.rows::<11>($r0, $r1),
+            _ => $task.rows::<12>($r0, $r1),
         }
     };
 }
@@ -200,25 +195,12 @@ impl Task<'_> {
     /// No other thread may write those columns meanwhile.
     unsafe fn run(&self, r0: usize, r1: usize) {
         #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU has the features the function is compiled for.
-                return unsafe { self.run_avx512(r0, r1) };
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                // SAFETY: as above.
-                return unsafe { self.run_avx2(r0, r1) };
-            }
+            // SAFETY: the CPU has the features the function is compiled for.
+            return unsafe { self.run_avx2(r0, r1) };
         }
         unsafe { self.run_generic(r0, r1) }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx512bw,fma")]
-    unsafe fn run_avx512(&self, r0: usize, r1: usize) {
-        unsafe { by_rows!(self, self.m, true, r0, r1) }
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -231,13 +213,12 @@ impl Task<'_> {
     /// into each), with the number of activation rows as a constant.
     #[inline(always)]
     unsafe fn run_generic(&self, r0: usize, r1: usize) {
-        unsafe { by_rows!(self, self.m, false, r0, r1) }
+        unsafe { by_rows!(self, self.m, r0, r1) }
     }
 
-    /// Rows `r0..r1`: with AVX-512 the explicit kernels of [`avx512`] (one pass over a row
-    /// for all `M` activation rows, the sums in registers), else the portable loops.
+    /// Rows `r0..r1` with the portable loops.
     #[inline(always)]
-    unsafe fn rows<const M: usize, const AVX512: bool>(&self, r0: usize, r1: usize) {
+    unsafe fn rows<const M: usize>(&self, r0: usize, r1: usize) {
         let w = self.w;
         let (n, k, nb) = (w.rows, w.cols, w.blocks_per_row());
         for r in r0..r1 {
@@ -246,26 +227,10 @@ impl Task<'_> {
                 BlockKind::Q4_1 => {
                     let quants = &w.quants[r * nb * 16..(r + 1) * nb * 16];
                     let min = &w.min[r * nb..(r + 1) * nb];
-                    #[cfg(target_arch = "x86_64")]
-                    if AVX512 {
-                        // SAFETY: `run_avx512` only, which checked the CPU's features.
-                        unsafe { avx512::q4_1_row::<M>(quants, scale, min, self.x, self.xsum, k) }
-                    } else {
-                        q4_1_row::<M>(quants, scale, min, self.x, self.xsum, k)
-                    }
-                    #[cfg(not(target_arch = "x86_64"))]
                     q4_1_row::<M>(quants, scale, min, self.x, self.xsum, k)
                 }
                 BlockKind::Q8_0 => {
                     let quants = &w.quants[r * nb * 32..(r + 1) * nb * 32];
-                    #[cfg(target_arch = "x86_64")]
-                    if AVX512 {
-                        // SAFETY: as above.
-                        unsafe { avx512::q8_0_row::<M>(quants, scale, self.x, k) }
-                    } else {
-                        q8_0_row::<M>(quants, scale, self.x, k)
-                    }
-                    #[cfg(not(target_arch = "x86_64"))]
                     q8_0_row::<M>(quants, scale, self.x, k)
                 }
             };
@@ -367,7 +332,7 @@ mod tests {
             eprintln!("skipped: this CPU has no AVX-512");
             return;
         }
-        for &(m, n, k) in &[(1, 9, 32), (5, 70, 96), (13, 33, 576), (64, 7, 48)] {
+        for &(m, n, k) in &[(1, 9, 32), (5, 70, 96), (13, 33, 576), (64, 7, 64)] {
             let x = values(m * k, 31);
             let w = values(n * k, 32);
             let got = tiled_matmul(&x, m, Source::F32 { w: &w, n, k });
