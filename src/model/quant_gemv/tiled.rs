@@ -126,7 +126,7 @@ impl Load for Direct<'_> {
     unsafe fn vec(&self, i: usize, s: usize) -> __m512 {
         unsafe {
             let (lo, hi) = self.pair(i, s / 2);
-            if s % 2 == 0 { lo } else { hi }
+            if s.is_multiple_of(2) { lo } else { hi }
         }
     }
 
