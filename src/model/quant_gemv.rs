@@ -3,7 +3,7 @@
 //! steps of a GGUF model, reading 20 (Q4_1) or 34 (Q8_0) bytes per 32 weights instead of
 //! 128.
 //!
-//! On a CPU with AVX-512 every product takes the tiled kernel ([`tiled`]): it widens the
+//! On a CPU with AVX-512 every product takes the tiled kernel (`quant_gemv/tiled.rs`): it widens the
 //! blocks of four weight rows at a time to their exact f32 values (in registers for up to
 //! six activation rows, else into a scratch tile shared by all rows) and multiplies them by
 //! the activations in register blocks of 4 × 6 sums, as a GEMM micro-kernel does. Each
