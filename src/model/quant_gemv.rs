@@ -5,10 +5,10 @@
 //!
 //! On a CPU with AVX-512 every product takes the tiled kernel (`quant_gemv/tiled.rs`): it widens the
 //! blocks of four weight rows at a time to their exact f32 values (in registers for up to
-//! six activation rows, else into a scratch tile shared by all rows) and multiplies them by
+//! three activation rows, else into a scratch tile shared by all rows) and multiplies them by
 //! the activations in register blocks of 4 × 6 sums, as a GEMM micro-kernel does. Each
-//! output is summed in the same order whatever the number of rows, so a sequence gets the
-//! same logits, bit for bit, decoded alone or in a batch. Other CPUs take the one-pass
+//! output is summed in the same order whatever the number of rows, so a sequence's product
+//! is the same, bit for bit, alone or in a batch. Other CPUs take the one-pass
 //! portable loops (at most [`ONE_PASS_ROWS`] rows, one activation row at a time; batch
 //! invariance holds there too): for a Q4_1 block of row `r`,
 //! `Σᵢ xᵢ·(qᵢ·d + m) = d·Σᵢ xᵢ·qᵢ + m·Σᵢ xᵢ`, the block sums of `x` computed once per call.
