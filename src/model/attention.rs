@@ -5,9 +5,10 @@
 
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::{Bool, Device, Tensor, activation::softmax};
+use burn::tensor::{Bool, DType, Device, Tensor, TensorData, activation::softmax};
 
 use super::cache::{LayerCache, LayerKv};
+use super::host_attention::{self, AttentionDims};
 use super::linear::project;
 use super::rope::RopeAngles;
 
@@ -70,6 +71,7 @@ impl Attention {
     ) -> Tensor<3> {
         let [batch, seq, _] = x.dims();
         debug_assert_eq!(self.num_heads % self.num_kv_heads, 0, "heads per KV head");
+        let x_device = x.device();
         let heads =
             |t: Tensor<3>, n: usize| t.reshape([batch, seq, n, self.head_dim]).swap_dims(1, 2);
         let q = rope.apply(heads(project(&self.q_proj, x.clone()), self.num_heads));
@@ -77,6 +79,9 @@ impl Attention {
         let mut v = heads(project(&self.v_proj, x), self.num_kv_heads);
 
         if let Some((slot, reserve)) = cache {
+            if on_host(&x_device, &q) {
+                return self.attend_on_host(q, k, v, mask, slot, reserve);
+            }
             (k, v) = LayerKv::append(slot, k, v, reserve);
         }
         let total = k.dims()[2];
@@ -106,4 +111,67 @@ impl Attention {
             .reshape([batch, seq, self.num_heads * self.head_dim]);
         project(&self.o_proj, out)
     }
+
+    /// The cached path on the CPU: appends the new keys/values to the cache's buffers and
+    /// computes the attention there ([`host_attention::attend`]), then `o_proj`.
+    ///
+    /// # Shapes
+    /// - `q`: `[batch, num_attention_heads, seq_len, head_dim]` (rotated)
+    /// - `k`, `v`: `[batch, num_key_value_heads, seq_len, head_dim]` (`k` rotated)
+    /// - `mask`: `[batch, 1, seq_len, past_len + seq_len]`, `true` = masked
+    /// - output: `[batch, seq_len, hidden_size]`
+    fn attend_on_host(
+        &self,
+        q: Tensor<4>,
+        k: Tensor<4>,
+        v: Tensor<4>,
+        mask: Tensor<4, Bool>,
+        slot: &mut LayerCache,
+        reserve: usize,
+    ) -> Tensor<3> {
+        let [batch, heads, seq, head_dim] = q.dims();
+        let kv_heads = self.num_kv_heads;
+        let total = mask.dims()[3];
+        let device = q.device();
+        let host = |t: Tensor<4>| t.into_data().try_into_vec::<f32>().expect("checked f32");
+        let (q, k, v) = (host(q), host(k), host(v));
+        let mask = mask
+            .into_data()
+            .try_into_vec::<bool>()
+            .expect("a bool tensor holds bools");
+        let scale = (head_dim as f32).powf(-0.5);
+        let out = LayerKv::append_on_host(
+            slot,
+            &k,
+            &v,
+            [batch, kv_heads, seq, head_dim],
+            reserve,
+            &device,
+            |keys, values, capacity, len| {
+                debug_assert_eq!(len, total, "mask and cache lengths differ");
+                let dims = AttentionDims {
+                    batch,
+                    heads,
+                    kv_heads,
+                    seq_len: seq,
+                    head_dim,
+                    capacity,
+                    total,
+                };
+                host_attention::attend(&q, keys, values, &mask, dims, scale)
+            },
+        );
+        let out = Tensor::from_data(
+            TensorData::new(out, [batch, seq, heads * head_dim]),
+            &device,
+        );
+        project(&self.o_proj, out)
+    }
+}
+
+/// Whether a cached forward pass computes its attention on the host
+/// ([`Attention::attend_on_host`]): on the CPU backend, for f32 values. Generation is the
+/// only user of the cache; it never takes gradients, which the host path does not carry.
+fn on_host(device: &Device, q: &Tensor<4>) -> bool {
+    crate::backend::is_cpu(device) && q.dtype() == DType::F32
 }

@@ -7,7 +7,7 @@
 //! whole cache every step. When the room runs out the buffers are reallocated with at least
 //! double the capacity, so a sequence of `n` steps copies O(n) positions in all.
 
-use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 /// One layer's slot in a [`KvCache`]: `None` until its first forward pass.
 pub type LayerCache = Option<LayerKv>;
@@ -81,6 +81,76 @@ impl LayerKv {
             len,
         });
         views
+    }
+}
+
+impl LayerKv {
+    /// [`append`](Self::append) on the host: writes `keys`/`values` (host rows,
+    /// `[batch, num_key_value_heads, new_len, head_dim]` = `dims`) after the filled positions
+    /// of the cache in `slot` (created with room for `reserve` positions when empty, grown
+    /// like `append` when full), then hands `attend` the whole buffers (`[batch,
+    /// num_key_value_heads, capacity, head_dim]`), their capacity and the filled length, and
+    /// returns its result. The buffers move between the cache's tensors and the host without
+    /// a copy when the cache holds them alone (the CPU backend hands a uniquely held,
+    /// contiguous tensor's memory over as it is).
+    ///
+    /// # Panics
+    /// If the cache holds other than f32 values (the host path is only taken for f32).
+    pub(crate) fn append_on_host<R>(
+        slot: &mut LayerCache,
+        keys: &[f32],
+        values: &[f32],
+        dims: [usize; 4],
+        reserve: usize,
+        device: &Device,
+        attend: impl FnOnce(&[f32], &[f32], usize, usize) -> R,
+    ) -> R {
+        let [batch, heads, new_len, head_dim] = dims;
+        assert!(keys.len() == batch * heads * new_len * head_dim && values.len() == keys.len());
+        let host = |t: Tensor<4>| {
+            t.into_data()
+                .try_into_vec::<f32>()
+                .expect("the host path's cache holds f32")
+        };
+        let (mut all_k, mut all_v, capacity, past) = match slot.take() {
+            Some(c) if c.len + new_len <= c.keys.dims()[2] => {
+                let capacity = c.keys.dims()[2];
+                (host(c.keys), host(c.values), capacity, c.len)
+            }
+            Some(c) => {
+                let old = c.keys.dims()[2];
+                let capacity = (c.len + new_len).max(2 * old);
+                let grow = |v: Vec<f32>| {
+                    let mut out = vec![0f32; batch * heads * capacity * head_dim];
+                    for bh in 0..batch * heads {
+                        out[bh * capacity * head_dim..][..c.len * head_dim]
+                            .copy_from_slice(&v[bh * old * head_dim..][..c.len * head_dim]);
+                    }
+                    out
+                };
+                (grow(host(c.keys)), grow(host(c.values)), capacity, c.len)
+            }
+            None => {
+                let capacity = new_len.max(reserve);
+                let zeros = || vec![0f32; batch * heads * capacity * head_dim];
+                (zeros(), zeros(), capacity, 0)
+            }
+        };
+        let len = past + new_len;
+        let row = new_len * head_dim;
+        for bh in 0..batch * heads {
+            let at = (bh * capacity + past) * head_dim;
+            all_k[at..at + row].copy_from_slice(&keys[bh * row..(bh + 1) * row]);
+            all_v[at..at + row].copy_from_slice(&values[bh * row..(bh + 1) * row]);
+        }
+        let result = attend(&all_k, &all_v, capacity, len);
+        let shape = [batch, heads, capacity, head_dim];
+        *slot = Some(LayerKv {
+            keys: Tensor::from_data(TensorData::new(all_k, shape), device),
+            values: Tensor::from_data(TensorData::new(all_v, shape), device),
+            len,
+        });
+        result
     }
 }
 
@@ -251,98 +321,17 @@ impl KvCache {
     }
 }
 
-/// Masks and positions for one forward call, built on the host.
-#[derive(Debug, Clone)]
-pub struct StepLayout {
-    /// Rotary positions of the new tokens, `[batch, seq_len]`: index among the row's real
-    /// tokens (padding slots get the position of the next real token; they are masked).
-    pub positions: Tensor<2, Int>,
-    /// `true` where attention is forbidden, `[batch, 1, seq_len, past_len + seq_len]`.
-    /// Query `i` (absolute slot `past + i`) may see key `j` iff `j ≤ past + i` and slot `j`
-    /// is a real token; a query always sees itself, so no row is fully masked.
-    pub mask: Tensor<4, Bool>,
-}
-
-impl StepLayout {
-    /// Builds the layout for `new_valid` (per row, one flag per new token) following the
-    /// `past_valid` slots already in the cache.
-    ///
-    /// # Panics
-    /// If rows have different lengths (a caller bug, not user input).
-    pub fn new(past_valid: &[Vec<bool>], new_valid: &[Vec<bool>], device: &Device) -> Self {
-        let batch = new_valid.len();
-        let seq = new_valid.first().map_or(0, Vec::len);
-        let past = past_valid.first().map_or(0, Vec::len);
-        let total = past + seq;
-        let mut positions = Vec::with_capacity(batch * seq);
-        let mut mask = Vec::with_capacity(batch * seq * total);
-        for (b, new) in new_valid.iter().enumerate() {
-            assert_eq!(new.len(), seq, "ragged batch");
-            let all: Vec<bool> = past_valid
-                .get(b)
-                .into_iter()
-                .flatten()
-                .chain(new.iter())
-                .copied()
-                .collect();
-            assert_eq!(all.len(), total, "cache rows of different lengths");
-            let mut count = all[..past].iter().filter(|&&v| v).count() as i64;
-            for i in 0..seq {
-                positions.push(count);
-                if all[past + i] {
-                    count += 1;
-                }
-                let q = past + i;
-                for (j, &valid) in all.iter().enumerate() {
-                    mask.push(!(j == q || (j < q && valid)));
-                }
-            }
-        }
-        Self {
-            positions: Tensor::from_data(TensorData::new(positions, [batch, seq]), device),
-            mask: Tensor::from_data(TensorData::new(mask, [batch, 1, seq, total]), device),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn layout_with_left_padding_and_cache_offset() {
+    fn a_uniquely_held_cache_buffer_reaches_the_host_without_a_copy() {
         let dev = Device::flex();
-        // Row 0: one pad then two tokens; row 1: three tokens. Then one new token each.
-        let prefill = StepLayout::new(&[], &[vec![false, true, true], vec![true; 3]], &dev);
-        let pos = prefill
-            .positions
-            .into_data()
-            .convert::<i64>()
-            .try_to_vec::<i64>()
-            .unwrap();
-        assert_eq!(pos, vec![0, 0, 1, 0, 1, 2]);
-        let m = prefill.mask.into_data().try_to_vec::<bool>().unwrap();
-        // row 0, query 2 sees keys 1 and 2, not the pad (0).
-        assert_eq!(&m[6..9], &[true, false, false]);
-        // row 0, query 0 (pad) sees only itself.
-        assert_eq!(&m[0..3], &[false, true, true]);
-        // row 1, query 0 sees key 0 only (causal).
-        assert_eq!(&m[9..12], &[false, true, true]);
-
-        let past = vec![vec![false, true, true], vec![true; 3]];
-        let step = StepLayout::new(&past, &[vec![true], vec![true]], &dev);
-        assert_eq!(
-            step.positions
-                .into_data()
-                .convert::<i64>()
-                .try_to_vec::<i64>()
-                .unwrap(),
-            vec![2, 3]
-        );
-        let m = step.mask.into_data().try_to_vec::<bool>().unwrap();
-        assert_eq!(
-            m,
-            vec![true, false, false, false, false, false, false, false]
-        );
+        let v = vec![1f32; 4096];
+        let at = v.as_ptr();
+        let t = Tensor::<4>::from_data(TensorData::new(v, [2, 2, 16, 64]), &dev);
+        let back = t.into_data().try_into_vec::<f32>().unwrap();
+        assert_eq!(back.as_ptr(), at, "from_data + into_data copied the buffer");
     }
 }

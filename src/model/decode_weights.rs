@@ -225,6 +225,11 @@ impl Drop for Scope {
     }
 }
 
+/// Whether a scope is installed on this thread (a generation on the CPU is running on it).
+pub fn active() -> bool {
+    CURRENT.with(|c| c.borrow().is_some())
+}
+
 /// Installs a scope on this thread in the process's [`format()`]; `None` (nothing installed)
 /// unless `device` is the CPU.
 ///

@@ -10,8 +10,9 @@ use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig, RmsNorm, RmsNor
 use burn::tensor::{Device, Int, Tensor};
 
 use super::block::DecoderLayer;
-use super::cache::{KvCache, StepLayout};
+use super::cache::KvCache;
 use super::config::LlamaConfig;
+use super::layout::StepLayout;
 use super::rope::RopeAngles;
 
 /// A Llama causal language model.

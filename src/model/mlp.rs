@@ -3,7 +3,7 @@
 
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::{Device, Tensor, activation::silu};
+use burn::tensor::{DType, Device, Tensor, TensorData, activation::silu};
 
 use super::linear::project;
 
@@ -32,7 +32,51 @@ impl Mlp {
     /// # Shapes
     /// `x`: `[batch, seq_len, hidden_size]` → `[batch, seq_len, hidden_size]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let gate = silu(project(&self.gate_proj, x.clone()));
-        project(&self.down_proj, gate * project(&self.up_proj, x))
+        let gate = project(&self.gate_proj, x.clone());
+        let up = project(&self.up_proj, x);
+        let hidden = if host_silu_applies(&gate) {
+            host_silu_mul(gate, up)
+        } else {
+            silu(gate) * up
+        };
+        project(&self.down_proj, hidden)
     }
+}
+
+/// Whether `silu(gate) ⊙ up` is computed on the host ([`host_silu_mul`]): during a
+/// generation (a [`decode_weights`](super::decode_weights) scope is installed on this
+/// thread, so no gradients are taken) on a CPU with AVX-512, for f32 values.
+fn host_silu_applies(gate: &Tensor<3>) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return super::decode_weights::active()
+        && super::simd_exp::available()
+        && gate.dtype() == DType::F32;
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = gate;
+        false
+    }
+}
+
+/// `silu(gate) ⊙ up` on the host with a vectorized `exp`, written over `gate`'s values: a
+/// generation's MLP activations are held only here, so their memory moves to the host and
+/// back without a copy.
+///
+/// # Shapes
+/// `gate`, `up`: `[batch, seq_len, intermediate_size]` → the same
+///
+/// # Panics
+/// Unless [`host_silu_applies`].
+fn host_silu_mul(gate: Tensor<3>, up: Tensor<3>) -> Tensor<3> {
+    let (dims, device) = (gate.dims(), gate.device());
+    let host = |t: Tensor<3>| t.into_data().try_into_vec::<f32>().expect("checked f32");
+    let (mut g, u) = (host(gate), host(up));
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX-512F and FMA checked by `host_silu_applies`.
+    unsafe {
+        super::simd_exp::silu_mul(&mut g, &u)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    unreachable!("host_silu_applies is false here ({})", u.len());
+    Tensor::from_data(TensorData::new(g, dims), &device)
 }

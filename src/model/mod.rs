@@ -7,6 +7,8 @@ pub mod cache;
 pub mod config;
 pub mod decode_weights;
 pub mod gemv;
+pub mod host_attention;
+pub mod layout;
 pub mod linear;
 pub mod llama;
 pub mod load;
@@ -14,6 +16,8 @@ pub mod mlp;
 pub mod quant_blocks;
 pub mod quant_gemv;
 pub mod rope;
+#[cfg(target_arch = "x86_64")]
+pub mod simd_exp;
 
 pub use cache::KvCache;
 pub use config::LlamaConfig;
