@@ -32,8 +32,9 @@ pub struct DecodeArgs {
     /// in a GGUF not yet finetuned; any other weight in f32: the model's values either way),
     /// `f32`, `bf16` (rounded to bfloat16: half the memory and bytes; logits move by the
     /// rounding; up to 4 sequences) or `off` (no copies, for short one-off answers or tight
-    /// memory). Without AVX-512: up to 12 sequences for blocks, 4 for f32. Larger products
-    /// always read the f32 weights.
+    /// memory; the MLP's SiLU then also stays on the backend's element-wise ops). Without
+    /// AVX-512: up to 12 sequences for blocks, 4 for f32. Larger products always read the f32
+    /// weights.
     #[arg(long, default_value = "auto", value_name = "FORMAT")]
     pub decode_weights: halt_llm::model::decode_weights::WeightFormat,
 }

@@ -17,7 +17,10 @@
 //! weights (training runs outside generations). They cost memory and the time to make them
 //! (for SmolLM2 on a 2-vCPU VM about 0.6 s for its blocks, 0.3 s in f32, paid once per
 //! generation, i.e. per `chat` turn); a generation that never has a product of few enough
-//! rows copies nothing.
+//! rows copies nothing. While a scope is installed the MLP's `silu(gate) ⊙ up` is also
+//! computed on the host (`Mlp::forward`), since the scope also says that no gradient is
+//! taken on this thread; the attention of a cached forward pass runs on the host on the CPU
+//! whether or not a scope is installed ([`host_attention`](super::host_attention)).
 //!
 //! The default, [`WeightFormat::Auto`], keeps each weight that is exactly a GGUF's quantized
 //! blocks as those blocks ([`BlockRows::recover`]; SmolLM2-135M's Q4_1/Q8_0 file: 111 MB
