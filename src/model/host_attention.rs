@@ -221,19 +221,9 @@ pub(crate) fn portable_block(bl: &Block, scores: &mut Vec<f32>, out: &mut [f32])
 mod tests {
     use super::*;
 
-    /// A small deterministic generator (the test needs no statistical quality).
+    /// Deterministic values in [-2, 2) (the generator the quantized kernels' tests use).
     fn values(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (0..n)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 4.0
-            })
-            .collect()
+        crate::model::quant_blocks::testing::values(n, seed, 2.0)
     }
 
     /// The definition, in f64: for each (row, position, head), softmax over the unmasked
