@@ -9,7 +9,8 @@ use crate::model::{KvCache, Llama};
 
 /// Step 3: runs each distinct prompt through the model once (left-padded, in chunks of
 /// [`PREFILL_CHUNK`] positions), then repeats its cache rows and logits for every sequence
-/// that shares it: N samples of one prompt cost one prefill. Returns the cache (room for
+/// that shares it: N samples of one prompt cost one prefill, and on the CPU their cache
+/// holds the prompt's keys and values once ([`KvCache::share_rows`]). Returns the cache (room for
 /// `max_new_tokens` more positions) and the last position's logits, one row per prompt.
 ///
 /// # Errors
@@ -39,7 +40,7 @@ pub(crate) fn prefill(
     }
     let mut logits = last_logits(model, hidden.expect("prompts are not empty"))?;
     if unique.len() < prompts.len() {
-        cache.select_rows(&row_of);
+        cache.share_rows(&row_of);
         let vocab = logits.len() / unique.len();
         logits = row_of
             .iter()

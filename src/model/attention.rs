@@ -147,7 +147,7 @@ impl Attention {
             [batch, kv_heads, seq, head_dim],
             reserve,
             &device,
-            |keys, values, capacity, len| {
+            |keys, values, shared, capacity, len| {
                 debug_assert_eq!(len, total, "mask and cache lengths differ");
                 let dims = AttentionDims {
                     batch,
@@ -158,7 +158,7 @@ impl Attention {
                     capacity,
                     total,
                 };
-                host_attention::attend(&q, keys, values, &mask, dims, scale)
+                host_attention::attend(&q, keys, values, shared, &mask, dims, scale)
             },
         );
         let out = Tensor::from_data(

@@ -9,18 +9,28 @@
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+use super::host_attention::SharedSlots;
+
+mod shared;
+use shared::{SharedKv, host_f32};
+
 /// One layer's slot in a [`KvCache`]: `None` until its first forward pass.
 pub type LayerCache = Option<LayerKv>;
 
 /// One layer's cached keys and values (keys already rotated).
 #[derive(Debug, Clone)]
 pub struct LayerKv {
-    /// `[batch, num_key_value_heads, capacity, head_dim]`; positions `len..` are free.
+    /// `[batch, num_key_value_heads, capacity, head_dim]`; positions `len..` are free. With
+    /// `shared`, a row's slots after the shared ones.
     keys: Tensor<4>,
     /// `[batch, num_key_value_heads, capacity, head_dim]`; positions `len..` are free.
     values: Tensor<4>,
-    /// Filled positions.
+    /// Filled positions of `keys`/`values`.
     len: usize,
+    /// Leading slots stored once for the rows that share them ([`KvCache::share_rows`]):
+    /// slot `j` of row `b` is shared slot `j` of prompt `rows[b]` for `j < shared.len`, else
+    /// own slot `j − shared.len`. Only on the host path (f32 on the CPU backend).
+    shared: Option<SharedKv>,
 }
 
 impl LayerKv {
@@ -47,7 +57,7 @@ impl LayerKv {
             "cached [batch, heads, _, head_dim] differ from the new keys' {:?}",
             keys.dims()
         );
-        let (mut all_k, mut all_v, past) = match slot.take() {
+        let (mut all_k, mut all_v, past) = match slot.take().map(LayerKv::unshared) {
             Some(c) if c.len + new_len <= c.keys.dims()[2] => (c.keys, c.values, c.len),
             Some(c) => {
                 let capacity = (c.len + new_len).max(2 * c.keys.dims()[2]);
@@ -79,6 +89,7 @@ impl LayerKv {
             keys: all_k,
             values: all_v,
             len,
+            shared: None,
         });
         views
     }
@@ -88,11 +99,12 @@ impl LayerKv {
     /// [`append`](Self::append) on the host: writes `keys`/`values` (host rows,
     /// `[batch, num_key_value_heads, new_len, head_dim]` = `dims`) after the filled positions
     /// of the cache in `slot` (created with room for `reserve` positions when empty, grown
-    /// like `append` when full), then hands `attend` the whole buffers (`[batch,
-    /// num_key_value_heads, capacity, head_dim]`), their capacity and the filled length, and
-    /// returns its result. The buffers move between the cache's tensors and the host without
-    /// a copy when the cache holds them alone (the CPU backend hands a uniquely held,
-    /// contiguous tensor's memory over as it is).
+    /// like `append` when full), then hands `attend` the rows' own buffers (`[batch,
+    /// num_key_value_heads, capacity, head_dim]`), the slots shared by several rows if any
+    /// (they come first), the buffers' capacity and the filled length (shared slots
+    /// included), and returns its result. The buffers move between the cache's tensors and
+    /// the host without a copy when the cache holds them alone (the CPU backend hands a
+    /// uniquely held, contiguous tensor's memory over as it is).
     ///
     /// # Panics
     /// If the cache holds other than f32 values (the host path is only taken for f32).
@@ -103,15 +115,12 @@ impl LayerKv {
         dims: [usize; 4],
         reserve: usize,
         device: &Device,
-        attend: impl FnOnce(&[f32], &[f32], usize, usize) -> R,
+        attend: impl FnOnce(&[f32], &[f32], Option<&SharedSlots>, usize, usize) -> R,
     ) -> R {
         let [batch, heads, new_len, head_dim] = dims;
         assert!(keys.len() == batch * heads * new_len * head_dim && values.len() == keys.len());
-        let host = |t: Tensor<4>| {
-            t.into_data()
-                .try_into_vec::<f32>()
-                .expect("the host path's cache holds f32")
-        };
+        let host = host_f32;
+        let shared = slot.as_mut().and_then(|c| c.shared.take());
         let (mut all_k, mut all_v, capacity, past) = match slot.take() {
             Some(c) if c.len + new_len <= c.keys.dims()[2] => {
                 let capacity = c.keys.dims()[2];
@@ -143,12 +152,20 @@ impl LayerKv {
             all_k[at..at + row].copy_from_slice(&keys[bh * row..(bh + 1) * row]);
             all_v[at..at + row].copy_from_slice(&values[bh * row..(bh + 1) * row]);
         }
-        let result = attend(&all_k, &all_v, capacity, len);
+        let filled = shared.as_ref().map_or(0, |s| s.len) + len;
+        let result = attend(
+            &all_k,
+            &all_v,
+            shared.as_ref().map(SharedKv::view).as_ref(),
+            capacity,
+            filled,
+        );
         let shape = [batch, heads, capacity, head_dim];
         *slot = Some(LayerKv {
             keys: Tensor::from_data(TensorData::new(all_k, shape), device),
             values: Tensor::from_data(TensorData::new(all_v, shape), device),
             len,
+            shared,
         });
         result
     }
@@ -215,6 +232,9 @@ impl KvCache {
         for c in self.layers.iter_mut().flatten() {
             c.keys = c.keys.clone().select(0, idx.clone());
             c.values = c.values.clone().select(0, idx.clone());
+            if let Some(s) = &mut c.shared {
+                s.rows = rows.iter().map(|&r| s.rows[r]).collect();
+            }
         }
         self.valid = rows.iter().map(|&r| self.valid[r].clone()).collect();
     }
@@ -229,7 +249,9 @@ impl KvCache {
     /// # Shapes
     /// Each layer: `[b₁, heads, len₁, head_dim]` and `[b₂, heads, len₂, head_dim]` →
     /// `[b₁ + b₂, heads, max(len₁, len₂), head_dim]` filled (capacity ≥ that + `reserve`).
-    pub fn join(self, other: KvCache, reserve: usize) -> KvCache {
+    pub fn join(mut self, mut other: KvCache, reserve: usize) -> KvCache {
+        self.unshare();
+        other.unshare();
         if self.valid.is_empty() {
             return KvCache { reserve, ..other };
         }
@@ -263,6 +285,7 @@ impl KvCache {
                         keys: joined(a.keys, b.keys),
                         values: joined(a.values, b.values),
                         len,
+                        shared: None,
                     })
                 }
                 _ => None,
@@ -300,6 +323,7 @@ impl KvCache {
         if lead == 0 || lead * 4 < len {
             return;
         }
+        self.unshare();
         for c in self.layers.iter_mut().flatten() {
             let [batch, heads, capacity, head_dim] = c.keys.dims();
             let keep = c.len - lead;

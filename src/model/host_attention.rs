@@ -56,8 +56,10 @@ pub struct AttentionDims {
 ///
 /// # Shapes
 /// - `q`: `[batch, heads, seq_len, head_dim]` (rotated)
-/// - `keys`, `values`: `[batch, kv_heads, capacity, head_dim]`, positions `0..total` filled
-///   (keys rotated); the new positions are the last `seq_len` of them
+/// - `keys`, `values`: `[batch, kv_heads, capacity, head_dim]`, each row's own slots
+///   (keys rotated): all `total` of them, or with `shared` the `total − shared.len` slots
+///   that follow the shared ones; the new positions are the last `seq_len` slots
+/// - `shared`: leading slots stored once for rows that share them ([`SharedSlots`])
 /// - `mask`: `[batch, seq_len, total]`, `true` = may not attend (padding, the future)
 /// - output: `[batch, seq_len, heads · head_dim]`
 ///
@@ -70,6 +72,7 @@ pub fn attend(
     q: &[f32],
     keys: &[f32],
     values: &[f32],
+    shared: Option<&SharedSlots>,
     mask: &[bool],
     d: AttentionDims,
     scale: f32,
@@ -84,7 +87,19 @@ pub fn attend(
         total,
     } = d;
     assert!(kv_heads > 0 && heads % kv_heads == 0, "heads per KV head");
-    assert!(total <= capacity, "more filled positions than room");
+    let split = shared.map_or(0, |s| s.len);
+    assert!(split <= total, "more shared slots than filled ones");
+    assert!(total - split <= capacity, "more filled positions than room");
+    if let Some(s) = shared {
+        assert!(s.rows.len() == batch, "a shared-slot row per batch row");
+        assert!(s.keys.len() == s.values.len(), "shared keys/values shape");
+        assert!(
+            s.rows
+                .iter()
+                .all(|&r| (r + 1) * kv_heads * s.len * head_dim <= s.keys.len()),
+            "a row's shared slots lie outside the shared buffers"
+        );
+    }
     assert_eq!(
         q.len(),
         batch * heads * seq_len * head_dim,
@@ -111,10 +126,20 @@ pub fn attend(
         .for_each_init(
             || (Vec::new(), Vec::new()),
             |(visible, scores): &mut (Vec<u32>, Vec<f32>), task| {
+                // rows next to each other take the same KV head one after the other, so
+                // the slots they share are read from the cache, not from memory, after the first
                 let (pair, block) = (task / blocks, task % blocks);
-                let (b, g) = (pair / kv_heads, pair % kv_heads);
+                let (g, b) = (pair / batch, pair % batch);
                 let kv = (b * kv_heads + g) * capacity * head_dim;
-                let kv_end = kv + total * head_dim;
+                let kv_end = kv + (total - split) * head_dim;
+                let (shared_keys, shared_values): (&[f32], &[f32]) = match shared {
+                    Some(s) => {
+                        let at = (s.rows[b] * kv_heads + g) * s.len * head_dim;
+                        let end = at + s.len * head_dim;
+                        (&s.keys[at..end], &s.values[at..end])
+                    }
+                    None => (&[], &[]),
+                };
                 let positions =
                     block * POSITIONS_PER_TASK..((block + 1) * POSITIONS_PER_TASK).min(seq_len);
                 for i in positions {
@@ -127,8 +152,9 @@ pub fn attend(
                             q: &q[((b * heads + h0) * seq_len + i) * head_dim..],
                             q_stride: seq_len * head_dim,
                             rows,
-                            keys: &keys[kv..kv_end],
-                            values: &values[kv..kv_end],
+                            keys: [shared_keys, &keys[kv..kv_end]],
+                            values: [shared_values, &values[kv..kv_end]],
+                            split: split as u32,
                             visible,
                             head_dim,
                             scale,
@@ -172,16 +198,58 @@ pub(crate) struct Block<'a> {
     pub q_stride: usize,
     /// Heads in the block (1..=[`MAX_BLOCK`]).
     pub rows: usize,
-    /// `[filled, head_dim]`: the KV head's keys.
-    pub keys: &'a [f32],
-    /// `[filled, head_dim]`: the KV head's values.
-    pub values: &'a [f32],
+    /// The KV head's keys in two parts, `[split, head_dim]` (the shared slots; empty
+    /// without) and `[filled − split, head_dim]` (the row's own): slot `j` is row `j` of the
+    /// first part if `j < split`, else row `j − split` of the second.
+    pub keys: [&'a [f32]; 2],
+    /// The KV head's values, in the same two parts.
+    pub values: [&'a [f32]; 2],
+    /// The first slot of the second part.
+    pub split: u32,
     /// The key slots the position may see, ascending.
     pub visible: &'a [u32],
     /// Width of one head.
     pub head_dim: usize,
     /// `1 / √head_dim`.
     pub scale: f32,
+}
+
+impl Block<'_> {
+    /// Where slot `j`'s key (`part = keys`) or value (`part = values`) starts: its part and
+    /// the offset in it.
+    #[inline(always)]
+    pub fn locate(&self, j: u32) -> (usize, usize) {
+        if j < self.split {
+            (0, j as usize * self.head_dim)
+        } else {
+            (1, (j - self.split) as usize * self.head_dim)
+        }
+    }
+
+    /// Whether every visible slot's key and value lie inside their part.
+    pub fn visible_in_bounds(&self) -> bool {
+        let fits = |j: u32| {
+            let (part, at) = self.locate(j);
+            at + self.head_dim <= self.keys[part].len().min(self.values[part].len())
+        };
+        let first_own = self.visible.partition_point(|&j| j < self.split);
+        (first_own == 0 || fits(self.visible[first_own - 1]))
+            && self.visible.last().is_none_or(|&j| fits(j))
+    }
+}
+
+/// Leading cache slots stored once for several rows: the prompt's slots that the N samples
+/// of one prompt share ([`KvCache::share_rows`](super::KvCache::share_rows)).
+#[derive(Debug, Clone, Copy)]
+pub struct SharedSlots<'a> {
+    /// `[prompts, kv_heads, len, head_dim]` (rotated).
+    pub keys: &'a [f32],
+    /// `[prompts, kv_heads, len, head_dim]`.
+    pub values: &'a [f32],
+    /// Slots per prompt (the first `len` slots of every row).
+    pub len: usize,
+    /// Row `b` reads the shared slots of prompt `rows[b]`, `[batch]`.
+    pub rows: &'a [usize],
 }
 
 /// One block's attention in plain loops (`out`: `[rows, head_dim]`).
@@ -193,7 +261,8 @@ pub(crate) fn portable_block(bl: &Block, scores: &mut Vec<f32>, out: &mut [f32])
         let q = &bl.q[r * bl.q_stride..][..hd];
         let s = &mut scores[r * n..(r + 1) * n];
         for (t, &j) in bl.visible.iter().enumerate() {
-            let k = &bl.keys[j as usize * hd..][..hd];
+            let (part, at) = bl.locate(j);
+            let k = &bl.keys[part][at..][..hd];
             s[t] = q.iter().zip(k).map(|(a, b)| a * b).sum::<f32>() * bl.scale;
         }
         let max = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -205,7 +274,8 @@ pub(crate) fn portable_block(bl: &Block, scores: &mut Vec<f32>, out: &mut [f32])
         let o = &mut out[r * hd..(r + 1) * hd];
         o.fill(0.0);
         for (t, &j) in bl.visible.iter().enumerate() {
-            let v = &bl.values[j as usize * hd..][..hd];
+            let (part, at) = bl.locate(j);
+            let v = &bl.values[part][at..][..hd];
             for (o, v) in o.iter_mut().zip(v) {
                 *o += s[t] * v;
             }
@@ -218,170 +288,4 @@ pub(crate) fn portable_block(bl: &Block, scores: &mut Vec<f32>, out: &mut [f32])
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Deterministic values in [-2, 2) (the generator the quantized kernels' tests use).
-    fn values(n: usize, seed: u64) -> Vec<f32> {
-        crate::model::quant_blocks::testing::values(n, seed, 2.0)
-    }
-
-    /// The definition, in f64: for each (row, position, head), softmax over the unmasked
-    /// keys of the head's KV head, then the weighted sum of values.
-    fn reference(q: &[f32], k: &[f32], v: &[f32], mask: &[bool], d: AttentionDims) -> Vec<f64> {
-        let AttentionDims {
-            batch,
-            heads,
-            kv_heads,
-            seq_len,
-            head_dim: hd,
-            capacity,
-            total,
-        } = d;
-        let rep = heads / kv_heads;
-        let scale = 1.0 / (hd as f64).sqrt();
-        let mut out = vec![0f64; batch * seq_len * heads * hd];
-        for b in 0..batch {
-            for i in 0..seq_len {
-                for h in 0..heads {
-                    let g = h / rep;
-                    let qv = &q[((b * heads + h) * seq_len + i) * hd..][..hd];
-                    let kv = (b * kv_heads + g) * capacity * hd;
-                    let seen: Vec<usize> = (0..total)
-                        .filter(|&j| !mask[(b * seq_len + i) * total + j])
-                        .collect();
-                    let s: Vec<f64> = seen
-                        .iter()
-                        .map(|&j| {
-                            (0..hd)
-                                .map(|c| qv[c] as f64 * k[kv + j * hd + c] as f64)
-                                .sum::<f64>()
-                                * scale
-                        })
-                        .collect();
-                    let max = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    let e: Vec<f64> = s.iter().map(|x| (x - max).exp()).collect();
-                    let sum: f64 = e.iter().sum();
-                    let o = &mut out[((b * seq_len + i) * heads + h) * hd..][..hd];
-                    for (t, &j) in seen.iter().enumerate() {
-                        for c in 0..hd {
-                            o[c] += e[t] / sum * v[kv + j * hd + c] as f64;
-                        }
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    /// A cache-style mask: row `b` has `pads[b]` padding slots first; query `i` sees the
-    /// real slots up to its own (`past + i`).
-    fn cache_mask(pads: &[usize], seq_len: usize, total: usize) -> Vec<bool> {
-        let past = total - seq_len;
-        let mut m = Vec::new();
-        for &pad in pads {
-            for i in 0..seq_len {
-                m.extend((0..total).map(|j| j < pad.min(past + i) || j > past + i));
-            }
-        }
-        m
-    }
-
-    fn check(d: AttentionDims, pads: &[usize], both: bool) {
-        let q = values(d.batch * d.heads * d.seq_len * d.head_dim, 1);
-        let k = values(d.batch * d.kv_heads * d.capacity * d.head_dim, 2);
-        let v = values(d.batch * d.kv_heads * d.capacity * d.head_dim, 3);
-        let mask = cache_mask(pads, d.seq_len, d.total);
-        let want = reference(&q, &k, &v, &mask, d);
-        let scale = 1.0 / (d.head_dim as f32).sqrt();
-        let got = attend(&q, &k, &v, &mask, d, scale);
-        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert!(
-                (*g as f64 - w).abs() < 2e-5,
-                "output {i}: {g} vs {w} ({d:?})"
-            );
-        }
-        if both {
-            // the portable loops, whatever this CPU takes
-            let rep = d.heads / d.kv_heads;
-            let mut scores = Vec::new();
-            let visible: Vec<u32> = (0..d.total as u32).filter(|&j| !mask[j as usize]).collect();
-            let bl = Block {
-                q: &q,
-                q_stride: d.seq_len * d.head_dim,
-                rows: rep.min(MAX_BLOCK),
-                keys: &k[..d.total * d.head_dim],
-                values: &v[..d.total * d.head_dim],
-                visible: &visible,
-                head_dim: d.head_dim,
-                scale,
-            };
-            let mut out = vec![0f32; bl.rows * d.head_dim];
-            portable_block(&bl, &mut scores, &mut out);
-            for (i, (g, w)) in out.iter().zip(&want).enumerate() {
-                assert!(
-                    (*g as f64 - w).abs() < 2e-5,
-                    "portable output {i}: {g} vs {w}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn decode_steps_and_prefill_chunks_match_the_definition_in_f64() {
-        let dims = |batch, heads, kv_heads, seq_len, head_dim, capacity, total| AttentionDims {
-            batch,
-            heads,
-            kv_heads,
-            seq_len,
-            head_dim,
-            capacity,
-            total,
-        };
-        // a decode step: SmolLM2's heads (9 over 3 KV heads, 64 wide), padded rows
-        check(dims(3, 9, 3, 1, 64, 40, 37), &[0, 5, 36], true);
-        // a prefill chunk after a cached part, 8 heads per KV head (two blocks), 128 wide
-        check(dims(2, 16, 2, 20, 128, 64, 50), &[0, 7], true);
-        // one head per KV head, a head size the vector kernel does not take, a whole prompt
-        check(dims(1, 2, 2, 33, 24, 33, 33), &[0], true);
-    }
-
-    #[test]
-    fn a_query_gets_the_same_result_alone_and_beside_padded_rows() {
-        let d = AttentionDims {
-            batch: 1,
-            heads: 9,
-            kv_heads: 3,
-            seq_len: 1,
-            head_dim: 64,
-            capacity: 30,
-            total: 30,
-        };
-        let hd = 64;
-        let q = values(9 * hd, 4);
-        let k = values(3 * 30 * hd, 5);
-        let v = values(3 * 30 * hd, 6);
-        let scale = 0.125;
-        let alone = attend(&q, &k, &v, &[false; 30], d, scale);
-        // the same row behind 11 padding slots, in a batch of 2
-        let (cap, total) = (48, 41);
-        let pad_kv = |x: &[f32]| {
-            let mut out = vec![0f32; 2 * 3 * cap * hd];
-            for g in 0..3 {
-                out[(3 + g) * cap * hd + 11 * hd..][..30 * hd]
-                    .copy_from_slice(&x[g * 30 * hd..][..30 * hd]);
-            }
-            out
-        };
-        let q2 = [values(9 * hd, 7), q.clone()].concat();
-        let mask = [vec![false; total], (0..total).map(|j| j < 11).collect()].concat();
-        let d2 = AttentionDims {
-            batch: 2,
-            capacity: cap,
-            total,
-            ..d
-        };
-        let batched = attend(&q2, &pad_kv(&k), &pad_kv(&v), &mask, d2, scale);
-        assert_eq!(&batched[9 * hd..], &alone[..], "bit for bit");
-    }
-}
+mod tests;

@@ -28,12 +28,7 @@ pub(super) unsafe fn block(bl: &Block, scores: &mut Vec<f32>, out: &mut [f32]) {
     let (rows, hd) = (bl.rows, bl.head_dim);
     assert!(hd % 16 == 0 && (1..=MAX_BLOCK).contains(&rows) && out.len() >= rows * hd);
     assert!(bl.q.len() >= (rows - 1) * bl.q_stride + hd);
-    assert!(
-        bl.visible
-            .last()
-            .is_none_or(|&j| (j as usize + 1) * hd <= bl.keys.len())
-    );
-    assert!(bl.keys.len() == bl.values.len());
+    assert!(bl.visible_in_bounds());
     // Constant row and column counts keep the sums in registers (a runtime count leaves
     // them in memory).
     // SAFETY: this function's own features and the checks above.
@@ -64,15 +59,17 @@ unsafe fn rows_of<const R: usize, const C: usize>(
     scores.clear();
     scores.resize(R * n, 0.0);
     let q = bl.q.as_ptr();
-    let (kp, vp) = (bl.keys.as_ptr(), bl.values.as_ptr());
+    let kp = [bl.keys[0].as_ptr(), bl.keys[1].as_ptr()];
+    let vp = [bl.values[0].as_ptr(), bl.values[1].as_ptr()];
     let sp = scores.as_mut_ptr();
 
     // 1. scores[r · n + t] = q_r · k_visible[t] · scale
     for (t, &j) in bl.visible.iter().enumerate() {
-        // SAFETY: key `j` is inside `keys` (checked by `block`); query `r` inside `q`;
+        // SAFETY: key `j` is inside its part (checked by `block`); query `r` inside `q`;
         // `scores` holds R · n values.
         unsafe {
-            let k = kp.add(j as usize * hd);
+            let (part, at) = bl.locate(j);
+            let k = kp[part].add(at);
             let mut acc = [_mm512_setzero_ps(); R];
             for c in 0..vectors {
                 let kv = _mm512_loadu_ps(k.add(16 * c));
@@ -98,12 +95,13 @@ unsafe fn rows_of<const R: usize, const C: usize>(
     // 3. out_r = Σ_t p[r, t] · v_visible[t] / sum_r, C vectors of columns at a time
     let sp = scores.as_ptr();
     for c0 in (0..vectors).step_by(C) {
-        // SAFETY: value `j` is inside `values` (as long as `keys`); `out` holds R · hd
+        // SAFETY: value `j` is inside its part (checked by `block`); `out` holds R · hd
         // floats (checked by `block`).
         unsafe {
             let mut acc = [[_mm512_setzero_ps(); C]; R];
             for (t, &j) in bl.visible.iter().enumerate() {
-                let v = vp.add(j as usize * hd + 16 * c0);
+                let (part, at) = bl.locate(j);
+                let v = vp[part].add(at + 16 * c0);
                 let mut vv = [_mm512_setzero_ps(); C];
                 for (c, x) in vv.iter_mut().enumerate() {
                     *x = _mm512_loadu_ps(v.add(16 * c));
