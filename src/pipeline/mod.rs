@@ -9,6 +9,7 @@
 //! - [`reuse`]: `--reuse-from`, starting a run from another folder's samples, targets and
 //!   models (validation runs, then the test run);
 //! - [`targets`]: what each variant's training targets teach (marker-only, truncated, whole).
+//! - [`variants`]: the models a run trains (one HALT model per α, the baselines).
 
 pub mod config;
 mod evaluate;
@@ -17,6 +18,7 @@ mod record;
 pub mod reuse;
 pub mod run;
 pub mod targets;
+pub mod variants;
 
 pub use config::RunConfig;
 pub use run::{RunOutcome, run, run_reusing};

@@ -30,12 +30,10 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::held_back::held_back;
-use crate::generate::{
-    FinishReason, SamplingConfig, find_stop, forward_tokens, prefill, sample_token,
-};
+use super::row::{Row, step};
+use crate::generate::{FinishReason, SamplingConfig, forward_tokens, prefill, sample_token};
 use crate::model::{KvCache, Llama};
-use crate::tokenizer::{DecodeStream, Tokenizer};
+use crate::tokenizer::Tokenizer;
 
 /// One completion to generate (one choice of a request).
 #[derive(Debug)]
@@ -154,18 +152,6 @@ impl Engine {
     pub fn cancelled(&self) -> usize {
         self.cancelled.load(Ordering::SeqCst)
     }
-}
-
-/// One row of the running batch.
-struct Row<'t> {
-    job: Job,
-    rng: StdRng,
-    stream: DecodeStream<'t>,
-    text: String,
-    /// Bytes of `text` already sent.
-    sent: usize,
-    /// Tokens generated.
-    generated: usize,
 }
 
 /// The running batch and its cache (the model thread's state).
@@ -354,53 +340,4 @@ impl<'a> Batch<'a> {
         self.cache = KvCache::new(self.model.layers.len());
         self.logits.clear();
     }
-}
-
-/// Adds token `tok` to `row`, sending the text that is safe to send; returns why the row
-/// ends, if it does: an end-of-turn token, a stop string (cut), the marker (kept, also when a
-/// stop string starts where it does), or its token budget.
-fn step(row: &mut Row<'_>, tok: u32, tokenizer: &Tokenizer) -> Result<Option<FinishReason>> {
-    let cfg = &row.job.sampling;
-    let mut finish = None;
-    if tokenizer.stop_ids.contains(&tok) {
-        finish = Some(FinishReason::Eos);
-    } else if let Some(piece) = row.stream.step(tok)? {
-        let before = row.text.len();
-        row.text.push_str(&piece);
-        let cut = find_stop(&row.text, &cfg.stop_strings, before);
-        let marked = row
-            .job
-            .marker
-            .as_deref()
-            .filter(|m| !m.is_empty())
-            .and_then(|m| find_stop(&row.text, &[m.to_string()], before).map(|at| (at, m.len())));
-        // The marker wins over a stop string that starts at the same place or later (a
-        // stop string equal to the marker included): it stays in the text, so the answer's
-        // `halt` field and its text agree.
-        match (cut, marked) {
-            (_, Some((at, len))) if cut.is_none_or(|c| at <= c) => {
-                row.text.truncate(at + len);
-                finish = Some(FinishReason::StopString);
-            }
-            (Some(c), _) => {
-                row.text.truncate(c);
-                finish = Some(FinishReason::StopString);
-            }
-            _ => {}
-        }
-    }
-    if finish.is_none() && row.generated >= cfg.max_new_tokens {
-        finish = Some(FinishReason::Length);
-    }
-    // Send what cannot be the start of a stop string (everything, at the end).
-    let upto = match finish {
-        Some(_) => row.text.len(),
-        None => row.text.len() - held_back(&row.text, &cfg.stop_strings),
-    };
-    if upto > row.sent {
-        let piece = row.text[row.sent..upto].to_string();
-        let _ = row.job.events.send((row.job.index, Event::Text(piece)));
-        row.sent = upto;
-    }
-    Ok(finish)
 }

@@ -21,6 +21,7 @@ pub mod held_back;
 pub mod listen;
 mod responses;
 mod routes;
+mod row;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
