@@ -119,12 +119,11 @@ impl LayerKv {
     ) -> R {
         let [batch, heads, new_len, head_dim] = dims;
         assert!(keys.len() == batch * heads * new_len * head_dim && values.len() == keys.len());
-        let host = host_f32;
         let shared = slot.as_mut().and_then(|c| c.shared.take());
         let (mut all_k, mut all_v, capacity, past) = match slot.take() {
             Some(c) if c.len + new_len <= c.keys.dims()[2] => {
                 let capacity = c.keys.dims()[2];
-                (host(c.keys), host(c.values), capacity, c.len)
+                (host_f32(c.keys), host_f32(c.values), capacity, c.len)
             }
             Some(c) => {
                 let old = c.keys.dims()[2];
@@ -137,7 +136,12 @@ impl LayerKv {
                     }
                     out
                 };
-                (grow(host(c.keys)), grow(host(c.values)), capacity, c.len)
+                (
+                    grow(host_f32(c.keys)),
+                    grow(host_f32(c.values)),
+                    capacity,
+                    c.len,
+                )
             }
             None => {
                 let capacity = new_len.max(reserve);
