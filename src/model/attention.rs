@@ -9,7 +9,7 @@ use burn::tensor::{Bool, DType, Device, Tensor, TensorData, activation::softmax}
 
 use super::cache::{LayerCache, LayerKv};
 use super::host_attention::{self, AttentionDims};
-use super::linear::project;
+use super::linear::{project, project_many};
 use super::rope::RopeAngles;
 
 /// Self-attention of one decoder layer (HF names `q_proj`, `k_proj`, `v_proj`, `o_proj`).
@@ -74,9 +74,10 @@ impl Attention {
         let x_device = x.device();
         let heads =
             |t: Tensor<3>, n: usize| t.reshape([batch, seq, n, self.head_dim]).swap_dims(1, 2);
-        let q = rope.apply(heads(project(&self.q_proj, x.clone()), self.num_heads));
-        let mut k = rope.apply(heads(project(&self.k_proj, x.clone()), self.num_kv_heads));
-        let mut v = heads(project(&self.v_proj, x), self.num_kv_heads);
+        let [q, k, v] = project_many([&self.q_proj, &self.k_proj, &self.v_proj], x);
+        let q = rope.apply(heads(q, self.num_heads));
+        let mut k = rope.apply(heads(k, self.num_kv_heads));
+        let mut v = heads(v, self.num_kv_heads);
 
         if let Some((slot, reserve)) = cache {
             if on_host(&x_device, &q) {

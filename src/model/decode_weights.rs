@@ -38,12 +38,12 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use half::bf16;
 
 use burn::module::{Param, ParamId};
-use burn::nn::{Embedding, Linear};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 
-use super::gemv;
 use super::quant_blocks::BlockRows;
-use super::quant_gemv;
+
+mod products;
+pub use products::{feed_forward, project, project_many, tied_logits};
 
 /// `[rows, cols]` → `[cols, rows]`, row-major, in tiles of 32 columns split across the
 /// threads.
@@ -254,103 +254,4 @@ pub fn install_as(device: &Device, format: WeightFormat) -> Option<Scope> {
     });
     let previous = CURRENT.with(|c| c.borrow_mut().replace(weights));
     Some(Scope { previous })
-}
-
-/// `x · w` (or `x · wᵀ` when `transposed`) with the host copy of `param` in `scope`, as
-/// `(output [m, n], n)`; `None` when the copy's kernels do not take `m` rows (see
-/// [`rows_limit`]).
-fn product(
-    scope: &HostWeights,
-    param: &Param<Tensor<2>>,
-    x: &[f32],
-    m: usize,
-    transposed: bool,
-) -> Option<(Vec<f32>, usize)> {
-    let w = scope.get(param, transposed)?;
-    let (store, [rows, cols]) = &*w;
-    let (k, n) = if transposed {
-        (*cols, *rows)
-    } else {
-        (*rows, *cols)
-    };
-    let out = match (store, transposed) {
-        (Store::Blocks(w), _) if m <= quant_gemv::max_rows() => quant_gemv::matmul(x, m, w),
-        (Store::F32(w), _) if quant_gemv::has_tiled() && k % 32 == 0 => {
-            quant_gemv::tiled_matmul(x, m, quant_gemv::Source::F32 { w, n, k })
-        }
-        (Store::F32(w), _) if m <= gemv::MAX_ROWS => gemv::matmul_transposed(x, m, w, k, n),
-        (Store::Bf16(w), false) if m <= gemv::MAX_ROWS => gemv::matmul(x, m, w, k, n),
-        (Store::Bf16(w), true) if m <= gemv::MAX_ROWS => gemv::matmul_transposed(x, m, w, k, n),
-        _ => return None,
-    };
-    Some((out, n))
-}
-
-/// The most rows the host kernels take for a scope of `format` on this CPU: with AVX-512
-/// (the tiled kernel) [`quant_gemv::MAX_ROWS`] for blocks and f32, else
-/// [`quant_gemv::ONE_PASS_ROWS`] for blocks; [`gemv::MAX_ROWS`] for f32 without AVX-512 and
-/// for bf16. (Under `auto` a weight kept in f32 on a CPU without AVX-512 takes at most
-/// [`gemv::MAX_ROWS`]; [`product`] hands larger products back.)
-fn rows_limit(format: WeightFormat) -> usize {
-    match format {
-        WeightFormat::Auto => quant_gemv::max_rows(),
-        WeightFormat::F32 if quant_gemv::has_tiled() => quant_gemv::MAX_ROWS,
-        _ => gemv::MAX_ROWS,
-    }
-}
-
-/// The scope installed on this thread, and `x` as `[rows, width]` on the host, if there is
-/// a scope and `x` has few enough rows for its host kernels ([`rows_limit`]); `None`
-/// (nothing copied) else.
-fn host_rows(x: &Tensor<3>) -> Option<(Rc<HostWeights>, Vec<f32>, usize)> {
-    let scope = CURRENT.with(|c| c.borrow().clone())?;
-    let [b, s, _] = x.dims();
-    if b * s > rows_limit(scope.format) {
-        return None;
-    }
-    x.clone()
-        .into_data()
-        .try_into_vec::<f32>()
-        .ok()
-        .map(|v| (scope, v, b * s))
-}
-
-/// `linear(x)` from the host copy of its weight, or `None` to take the burn path.
-///
-/// # Shapes
-/// `x`: `[batch, seq_len, d_input]` with few rows (`batch · seq_len`, see the module docs) →
-/// `[batch, seq_len, d_output]`
-pub fn project(linear: &Linear, x: &Tensor<3>) -> Option<Tensor<3>> {
-    let [b, s, _] = x.dims();
-    let (scope, rows, m) = host_rows(x)?;
-    let mut out = product(&scope, &linear.weight, &rows, m, false)?;
-    if let Some(bias) = &linear.bias {
-        let bias = bias.val().into_data().try_into_vec::<f32>().ok()?;
-        for row in out.0.chunks_mut(out.1) {
-            for (o, b) in row.iter_mut().zip(&bias) {
-                *o += b;
-            }
-        }
-    }
-    let n = out.1;
-    Some(Tensor::from_data(
-        TensorData::new(out.0, [b, s, n]),
-        &x.device(),
-    ))
-}
-
-/// Logits `hidden · embeddingᵀ` of a tied head from the host copy of the embedding, or
-/// `None` to take the burn path.
-///
-/// # Shapes
-/// `hidden`: `[batch, seq_len, hidden_size]` with few rows (see the module docs) →
-/// `[batch, seq_len, vocab_size]`
-pub fn tied_logits(embedding: &Embedding, hidden: &Tensor<3>) -> Option<Tensor<3>> {
-    let [b, s, _] = hidden.dims();
-    let (scope, rows, m) = host_rows(hidden)?;
-    let (out, vocab) = product(&scope, &embedding.weight, &rows, m, true)?;
-    Some(Tensor::from_data(
-        TensorData::new(out, [b, s, vocab]),
-        &hidden.device(),
-    ))
 }

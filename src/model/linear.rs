@@ -37,3 +37,23 @@ pub fn project(linear: &Linear, x: Tensor<3>) -> Tensor<3> {
     let d_out = out.dims()[1];
     out.reshape([batch, seq, d_out])
 }
+
+/// [`project`] for several projections of the same `x` (a layer's q/k/v): during a
+/// generation, when none carries an adapter, from the host copies in one pass
+/// ([`decode_weights::project_many`](super::decode_weights::project_many)); else one by one.
+///
+/// # Shapes
+/// `x`: `[batch, seq_len, d_in]` → `[batch, seq_len, d_outᵢ]` each.
+pub fn project_many<const N: usize>(linears: [&Linear; N], x: Tensor<3>) -> [Tensor<3>; N] {
+    if !linears.iter().any(|l| has_adapter(l))
+        && let Some(outs) = super::decode_weights::project_many(linears, &x)
+    {
+        return outs;
+    }
+    linears.map(|l| project(l, x.clone()))
+}
+
+/// Whether `linear`'s weight carries a LoRA adapter.
+pub fn has_adapter(linear: &Linear) -> bool {
+    linear.weight.reparameterization::<LoraAdapter>().is_some()
+}

@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{DType, Device, Tensor, TensorData, activation::silu};
 
-use super::linear::project;
+use super::linear::{has_adapter, project};
 
 /// The MLP of one decoder layer (HF names `gate_proj`, `up_proj`, `down_proj`).
 #[derive(Module, Debug)]
@@ -32,6 +32,13 @@ impl Mlp {
     /// # Shapes
     /// `x`: `[batch, seq_len, hidden_size]` → `[batch, seq_len, hidden_size]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let linears = [&self.gate_proj, &self.up_proj, &self.down_proj];
+        if host_silu_applies(&x)
+            && !linears.iter().any(|l| has_adapter(l))
+            && let Some(out) = super::decode_weights::feed_forward(linears, &x, silu_mul)
+        {
+            return out;
+        }
         let gate = project(&self.gate_proj, x.clone());
         let up = project(&self.up_proj, x);
         let hidden = if host_silu_applies(&gate) {
@@ -71,12 +78,26 @@ fn host_silu_mul(gate: Tensor<3>, up: Tensor<3>) -> Tensor<3> {
     let (dims, device) = (gate.dims(), gate.device());
     let host = |t: Tensor<3>| t.into_data().try_into_vec::<f32>().expect("checked f32");
     let (mut g, u) = (host(gate), host(up));
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX-512F and FMA checked by `host_silu_applies`.
-    unsafe {
-        super::simd_exp::silu_mul(&mut g, &u)
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    unreachable!("host_silu_applies is false here ({})", u.len());
+    silu_mul(&mut g, &u);
     Tensor::from_data(TensorData::new(g, dims), &device)
+}
+
+/// `gate ← silu(gate) ⊙ up` on host values ([`simd_exp::silu_mul`](super::simd_exp::silu_mul)).
+///
+/// # Panics
+/// Unless [`host_silu_applies`] (the CPU has AVX-512F and FMA), or if the lengths differ.
+fn silu_mul(gate: &mut [f32], up: &[f32]) {
+    assert_eq!(
+        gate.len(),
+        up.len(),
+        "silu_mul: gate and up differ in length"
+    );
+    #[cfg(target_arch = "x86_64")]
+    {
+        assert!(super::simd_exp::available(), "silu_mul: no AVX-512 here");
+        // SAFETY: AVX-512F and FMA (asserted above).
+        unsafe { super::simd_exp::silu_mul(gate, up) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    unreachable!("host_silu_applies is false here ({})", up.len());
 }

@@ -109,34 +109,65 @@ pub fn matmul(x: &[f32], m: usize, w: &BlockRows) -> Vec<f32> {
 /// `x`: `[m, k]` row-major (`m ≤ MAX_ROWS`), `w`: `[n, k]` → `[m, n]` row-major
 ///
 /// # Panics
-/// If the CPU has no AVX-512 ([`has_tiled`]), `x` is not `[m, k]` or `k` is not a multiple
-/// of 32.
+/// As [`tiled_matmul_many`].
 pub fn tiled_matmul(x: &[f32], m: usize, w: Source) -> Vec<f32> {
+    let mut outs = tiled_matmul_many(x, m, &[w]);
+    outs.pop().expect("one weight, one product")
+}
+
+/// `x · wᵢᵀ` for each weight `wᵢ` of `ws` (all of the same input width `k`) in one
+/// parallel region: their `Σ nᵢ` rows are split across the rayon threads as one run, so a
+/// decode step's q/k/v (or gate/up) projections wake the threads once and read `x` once.
+/// Each output is summed as [`tiled_matmul`] sums it alone, so the products equal
+/// separate calls bit for bit.
+///
+/// # Shapes
+/// `x`: `[m, k]` row-major (`m ≤ MAX_ROWS`), `ws[i]`: `[nᵢ, k]` → `[m, nᵢ]` row-major each
+///
+/// # Panics
+/// If the CPU has no AVX-512 ([`has_tiled`]), `x` is not `[m, k]`, the weights' widths
+/// differ or `k` is not a multiple of 32.
+pub fn tiled_matmul_many(x: &[f32], m: usize, ws: &[Source]) -> Vec<Vec<f32>> {
     assert!(
         has_tiled(),
         "quant_gemv::tiled_matmul: this CPU has no AVX-512"
     );
-    let (n, k) = w.dims();
+    let k = ws.first().map_or(0, |w| w.dims().1);
+    assert!(
+        ws.iter().all(|w| w.dims().1 == k),
+        "quant_gemv::tiled_matmul: weights of different widths"
+    );
     assert!(
         (1..=MAX_ROWS).contains(&m),
         "quant_gemv::tiled_matmul: {m} rows"
     );
     assert_eq!(x.len(), m * k, "quant_gemv::tiled_matmul: x is not [m, k]");
-    let mut out = vec![0f32; m * n];
-    let chunk = split(n);
-    let out_ptr = SyncPtr(out.as_mut_ptr());
-    (0..n.div_ceil(chunk)).into_par_iter().for_each(|t| {
-        let rows = t * chunk..((t + 1) * chunk).min(n);
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the CPU has AVX-512 (asserted above); output columns `rows` belong to this
-        // task alone.
-        unsafe {
-            tiled::rows(w, x, m, rows.start, rows.end, out_ptr)
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = (rows, out_ptr);
+    let mut outs: Vec<Vec<f32>> = ws.iter().map(|w| vec![0f32; m * w.dims().0]).collect();
+    let ptrs: Vec<SyncPtr> = outs.iter_mut().map(|o| SyncPtr(o.as_mut_ptr())).collect();
+    let total: usize = ws.iter().map(|w| w.dims().0).sum();
+    let chunk = split(total);
+    (0..total.div_ceil(chunk)).into_par_iter().for_each(|t| {
+        let (a, b) = (t * chunk, ((t + 1) * chunk).min(total));
+        // The part of rows `a..b` of the run that falls in each weight.
+        let mut first = 0;
+        for (w, &out) in ws.iter().zip(&ptrs) {
+            let n = w.dims().0;
+            let (r0, r1) = (a.max(first), b.min(first + n));
+            if r0 < r1 {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the CPU has AVX-512 (asserted above); output columns
+                // `r0 - first..r1 - first` of this weight's product belong to this task
+                // alone.
+                unsafe {
+                    tiled::rows(*w, x, m, r0 - first, r1 - first, out)
+                };
+                #[cfg(not(target_arch = "x86_64"))]
+                let _ = out;
+            }
+            first += n;
+        }
     });
-    out
+    outs
 }
 
 #[cfg(test)]
@@ -167,6 +198,53 @@ mod tests {
                     let g = got[j * n + r] as f64;
                     assert!((g - want).abs() < 1e-4, "f32 {m}×{n}×{k}: {g} vs {want}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn several_weights_in_one_region_equal_the_triple_loop_and_separate_calls() {
+        if !has_tiled() {
+            eprintln!("skipped: this CPU has no AVX-512");
+            return;
+        }
+        let k = 96;
+        // Widths that end mid-tile and mid-task, so that tasks straddle two weights.
+        let (q4, q8, f) = (
+            through::<Q4_1>(&values(70 * k, 51)),
+            through::<Q8_0>(&values(33 * k, 52)),
+            values(101 * k, 53),
+        );
+        let q4b = BlockRows::recover_as(BlockKind::Q4_1, &q4, 70, k).unwrap();
+        let q8b = BlockRows::recover_as(BlockKind::Q8_0, &q8, 33, k).unwrap();
+        let sources = [
+            Source::Blocks(&q4b),
+            Source::F32 { w: &f, n: 101, k },
+            Source::Blocks(&q8b),
+        ];
+        let dequantized: [(&[f32], usize); 3] = [(&q4, 70), (&f, 101), (&q8, 33)];
+        for m in [1, 5, 16] {
+            let x = values(m * k, 54);
+            let got = tiled_matmul_many(&x, m, &sources);
+            for ((out, &(wv, n)), source) in got.iter().zip(&dequantized).zip(sources) {
+                assert_eq!(out.len(), m * n);
+                for j in 0..m {
+                    for r in 0..n {
+                        let want: f64 = (0..k)
+                            .map(|i| x[j * k + i] as f64 * wv[r * k + i] as f64)
+                            .sum();
+                        let g = out[j * n + r] as f64;
+                        assert!((g - want).abs() < 1e-4, "m {m} n {n}: {g} vs {want}");
+                    }
+                }
+                let alone = tiled_matmul(&x, m, source);
+                assert!(
+                    alone
+                        .iter()
+                        .zip(out)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "m {m} n {n}: one region differs from a call of its own"
+                );
             }
         }
     }
