@@ -37,5 +37,6 @@ pub mod pipeline;
 pub mod serve;
 pub mod settings;
 pub mod stage;
+pub mod threads;
 pub mod tokenizer;
 pub mod train;

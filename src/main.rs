@@ -68,7 +68,15 @@ fn main() {
     unsafe { halt_llm::backend::quiet_window_system_probes() };
     // A failing backend thread must end the command, never leave it waiting (issue 14).
     halt_llm::background_panic::exit_on_background_panic();
-    if let Err(e) = dispatch(Cli::parse()) {
+    let cli = Cli::parse();
+    // Every command but `serve` runs its heavy work on this thread: make it a worker of the
+    // pool the CPU kernels run on (see `halt_llm::threads`). The server's work runs on its
+    // model thread, which joins a pool of its own.
+    if !matches!(cli.command, Command::Serve(_)) {
+        // An error means the pool already exists; it then stays as it is.
+        let _ = halt_llm::threads::join_the_pool();
+    }
+    if let Err(e) = dispatch(cli) {
         // A closed pipe (`halt-llm info | head`) is not an error worth reporting.
         let broken_pipe = e
             .chain()

@@ -107,6 +107,10 @@ impl Engine {
         std::thread::Builder::new()
             .name("halt-llm-model".into())
             .spawn(move || {
+                // This thread runs the decode steps: their parallel loops run with it as a
+                // worker instead of putting it to sleep (see `threads`). Without a pool of
+                // its own (threads that cannot start) it uses the global one.
+                let _pool = crate::threads::pool_of_its_own();
                 let _host_weights = crate::model::decode_weights::install(&device);
                 let mut batch = Batch::new(&model, &tokenizer, &device, max_batch.max(1), counters);
                 batch.run(&rx);

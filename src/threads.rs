@@ -1,0 +1,45 @@
+//! The command's own thread as a worker of rayon's global pool, so that the CPU kernels'
+//! parallel loops (the host products and attention of a decode step, the backend's matrix
+//! products) start and end without putting it to sleep.
+//!
+//! A thread outside the pool that starts a parallel loop hands the work to the pool's
+//! workers and sleeps on a lock until they finish; the workers then wake it, and between two
+//! loops they spin, yield and fall asleep in turn. A decode step runs about 150 such loops
+//! (five per layer), so on a 2-vCPU machine with the default pool (two workers plus the
+//! command's thread: three threads on two CPUs) the kernel's scheduler took about a fifth of
+//! `perf record`'s samples of `halt-llm bench --batch 1` (`finish_task_switch`,
+//! `_raw_spin_unlock_irqrestore`, `__schedule`, `sched_yield`). With the command's thread as
+//! worker 0 ([`rayon::ThreadPoolBuilder::use_current_thread`]) a loop runs its first part
+//! on that thread and the other worker steals the rest; no thread sleeps while it waits.
+//!
+//! The catch: a thread of the pool that is not running a parallel loop does not take work
+//! handed in from outside, so only the thread that runs the heavy work may join: the
+//! command's own thread ([`join_the_pool`], every command but `serve`), or the server's model
+//! thread, which joins a pool of its own ([`pool_of_its_own`]). Results do not depend on the
+//! choice: every kernel splits its work the same way whatever thread runs a part.
+
+/// Builds rayon's global pool with the calling thread as worker 0 and
+/// `RAYON_NUM_THREADS` threads in all (default: the available parallelism), counting this
+/// one. Call it once, early in `main`, on the thread that will run the command's work, and
+/// only where that thread runs the heavy work itself.
+///
+/// # Errors
+/// If the global pool was already built (by an earlier call, or implicitly by a parallel
+/// loop that ran before this): the pool is then left as it is.
+pub fn join_the_pool() -> Result<(), rayon::ThreadPoolBuildError> {
+    rayon::ThreadPoolBuilder::new()
+        .use_current_thread()
+        .build_global()
+}
+
+/// A new rayon pool with the calling thread as worker 0 and `RAYON_NUM_THREADS` threads in
+/// all (default: the available parallelism), counting this one: from now on the parallel
+/// loops this thread starts run on it. For a long-lived thread that runs the heavy work
+/// while another thread owns the global pool (the server's model thread). Keep the pool
+/// alive as long as the thread works; the thread stays registered with it for its life.
+///
+/// # Errors
+/// If the pool's threads cannot be started.
+pub fn pool_of_its_own() -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+    rayon::ThreadPoolBuilder::new().use_current_thread().build()
+}
