@@ -14,22 +14,44 @@
 //!
 //! The catch: a thread of the pool that is not running a parallel loop does not take work
 //! handed in from outside, so only the thread that runs the heavy work may join: the
-//! command's own thread ([`join_the_pool`], every command but `serve`), or the server's model
-//! thread, which joins a pool of its own ([`pool_of_its_own`]). Results do not depend on the
-//! choice: every kernel splits its work the same way whatever thread runs a part.
+//! command's own thread ([`join_the_pool`], every command but `serve`, and only with two or
+//! more threads), or the server's model thread, which joins a pool of its own
+//! ([`pool_of_its_own`]). Threads that a command starts for work of their own (the shards of
+//! data-parallel training) take a pool of their own too, so that they never wait for the
+//! command's thread. Results do not depend on the choice: every kernel splits its work the
+//! same way whatever thread runs a part.
 
 /// Builds rayon's global pool with the calling thread as worker 0 and
 /// `RAYON_NUM_THREADS` threads in all (default: the available parallelism), counting this
-/// one. Call it once, early in `main`, on the thread that will run the command's work, and
-/// only where that thread runs the heavy work itself.
+/// one; returns whether it did. Call it once, early in `main`, on the thread that will run
+/// the command's work, and only where that thread runs the heavy work itself.
+///
+/// With fewer than two threads it does nothing and returns `false`: the one worker would be
+/// this thread, and a parallel loop started by any other thread (a data-parallel shard, a
+/// library's background thread) while this one waits for it outside a loop would never run.
+/// With two or more, the other workers run such loops.
 ///
 /// # Errors
 /// If the global pool was already built (by an earlier call, or implicitly by a parallel
 /// loop that ran before this): the pool is then left as it is.
-pub fn join_the_pool() -> Result<(), rayon::ThreadPoolBuildError> {
+pub fn join_the_pool() -> Result<bool, rayon::ThreadPoolBuildError> {
+    if threads() < 2 {
+        return Ok(false);
+    }
     rayon::ThreadPoolBuilder::new()
         .use_current_thread()
         .build_global()
+        .map(|()| true)
+}
+
+/// The threads a pool gets by default: `RAYON_NUM_THREADS` when it is a positive number,
+/// else the available parallelism (as rayon decides).
+fn threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// A new rayon pool with the calling thread as worker 0 and `RAYON_NUM_THREADS` threads in

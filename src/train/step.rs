@@ -154,6 +154,10 @@ impl TrainStep for Llama {
                 .map(|shard| {
                     let model = self.clone();
                     scope.spawn(move || {
+                        // This thread's parallel loops run on a pool of its own: the thread
+                        // that started it may be a worker of the global pool, and it waits
+                        // in the join below, outside any loop (see `threads`).
+                        let _pool = crate::threads::pool_of_its_own();
                         let model = model.fork(&shard.input_ids.device().autodiff());
                         shard_gradients(&model, &shard)
                     })
