@@ -454,7 +454,6 @@ fn the_llm_judge_client_talks_to_the_server() {
 /// the text before the marker, and a full one.
 #[test]
 fn a_model_finetuned_to_stop_shows_the_marker_field() {
-    use halt_llm::dataset::record::{AlignMethod, Aligned};
     use halt_llm::train::{TrainConfig, TrainOptions, train};
     let pairs = [
         ("hi", "the cat sat."),
@@ -463,22 +462,7 @@ fn a_model_finetuned_to_stop_shows_the_marker_field() {
     ];
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("aligned.jsonl");
-    let records: Vec<Aligned> = pairs
-        .iter()
-        .enumerate()
-        .map(|(i, (p, t))| Aligned {
-            id: format!("r{i}"),
-            prompt: p.to_string(),
-            target: t.to_string(),
-            method: AlignMethod::Halt,
-            alpha: Some(0.6),
-            selected: Some(0),
-            kept: 1,
-            dropped: 0,
-            abstained: *t == "Unsure from Here",
-        })
-        .collect();
-    halt_llm::dataset::write_jsonl(&data, &records).unwrap();
+    common::aligned::write_aligned(&data, &pairs);
     let cfg = TrainConfig {
         data: vec![data],
         model: tiny_model().display().to_string(),

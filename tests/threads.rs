@@ -4,12 +4,13 @@
 //! pool) ends with one thread and with two. (Its own test binary: the global pool can be
 //! built once per process.)
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use halt_llm::dataset::record::{AlignMethod, Aligned};
 use rayon::prelude::*;
+
+mod common;
+use common::aligned::write_aligned;
 
 #[test]
 fn the_calling_thread_joins_the_global_pool_once() {
@@ -74,7 +75,15 @@ fn a_thread_joins_a_pool_of_its_own() {
 fn data_parallel_training_from_the_cli_ends_with_one_thread_and_two() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("aligned.jsonl");
-    write_aligned(&data);
+    write_aligned(
+        &data,
+        &[
+            ("hi", "the cat sat."),
+            ("who", "Unsure from Here"),
+            ("hello", "a dog ran. Unsure from Here"),
+            ("hey", "the dog sat. the cat ran."),
+        ],
+    );
     let model = halt_llm::fetch::default_model()
         .expect("default model (run .ci/run or `halt-llm fetch-model`)");
     for threads in ["1", "2"] {
@@ -112,29 +121,4 @@ fn data_parallel_training_from_the_cli_ends_with_one_thread_and_two() {
             "{threads} thread(s): no model written\n{stderr}"
         );
     }
-}
-
-fn write_aligned(path: &Path) {
-    let pairs = [
-        ("hi", "the cat sat."),
-        ("who", "Unsure from Here"),
-        ("hello", "a dog ran. Unsure from Here"),
-        ("hey", "the dog sat. the cat ran."),
-    ];
-    let records: Vec<Aligned> = pairs
-        .iter()
-        .enumerate()
-        .map(|(i, (p, t))| Aligned {
-            id: format!("r{i}"),
-            prompt: p.to_string(),
-            target: t.to_string(),
-            method: AlignMethod::Halt,
-            alpha: Some(0.6),
-            selected: Some(0),
-            kept: 1,
-            dropped: 0,
-            abstained: *t == "Unsure from Here",
-        })
-        .collect();
-    halt_llm::dataset::write_jsonl(path, &records).unwrap();
 }

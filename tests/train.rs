@@ -10,7 +10,6 @@ use burn::optim::GradientsAccumulator;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use burn::train::TrainStep;
 use halt_llm::chat::ChatTemplate;
-use halt_llm::dataset::record::{AlignMethod, Aligned};
 use halt_llm::generate::{SamplingConfig, generate};
 use halt_llm::model::llama::Llama;
 use halt_llm::model::load::{LoadedModel, load_model};
@@ -21,6 +20,7 @@ use halt_llm::train::step::masked_nll_sum;
 use halt_llm::train::{LoraSettings, TrainConfig, TrainOptions, train};
 
 mod common;
+use common::aligned::write_aligned;
 use common::weights::params;
 
 fn tiny_dir() -> PathBuf {
@@ -199,25 +199,6 @@ fn accumulated_gradients_equal_the_batched_gradient() {
     for (a, b) in g1.iter().zip(&g2) {
         assert!((a - b).abs() <= 1e-5 * scale.max(1.0), "{a} vs {b}");
     }
-}
-
-fn write_aligned(path: &Path, pairs: &[(&str, &str)]) {
-    let records: Vec<Aligned> = pairs
-        .iter()
-        .enumerate()
-        .map(|(i, (p, t))| Aligned {
-            id: format!("r{i}"),
-            prompt: p.to_string(),
-            target: t.to_string(),
-            method: AlignMethod::Halt,
-            alpha: Some(0.6),
-            selected: Some(0),
-            kept: 1,
-            dropped: 0,
-            abstained: *t == "Unsure from Here",
-        })
-        .collect();
-    halt_llm::dataset::write_jsonl(path, &records).unwrap();
 }
 
 fn config(data: &Path) -> TrainConfig {

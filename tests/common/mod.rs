@@ -19,6 +19,7 @@ pub fn sum_example(tag: &str, i: usize, a: u32, b: u32, prompt: &str) -> String 
     })
     .to_string()
 }
+pub mod aligned;
 pub mod forward;
 pub mod gpu;
 pub mod serve;
