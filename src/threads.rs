@@ -35,33 +35,48 @@
 /// If the global pool was already built (by an earlier call, or implicitly by a parallel
 /// loop that ran before this): the pool is then left as it is.
 pub fn join_the_pool() -> Result<bool, rayon::ThreadPoolBuildError> {
-    if threads() < 2 {
+    let n = threads();
+    if n < 2 {
         return Ok(false);
     }
     rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
         .use_current_thread()
         .build_global()
         .map(|()| true)
 }
 
-/// The threads a pool gets by default: `RAYON_NUM_THREADS` when it is a positive number,
-/// else the available parallelism (as rayon decides).
+/// The threads a pool gets by default, as rayon decides them: `RAYON_NUM_THREADS` when it
+/// is a positive number, else the deprecated `RAYON_RS_NUM_CPUS` likewise, else the
+/// available parallelism.
 fn threads() -> usize {
-    std::env::var("RAYON_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|&n| n > 0)
+    let var = |name| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+    };
+    var("RAYON_NUM_THREADS")
+        .or_else(|| var("RAYON_RS_NUM_CPUS"))
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// A new rayon pool with the calling thread as worker 0 and `RAYON_NUM_THREADS` threads in
 /// all (default: the available parallelism), counting this one: from now on the parallel
 /// loops this thread starts run on it. For a long-lived thread that runs the heavy work
-/// while another thread owns the global pool (the server's model thread). Keep the pool
-/// alive as long as the thread works; the thread stays registered with it for its life.
+/// while another thread owns the global pool (the server's model thread, a data-parallel
+/// shard). Keep the pool alive as long as the thread works; the thread stays registered with
+/// it for its life. When the other threads cannot start, the pool is this thread alone (its
+/// loops then run on it, one part after another).
 ///
 /// # Errors
-/// If the pool's threads cannot be started.
+/// If even that fails: this thread is already a worker of a pool (it then keeps that one).
 pub fn pool_of_its_own() -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
-    rayon::ThreadPoolBuilder::new().use_current_thread().build()
+    let with = |n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .use_current_thread()
+            .build()
+    };
+    with(threads()).or_else(|_| with(1))
 }
