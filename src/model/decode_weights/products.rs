@@ -28,17 +28,31 @@ fn product(
     } else {
         (*rows, *cols)
     };
+    if let Some(source) = tiled_source(store, k, n, m) {
+        return Some((quant_gemv::tiled_matmul(x, m, source), n));
+    }
     let out = match (store, transposed) {
         (Store::Blocks(w), _) if m <= quant_gemv::max_rows() => quant_gemv::matmul(x, m, w),
-        (Store::F32(w), _) if quant_gemv::has_tiled() && k % 32 == 0 => {
-            quant_gemv::tiled_matmul(x, m, quant_gemv::Source::F32 { w, n, k })
-        }
         (Store::F32(w), _) if m <= gemv::MAX_ROWS => gemv::matmul_transposed(x, m, w, k, n),
         (Store::Bf16(w), false) if m <= gemv::MAX_ROWS => gemv::matmul(x, m, w, k, n),
         (Store::Bf16(w), true) if m <= gemv::MAX_ROWS => gemv::matmul_transposed(x, m, w, k, n),
         _ => return None,
     };
     Some((out, n))
+}
+
+/// The copy as the tiled kernel reads it (`[n, k]`: `n` outputs of `k` inputs), when this CPU
+/// has that kernel and it takes `m` rows of this copy: blocks, or f32 with `k` a multiple
+/// of 32; `None` for the other kernels.
+fn tiled_source(store: &Store, k: usize, n: usize, m: usize) -> Option<quant_gemv::Source<'_>> {
+    if !quant_gemv::has_tiled() || m > quant_gemv::MAX_ROWS {
+        return None;
+    }
+    match store {
+        Store::Blocks(w) => Some(quant_gemv::Source::Blocks(w)),
+        Store::F32(w) if k.is_multiple_of(32) => Some(quant_gemv::Source::F32 { w, n, k }),
+        _ => None,
+    }
 }
 
 /// The most rows the host kernels take for a scope of `format` on this CPU: with AVX-512
@@ -132,24 +146,20 @@ fn products<const N: usize>(
     m: usize,
 ) -> Option<[(Vec<f32>, usize); N]> {
     let copies = linears.map(|l| scope.get(&l.weight, false));
-    let tiled = quant_gemv::has_tiled() && m <= quant_gemv::MAX_ROWS;
-    // `[n, k]` sources for the tiled kernel (the copies hold `[d_output, d_input]`).
+    // The copies hold `[d_input, d_output]`: the tiled kernel's `[n, k]` is `[d_output, d_input]`.
     let sources: Option<Vec<quant_gemv::Source>> = copies
         .iter()
-        .map(|c| match (&c.as_ref()?.0, c.as_ref()?.1) {
-            (Store::Blocks(w), _) if tiled => Some(quant_gemv::Source::Blocks(w)),
-            (Store::F32(w), [k, n]) if tiled && k % 32 == 0 => {
-                Some(quant_gemv::Source::F32 { w, n, k })
-            }
-            _ => None,
+        .map(|c| {
+            let (store, [k, n]) = &**c.as_ref()?;
+            tiled_source(store, *k, *n, m)
         })
         .collect();
     let mut outs: [(Vec<f32>, usize); N] = match sources {
-        Some(sources) if N > 1 => {
+        Some(sources) => {
             let mut by_weight = quant_gemv::tiled_matmul_many(x, m, &sources).into_iter();
             std::array::from_fn(|i| (by_weight.next().unwrap_or_default(), sources[i].dims().0))
         }
-        _ => {
+        None => {
             let mut one_by_one = Vec::with_capacity(N);
             for l in linears {
                 one_by_one.push(product(scope, &l.weight, x, m, false)?);
