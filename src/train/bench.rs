@@ -11,10 +11,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Result, bail};
-use burn::optim::{AdamWConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::tensor::Device;
 use serde::Serialize;
 
+use super::adamw::{AdamWSettings, FusedAdamW};
 use super::batch::make_batch;
 use super::config::LoraSettings;
 use super::example::TrainExample;
@@ -147,7 +148,7 @@ pub fn bench_training(
             .map(|m| m.examples.iter().map(|&i| examples[i].clone()).collect())
             .collect()
     };
-    let mut optim = AdamWConfig::new().init();
+    let mut optim = FusedAdamW::module_optimizer(AdamWSettings::default(), None);
     let mut step = |model: Llama, items: &[TrainExample]| -> Llama {
         let batch = make_batch(items, device);
         let (loss, _) = model.step_loss(&batch);

@@ -9,13 +9,13 @@ use anyhow::Result;
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::InMemDataset;
 use burn::module::Module;
-use burn::optim::AdamWConfig;
-use burn::optim::grad_clipping::GradientClippingConfig;
+use burn::optim::ModuleOptimizer;
 use burn::tensor::Device;
 use burn::train::checkpoint::{Checkpointer, KeepLastNCheckpoints};
 use burn::train::metric::LossMetric;
 use burn::train::{Learner, SupervisedTraining};
 
+use super::adamw::{AdamWSettings, FusedAdamW};
 use super::checkpoint::AtomicCheckpointer;
 use super::config::TrainConfig;
 use super::data::TrainData;
@@ -128,7 +128,7 @@ pub(super) fn train_segments(
                 num_steps,
             )));
         }
-        let result = training.launch(Learner::new(model, optimizer(config).init(), schedule));
+        let result = training.launch(Learner::new(model, optimizer(config), schedule));
         Ok(result.model.valid())
     } else if plan.first > 0 {
         // Every segment was already trained (killed between the last checkpoint and the
@@ -144,14 +144,12 @@ pub(super) fn train_segments(
 
 /// AdamW with the run's betas, epsilon and weight decay, clipping the gradient norm at
 /// `max_grad_norm` if set.
-fn optimizer(config: &TrainConfig) -> AdamWConfig {
-    let optim = AdamWConfig::new()
-        .with_beta_1(config.beta1)
-        .with_beta_2(config.beta2)
-        .with_epsilon(config.epsilon)
-        .with_weight_decay(config.weight_decay);
-    match config.max_grad_norm {
-        Some(n) => optim.with_grad_clipping(Some(GradientClippingConfig::Norm(n))),
-        None => optim,
-    }
+fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
+    let settings = AdamWSettings {
+        beta_1: config.beta1,
+        beta_2: config.beta2,
+        epsilon: config.epsilon,
+        weight_decay: config.weight_decay,
+    };
+    FusedAdamW::module_optimizer(settings, config.max_grad_norm)
 }

@@ -6,6 +6,7 @@
 //! - [`step`]: completion-only cross-entropy normalised per optimiser step; `TrainStep`;
 //! - [`plan`]: shuffling, micro-batches, accumulation groups and checkpoint segments;
 //! - [`schedule`]: linear warm-up + cosine decay;
+//! - [`adamw`]: AdamW in one pass over each parameter on the CPU;
 //! - [`checkpoint`]: atomic checkpoint files and finding the last complete one;
 //! - [`config`]: the settings (CLI and TOML);
 //! - [`lora`]: LoRA adapters on the target projections;
@@ -16,6 +17,7 @@
 //! - [`log`]: plain log lines for non-terminals;
 //! - [`bench`](mod@bench): training tokens/s and peak memory.
 
+pub mod adamw;
 pub mod batch;
 pub mod bench;
 pub mod checkpoint;
