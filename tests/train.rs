@@ -692,3 +692,70 @@ fn two_cpu_devices_with_the_batch_split_train_like_one() {
 fn tiny_from(dir: &Path) -> Llama {
     load_model(dir, &Device::flex()).unwrap().model
 }
+
+/// The loss computed on the host with the output head (`train::head_loss`) against the
+/// reference: burn's autodiff of the cross-entropy written with tensor operations
+/// (`step::nll_sum` on `Llama::logits`). Same value, same gradients for the tied embedding
+/// (which gets gradient both as the head and as the input embedding) and for a layer's weight.
+#[test]
+fn the_host_head_loss_has_the_value_and_gradients_of_the_tensor_loss() {
+    use halt_llm::train::head_loss::head_nll_sum;
+    use halt_llm::train::step::nll_sum;
+    let dev = Device::flex().autodiff();
+    let loaded = tiny(&dev);
+    let (model, tok) = (loaded.model, loaded.tokenizer);
+    assert!(
+        model.lm_head.is_none(),
+        "the fixture ties its head to the embedding"
+    );
+    let e1 = tokenize_pair(&tok, "1", "hello there", "the cat sat", 64).unwrap();
+    let e2 = tokenize_pair(&tok, "2", "hi", "a hat", 64).unwrap();
+    let b = make_batch(&[e1, e2], &dev);
+    let at_labels = || {
+        let hidden = model.hidden_states(b.input_ids.clone(), &b.attention_mask);
+        let [bs, s, h] = hidden.dims();
+        hidden
+            .reshape([bs * s, h])
+            .select(0, b.label_positions.clone())
+    };
+    let grads_of = |loss: Tensor<1>| {
+        let value = loss.clone().into_scalar::<f64>();
+        let grads = loss.backward();
+        let embed = model.embed_tokens.weight.grad(&grads).unwrap();
+        let up = model.layers[0].mlp.up_proj.weight.grad(&grads).unwrap();
+        let flat = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
+        (value, flat(embed), flat(up))
+    };
+    let reference = {
+        let logits = model.logits(at_labels().unsqueeze_dim(0)).squeeze_dim(0);
+        grads_of(nll_sum(logits, b.label_targets.clone()))
+    };
+    let targets: Vec<usize> = b
+        .label_targets
+        .clone()
+        .into_data()
+        .iter::<i64>()
+        .map(|t| t as usize)
+        .collect();
+    let host = grads_of(
+        head_nll_sum(at_labels(), model.embed_tokens.weight.val(), &targets)
+            .expect("the CPU backend takes the host path"),
+    );
+    assert!(reference.0 > 1.0);
+    assert!(
+        (host.0 - reference.0).abs() < 1e-5 * reference.0,
+        "{} vs {}",
+        host.0,
+        reference.0
+    );
+    for (name, got, want) in [
+        ("embed", &host.1, &reference.1),
+        ("up_proj", &host.2, &reference.2),
+    ] {
+        let scale = want.iter().fold(0f32, |m, x| m.max(x.abs()));
+        assert!(scale > 1e-4, "{name}: the reference gradient is not zero");
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!((g - w).abs() <= 1e-4 * scale, "{name}[{i}]: {g} vs {w}");
+        }
+    }
+}

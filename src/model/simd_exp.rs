@@ -1,6 +1,7 @@
 //! `eˣ` and SiLU on 16 floats at a time with AVX-512, for the host paths of a generation's
-//! forward passes (attention's softmax, the MLP's gate): the CPU backend's `exp` calls the C
-//! library's scalar `expf` once per value.
+//! forward passes (attention's softmax, the MLP's gate) and of the training loss (the softmax
+//! over the vocabulary): the CPU backend's `exp` calls the C library's scalar `expf` once per
+//! value.
 
 use std::arch::x86_64::*;
 
@@ -78,6 +79,45 @@ pub unsafe fn silu_mul(gate: &mut [f32], up: &[f32]) {
     }
 }
 
+/// `s ← exp(s − max s)` in place, 16 values at a time; returns `(max s, Σ exp(s − max s))`.
+///
+/// # Safety
+/// The CPU must have AVX-512F and FMA ([`available`]).
+#[target_feature(enable = "avx512f,fma")]
+pub(crate) unsafe fn softmax_numerators(s: &mut [f32]) -> (f32, f32) {
+    let n = s.len();
+    let p = s.as_mut_ptr();
+    let tail = (n % 16) as u32;
+    let tail_mask: __mmask16 = ((1u32 << tail) - 1) as __mmask16;
+    let full = n - n % 16;
+    // SAFETY: full vectors below `full`, the tail by masked loads and stores.
+    unsafe {
+        let mut max = _mm512_set1_ps(f32::NEG_INFINITY);
+        for i in (0..full).step_by(16) {
+            max = _mm512_max_ps(max, _mm512_loadu_ps(p.add(i)));
+        }
+        if tail > 0 {
+            let x = _mm512_mask_loadu_ps(_mm512_set1_ps(f32::NEG_INFINITY), tail_mask, p.add(full));
+            max = _mm512_max_ps(max, x);
+        }
+        let max = _mm512_reduce_max_ps(max);
+        let m = _mm512_set1_ps(max);
+        let mut sum = _mm512_setzero_ps();
+        for i in (0..full).step_by(16) {
+            let e = exp(_mm512_sub_ps(_mm512_loadu_ps(p.add(i)), m));
+            _mm512_storeu_ps(p.add(i), e);
+            sum = _mm512_add_ps(sum, e);
+        }
+        if tail > 0 {
+            let x = _mm512_maskz_loadu_ps(tail_mask, p.add(full));
+            let e = _mm512_maskz_mov_ps(tail_mask, exp(_mm512_sub_ps(x, m)));
+            _mm512_mask_storeu_ps(p.add(full), tail_mask, e);
+            sum = _mm512_add_ps(sum, e);
+        }
+        (max, _mm512_reduce_add_ps(sum))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +156,34 @@ mod tests {
         assert_eq!(got[1], 0.0);
         assert_eq!(got[2], f32::INFINITY);
         assert!(got[3].is_nan());
+    }
+
+    #[test]
+    fn softmax_numerators_match_f64() {
+        if !available() {
+            return;
+        }
+        // 38 values: two full vectors and a tail; the max sits in the tail
+        let xs: Vec<f32> = (0..37)
+            .map(|i| ((i * 7 % 13) as f32 - 6.0) * 1.3)
+            .chain([9.5])
+            .collect();
+        let max = 9.5f64;
+        let want: Vec<f64> = xs.iter().map(|&x| (x as f64 - max).exp()).collect();
+        let want_sum: f64 = want.iter().sum();
+        let mut got = xs.clone();
+        // SAFETY: AVX-512F and FMA detected above.
+        let (m, sum) = unsafe { softmax_numerators(&mut got) };
+        assert_eq!(m, 9.5);
+        assert!(
+            (sum as f64 - want_sum).abs() < 1e-6 * want_sum,
+            "{sum} vs {want_sum}"
+        );
+        for ((g, w), x) in got.iter().zip(&want).zip(&xs) {
+            // exp's 2 ulp, plus the rounding of x − max to f32 (relative 2⁻²⁴ of |x − max|)
+            let tol = (2.4e-7 + (*x as f64 - max).abs() * 6e-8) * w;
+            assert!((*g as f64 - w).abs() <= tol, "{g} vs {w}");
+        }
     }
 
     #[test]

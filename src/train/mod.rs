@@ -4,6 +4,7 @@
 //! - [`example`]: (prompt, target) → token ids + label mask, via the chat template;
 //! - [`batch`]: the burn `Batcher` (padding, the one shift to next-token targets);
 //! - [`step`]: completion-only cross-entropy normalised per optimiser step; `TrainStep`;
+//! - [`head_loss`]: the output head and the cross-entropy together on the CPU;
 //! - [`plan`]: shuffling, micro-batches, accumulation groups and checkpoint segments;
 //! - [`schedule`]: linear warm-up + cosine decay;
 //! - [`adamw`]: AdamW in one pass over each parameter on the CPU;
@@ -27,6 +28,7 @@ pub mod example;
 pub mod export;
 pub mod export_gguf;
 pub mod finetune;
+pub mod head_loss;
 mod learner;
 pub mod log;
 pub mod lora;

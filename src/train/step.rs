@@ -15,6 +15,7 @@ use burn::train::{InferenceStep, TrainOutput, TrainStep};
 
 use super::batch::{LmBatch, make_batch};
 use super::example::TrainExample;
+use crate::model::linear::has_adapter;
 use crate::model::llama::Llama;
 
 /// Sum of the token cross-entropies `-log p(target)` over the label positions.
@@ -87,11 +88,38 @@ impl Llama {
         let at_labels = hidden
             .reshape([b * s, h])
             .select(0, batch.label_positions.clone()); // [num_targets, hidden]
+        if let Some(sum) = self.head_nll_sum_on_host(at_labels.clone(), batch) {
+            return (sum, batch.num_targets);
+        }
         let logits = self.logits(at_labels.unsqueeze_dim(0)).squeeze_dim(0); // [n, vocab]
         (
             nll_sum(logits, batch.label_targets.clone()),
             batch.num_targets,
         )
+    }
+
+    /// [`head_loss::head_nll_sum`](super::head_loss::head_nll_sum) for this model's output
+    /// head: the tied embedding, or an `lm_head` without bias or adapter. `None` where it
+    /// does not apply (see there).
+    ///
+    /// # Shapes
+    /// `at_labels`: `[num_targets, hidden_size]` → `[1]` (nats)
+    fn head_nll_sum_on_host(&self, at_labels: Tensor<2>, batch: &LmBatch) -> Option<Tensor<1>> {
+        let weight = match &self.lm_head {
+            None => self.embed_tokens.weight.val(), // [vocab, hidden]
+            Some(head) if head.bias.is_none() && !has_adapter(head) => {
+                head.weight.val().transpose() // [hidden, vocab] → [vocab, hidden]
+            }
+            Some(_) => return None,
+        };
+        let targets: Vec<usize> = batch
+            .label_targets
+            .clone()
+            .into_data()
+            .iter::<i64>()
+            .map(|t| usize::try_from(t).expect("token ids are non-negative"))
+            .collect();
+        super::head_loss::head_nll_sum(at_labels, weight, &targets)
     }
 
     /// The loss a micro-batch contributes to its optimiser step: its summed token

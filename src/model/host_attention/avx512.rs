@@ -13,7 +13,7 @@
 use std::arch::x86_64::*;
 
 use super::{Block, MAX_BLOCK};
-use crate::model::simd_exp::exp;
+use crate::model::simd_exp::softmax_numerators;
 
 /// Columns of the output (16 floats each) summed at a time in step 3.
 const COLS: usize = 4;
@@ -88,7 +88,7 @@ unsafe fn rows_of<const R: usize, const C: usize>(
     let mut inv_sum = [0f32; R];
     for (r, inv) in inv_sum.iter_mut().enumerate() {
         // SAFETY: this function's own features.
-        let sum = unsafe { softmax_numerators(&mut scores[r * n..(r + 1) * n]) };
+        let (_, sum) = unsafe { softmax_numerators(&mut scores[r * n..(r + 1) * n]) };
         *inv = if sum > 0.0 { 1.0 / sum } else { 0.0 };
     }
 
@@ -121,40 +121,5 @@ unsafe fn rows_of<const R: usize, const C: usize>(
                 }
             }
         }
-    }
-}
-
-/// `s ← exp(s − max s)` in place; returns the sum of the new values.
-#[target_feature(enable = "avx512f,fma")]
-unsafe fn softmax_numerators(s: &mut [f32]) -> f32 {
-    let n = s.len();
-    let p = s.as_mut_ptr();
-    let tail = (n % 16) as u32;
-    let tail_mask: __mmask16 = ((1u32 << tail) - 1) as __mmask16;
-    let full = n - n % 16;
-    // SAFETY: full vectors below `full`, the tail by masked loads and stores.
-    unsafe {
-        let mut max = _mm512_set1_ps(f32::NEG_INFINITY);
-        for i in (0..full).step_by(16) {
-            max = _mm512_max_ps(max, _mm512_loadu_ps(p.add(i)));
-        }
-        if tail > 0 {
-            let x = _mm512_mask_loadu_ps(_mm512_set1_ps(f32::NEG_INFINITY), tail_mask, p.add(full));
-            max = _mm512_max_ps(max, x);
-        }
-        let m = _mm512_set1_ps(_mm512_reduce_max_ps(max));
-        let mut sum = _mm512_setzero_ps();
-        for i in (0..full).step_by(16) {
-            let e = exp(_mm512_sub_ps(_mm512_loadu_ps(p.add(i)), m));
-            _mm512_storeu_ps(p.add(i), e);
-            sum = _mm512_add_ps(sum, e);
-        }
-        if tail > 0 {
-            let x = _mm512_maskz_loadu_ps(tail_mask, p.add(full));
-            let e = _mm512_maskz_mov_ps(tail_mask, exp(_mm512_sub_ps(x, m)));
-            _mm512_mask_storeu_ps(p.add(full), tail_mask, e);
-            sum = _mm512_add_ps(sum, e);
-        }
-        _mm512_reduce_add_ps(sum)
     }
 }
