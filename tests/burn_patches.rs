@@ -1,8 +1,12 @@
-//! The softmax and log-softmax differentiation rules added to burn-autodiff 0.22.1 by
-//! `patches/burn-autodiff` (see `patches/README.md`). Expected gradients come from the closed
-//! forms, evaluated here in f64 with plain loops on the same inputs:
-//! for `L = Σ w ⊙ softmax(x)`, `∂L/∂x_i = y_i (w_i − Σ_j w_j y_j)`;
-//! for `L = Σ w ⊙ log_softmax(x)`, `∂L/∂x_i = w_i − p_i Σ_j w_j` with `p = softmax(x)`.
+//! The patched burn crates (see `patches/README.md`).
+//!
+//! `patches/burn-autodiff`: the softmax and log-softmax differentiation rules. Expected
+//! gradients come from the closed forms, evaluated here in f64 with plain loops on the same
+//! inputs: for `L = Σ w ⊙ softmax(x)`, `∂L/∂x_i = y_i (w_i − Σ_j w_j y_j)`; for
+//! `L = Σ w ⊙ log_softmax(x)`, `∂L/∂x_i = w_i − p_i Σ_j w_j` with `p = softmax(x)`.
+//!
+//! `patches/burn-flex`: element-wise operations split across threads. Expected values: the
+//! same operation applied to each element by a plain loop here, which must agree bit for bit.
 
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -118,4 +122,65 @@ fn log_softmax_gradient_is_the_closed_form() {
         .sum();
     assert!((value - want_value).abs() < 1e-4, "{value} vs {want_value}");
     assert_close(&got, &want, "d log_softmax");
+}
+
+/// More elements than the patched loops run on one thread (2¹⁶), not a multiple of the
+/// parallel chunk (2¹⁴) nor of a SIMD vector.
+const LONG: usize = (1 << 18) + 37;
+
+fn long_values(phase: f32) -> Vec<f32> {
+    (0..LONG)
+        .map(|i| ((i as f32) * 0.013 + phase).sin() * 3.0)
+        .collect()
+}
+
+fn flex(v: &[f32]) -> Tensor<1> {
+    Tensor::<1>::from_data(TensorData::new(v.to_vec(), [v.len()]), &Device::flex())
+}
+
+fn bits(t: Tensor<1>) -> Vec<u32> {
+    t.into_data()
+        .try_to_vec::<f32>()
+        .unwrap()
+        .iter()
+        .map(|x| x.to_bits())
+        .collect()
+}
+
+fn want_bits(v: impl Iterator<Item = f32>) -> Vec<u32> {
+    v.map(f32::to_bits).collect()
+}
+
+#[test]
+fn long_element_wise_operations_equal_a_plain_loop_bit_for_bit() {
+    let (a, b) = (long_values(0.0), long_values(1.0));
+    // unary, in place (a unique tensor) and into a new buffer (a shared one)
+    assert_eq!(bits(flex(&a).exp()), want_bits(a.iter().map(|x| x.exp())));
+    let shared = flex(&a);
+    let _other_owner = shared.clone();
+    assert_eq!(bits(shared.exp()), want_bits(a.iter().map(|x| x.exp())));
+    // with a scalar, in place and into a new buffer
+    assert_eq!(
+        bits(flex(&a).mul_scalar(0.37)),
+        want_bits(a.iter().map(|x| x * 0.37))
+    );
+    let shared = flex(&a);
+    let _other_owner = shared.clone();
+    assert_eq!(
+        bits(shared.add_scalar(2.5)),
+        want_bits(a.iter().map(|x| x + 2.5))
+    );
+    // same-shape binary operations (written into either operand)
+    let pairs = || a.iter().zip(&b);
+    assert_eq!(
+        bits(flex(&a) * flex(&b)),
+        want_bits(pairs().map(|(x, y)| x * y))
+    );
+    assert_eq!(
+        bits(flex(&a) - flex(&b)),
+        want_bits(pairs().map(|(x, y)| x - y))
+    );
+    let lhs = flex(&a);
+    let _lhs_owner = lhs.clone();
+    assert_eq!(bits(lhs / flex(&b)), want_bits(pairs().map(|(x, y)| x / y)));
 }
