@@ -184,3 +184,42 @@ fn long_element_wise_operations_equal_a_plain_loop_bit_for_bit() {
     let _lhs_owner = lhs.clone();
     assert_eq!(bits(lhs / flex(&b)), want_bits(pairs().map(|(x, y)| x / y)));
 }
+
+/// `FlexTensor::empty` (patched to allocate at the element's width): the output of a long
+/// matrix product and `zeros` hold the right values, and f32 data read back is f32.
+#[test]
+fn new_tensors_of_every_width_hold_their_values() {
+    use burn::tensor::{DType, Int};
+    let dev = Device::flex();
+    let n = 300;
+    let a = Tensor::<2>::from_data(
+        TensorData::new(long_values(0.5)[..n * n].to_vec(), [n, n]),
+        &dev,
+    );
+    let id: Vec<f32> = (0..n * n)
+        .map(|i| if i % (n + 1) == 0 { 1.0 } else { 0.0 })
+        .collect();
+    let eye = Tensor::<2>::from_data(TensorData::new(id, [n, n]), &dev);
+    // a · I = a, exactly (each output is one product by 1 plus zeros)
+    let got = a
+        .clone()
+        .matmul(eye)
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    assert_eq!(got, a.into_data().try_to_vec::<f32>().unwrap());
+    for dtype in [DType::F32, DType::F64, DType::F16] {
+        let z = Tensor::<1>::zeros([LONG], (&dev, dtype)).cast(DType::F32);
+        assert!(
+            z.into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
+                .iter()
+                .all(|&x| x == 0.0)
+        );
+    }
+    let zi = Tensor::<1, Int>::zeros([LONG], &dev)
+        .into_data()
+        .convert::<i64>();
+    assert!(zi.iter::<i64>().all(|x| x == 0));
+}
