@@ -699,15 +699,34 @@ fn tiny_from(dir: &Path) -> Llama {
 /// (which gets gradient both as the head and as the input embedding) and for a layer's weight.
 #[test]
 fn the_host_head_loss_has_the_value_and_gradients_of_the_tensor_loss() {
+    host_head_loss_against_the_tensor_loss(false);
+}
+
+/// The same with an untied output head (`lm_head`, weight `[hidden, vocab]`, which the host
+/// path reads transposed), through `Llama::batch_nll` as training calls it.
+#[test]
+fn an_untied_head_takes_the_host_path_with_the_same_value_and_gradients() {
+    host_head_loss_against_the_tensor_loss(true);
+}
+
+fn host_head_loss_against_the_tensor_loss(untied: bool) {
     use halt_llm::train::head_loss::head_nll_sum;
     use halt_llm::train::step::nll_sum;
     let dev = Device::flex().autodiff();
     let loaded = tiny(&dev);
-    let (model, tok) = (loaded.model, loaded.tokenizer);
+    let (mut model, tok) = (loaded.model, loaded.tokenizer);
     assert!(
         model.lm_head.is_none(),
         "the fixture ties its head to the embedding"
     );
+    if untied {
+        // A head of its own: the embedding's transpose, scaled, so it differs from a tied one.
+        let weight = model.embed_tokens.weight.val().transpose().mul_scalar(0.8);
+        model.lm_head = Some(burn::nn::Linear {
+            weight: burn::module::Param::from_tensor(weight.detach()),
+            bias: None,
+        });
+    }
     let e1 = tokenize_pair(&tok, "1", "hello there", "the cat sat", 64).unwrap();
     let e2 = tokenize_pair(&tok, "2", "hi", "a hat", 64).unwrap();
     let b = make_batch(&[e1, e2], &dev);
@@ -721,10 +740,13 @@ fn the_host_head_loss_has_the_value_and_gradients_of_the_tensor_loss() {
     let grads_of = |loss: Tensor<1>| {
         let value = loss.clone().into_scalar::<f64>();
         let grads = loss.backward();
-        let embed = model.embed_tokens.weight.grad(&grads).unwrap();
+        let head = match &model.lm_head {
+            Some(head) => head.weight.grad(&grads).unwrap(),
+            None => model.embed_tokens.weight.grad(&grads).unwrap(),
+        };
         let up = model.layers[0].mlp.up_proj.weight.grad(&grads).unwrap();
         let flat = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
-        (value, flat(embed), flat(up))
+        (value, flat(head), flat(up))
     };
     let reference = {
         let logits = model.logits(at_labels().unsqueeze_dim(0)).squeeze_dim(0);
@@ -737,10 +759,17 @@ fn the_host_head_loss_has_the_value_and_gradients_of_the_tensor_loss() {
         .iter::<i64>()
         .map(|t| t as usize)
         .collect();
-    let host = grads_of(
-        head_nll_sum(at_labels(), model.embed_tokens.weight.val(), &targets)
-            .expect("the CPU backend takes the host path"),
-    );
+    let host = if untied {
+        // As training computes it: `batch_nll` takes the host path for this head.
+        let (sum, n) = model.batch_nll(&b);
+        assert_eq!(n, targets.len());
+        grads_of(sum)
+    } else {
+        grads_of(
+            head_nll_sum(at_labels(), model.embed_tokens.weight.val(), &targets)
+                .expect("the CPU backend takes the host path"),
+        )
+    };
     assert!(reference.0 > 1.0);
     assert!(
         (host.0 - reference.0).abs() < 1e-5 * reference.0,
@@ -749,7 +778,7 @@ fn the_host_head_loss_has_the_value_and_gradients_of_the_tensor_loss() {
         reference.0
     );
     for (name, got, want) in [
-        ("embed", &host.1, &reference.1),
+        ("head", &host.1, &reference.1),
         ("up_proj", &host.2, &reference.2),
     ] {
         let scale = want.iter().fold(0f32, |m, x| m.max(x.abs()));

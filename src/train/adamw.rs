@@ -98,8 +98,7 @@ impl Optimizer for FusedAdamW {
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
         let device = tensor.device();
-        let fused = crate::backend::is_cpu(&device)
-            && tensor.dtype() == DType::F32
+        let fused = runs_fused(&device, tensor.dtype())
             && grad.dtype() == DType::F32
             && state.as_ref().is_none_or(|s| {
                 s.momentum.max_moment_2.is_none()
@@ -141,6 +140,13 @@ impl Optimizer for FusedAdamW {
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
         <AdamW as Optimizer>::to_device(state, device)
     }
+}
+
+/// Whether [`FusedAdamW`] updates a parameter of this dtype on this device (the inner device,
+/// without automatic differentiation, as optimisers see it) with [`update`]: f32 on the CPU.
+/// Elsewhere it calls burn's `AdamW`.
+pub fn runs_fused(device: &Device, dtype: DType) -> bool {
+    crate::backend::is_cpu(device) && dtype == DType::F32
 }
 
 /// One AdamW step over flat buffers, in place, with burn's `AdamW` arithmetic: the same
