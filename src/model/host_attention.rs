@@ -265,12 +265,7 @@ pub(crate) fn portable_block(bl: &Block, scores: &mut Vec<f32>, out: &mut [f32])
             let k = &bl.keys[part][at..][..hd];
             s[t] = q.iter().zip(k).map(|(a, b)| a * b).sum::<f32>() * bl.scale;
         }
-        let max = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0f32;
-        for x in s.iter_mut() {
-            *x = (*x - max).exp();
-            sum += *x;
-        }
+        let (_, sum) = super::softmax::exp_minus_max_portable(s);
         let o = &mut out[r * hd..(r + 1) * hd];
         o.fill(0.0);
         for (t, &j) in bl.visible.iter().enumerate() {

@@ -18,6 +18,7 @@ pub mod quant_gemv;
 pub mod rope;
 #[cfg(target_arch = "x86_64")]
 pub mod simd_exp;
+pub mod softmax;
 
 pub use cache::KvCache;
 pub use config::LlamaConfig;

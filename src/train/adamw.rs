@@ -115,10 +115,11 @@ impl Optimizer for FusedAdamW {
             ),
             None => (1, None),
         };
-        let mut param = host_f32(tensor);
-        let grad = host_f32(grad);
+        // The tensors' own buffers when nothing else holds them (else copies).
+        let mut param = tensor.into_data();
+        let grad = grad.into_data();
         let (mut m, mut v) = match moments {
-            Some((m, v)) => (host_f32(m), host_f32(v)),
+            Some((m, v)) => (m.into_data(), v.into_data()),
             // The first step's moments are (1 − β₁) g and (1 − β₂) g²: `update` computes
             // them from zeros (β·0 + x is x exactly).
             None => (zeros_like(&grad), zeros_like(&grad)),
@@ -190,11 +191,6 @@ pub fn update(
             p[i] = p[i] * keep - delta * lr;
         }
     });
-}
-
-/// The tensor's values as an f32 buffer: its own buffer when nothing else holds it.
-fn host_f32<const D: usize>(t: Tensor<D>) -> TensorData {
-    t.into_data()
 }
 
 fn zeros_like(data: &TensorData) -> TensorData {

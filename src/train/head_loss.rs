@@ -19,6 +19,8 @@
 use burn::tensor::{DType, Tensor, TensorData};
 use rayon::prelude::*;
 
+use crate::model::softmax::exp_minus_max;
+
 /// `Σ` cross-entropy (nats) of the targets under the logits `hidden · weightᵀ`, as a `[1]`
 /// tensor whose gradients with respect to `hidden` and `weight` are those of the cross-entropy
 /// (see the module docs). `None` off the CPU or for weights that are not f32: the caller then
@@ -82,22 +84,6 @@ pub fn softmax_minus_onehot(logits: &mut [f32], vocab: usize, targets: &[usize])
             f64::from(max) + f64::from(sum).ln() - f64::from(z_t)
         })
         .collect()
-}
-
-/// `s ← exp(s − max s)` in place; returns `(max s, Σ exp(s − max s))`.
-fn exp_minus_max(s: &mut [f32]) -> (f32, f32) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::model::simd_exp::available() {
-        // SAFETY: AVX-512F and FMA detected.
-        return unsafe { crate::model::simd_exp::softmax_numerators(s) };
-    }
-    let max = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for x in s.iter_mut() {
-        *x = (*x - max).exp();
-        sum += *x;
-    }
-    (max, sum)
 }
 
 #[cfg(test)]
